@@ -1,0 +1,317 @@
+//! One connection's reader thread: reads frames, applies them, answers.
+//!
+//! A session starts before CONNECT, negotiates the version and heart-beats,
+//! then handles each frame in order. A frame that fails gets an ERROR frame
+//! (with `receipt-id` when it asked for a receipt) and the connection closes;
+//! on the way out the session rolls back open transactions and hands the
+//! connection's pending queue messages back to their queues.
+
+mod commands;
+mod connect;
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::outbox::{Outbound, Outbox};
+use super::router::AckTarget;
+use super::shared::{ConnId, Shared};
+use super::traffic::{Direction, Traffic};
+use crate::{Command, Decoded, Decoder, Frame, Headers, Version};
+
+/// How long a session keeps reading (and discarding) after an ERROR, so the
+/// client's unread bytes do not turn the close into a reset that loses it.
+const LINGER: Duration = Duration::from_secs(1);
+const READ_CHUNK: usize = 32 * 1024;
+
+/// Why a frame failed: becomes the ERROR frame.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    message: String,
+    detail: String,
+    receipt: Option<String>,
+    extra: Vec<(&'static str, String)>,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>, detail: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            detail: detail.into(),
+            receipt: None,
+            extra: Vec::new(),
+        }
+    }
+
+    fn missing(header: &str, command: &Command) -> Failure {
+        Failure::new(
+            format!("missing '{header}' header"),
+            format!("A {command} frame must have a '{header}' header."),
+        )
+    }
+
+    fn into_frame(self) -> Frame {
+        let mut frame = Frame::new(Command::Error).with_header("message", self.message);
+        if let Some(receipt) = self.receipt {
+            frame = frame.with_header("receipt-id", receipt);
+        }
+        for (name, value) in self.extra {
+            frame = frame.with_header(name, value);
+        }
+        let body = Bytes::from(self.detail);
+        frame
+            .with_header("content-type", "text/plain")
+            .with_header("content-length", body.len().to_string())
+            .with_body(body)
+    }
+}
+
+/// How a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum CloseReason {
+    Disconnect,
+    ErrorSent,
+    PeerClosed,
+    BrokerShutdown,
+    Io,
+}
+
+enum Flow {
+    Continue,
+    Stop(CloseReason),
+}
+
+/// One buffered operation of an open transaction.
+#[derive(Debug)]
+enum TxOp {
+    Send {
+        destination: String,
+        headers: Headers,
+        body: Bytes,
+    },
+    Ack(AckTarget),
+    Nack(AckTarget),
+}
+
+pub(crate) struct Session {
+    shared: Arc<Shared>,
+    conn: ConnId,
+    stream: TcpStream,
+    outbox: Outbox,
+    writer: Option<JoinHandle<()>>,
+    decoder: Decoder,
+    version: Option<Version>,
+    transactions: HashMap<String, Vec<TxOp>>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        conn: ConnId,
+        stream: TcpStream,
+        outbox: Outbox,
+        writer: JoinHandle<()>,
+    ) -> Session {
+        let decoder = Decoder::new(shared.config.limits);
+        Session {
+            shared,
+            conn,
+            stream,
+            outbox,
+            writer: Some(writer),
+            decoder,
+            version: None,
+            transactions: HashMap::new(),
+        }
+    }
+
+    /// Serves the connection to its end, then cleans up after it.
+    pub(crate) fn run(mut self) {
+        let reason = self.serve();
+        // Open transactions are rolled back by dropping them.
+        self.transactions.clear();
+        self.shared.router.lock().remove_connection(self.conn);
+        let _ = self.outbox.push(Outbound::Close);
+        if reason == CloseReason::ErrorSent {
+            self.linger();
+        }
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+        self.shared.forget_stream(self.conn);
+    }
+
+    fn serve(&mut self) -> CloseReason {
+        let _ = self
+            .stream
+            .set_read_timeout(Some(self.shared.config.connect_timeout));
+        let mut chunk = [0u8; READ_CHUNK];
+        loop {
+            match self.decoder.next_item() {
+                Ok(Some(Decoded::Frame(frame))) => {
+                    self.observe(Some(&frame));
+                    match self.handle(frame) {
+                        Ok(Flow::Continue) => {}
+                        Ok(Flow::Stop(reason)) => return reason,
+                        Err(failure) => return self.fail(failure),
+                    }
+                }
+                Ok(Some(Decoded::HeartBeat)) => self.observe(None),
+                Ok(None) => match self.stream.read(&mut chunk) {
+                    Ok(0) => return self.ended(CloseReason::PeerClosed),
+                    Ok(n) => self.decoder.feed(&chunk[..n]),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                        return self.timed_out();
+                    }
+                    Err(_) => return self.ended(CloseReason::Io),
+                },
+                Err(error) => {
+                    let detail = format!(
+                        "The broker could not read a frame: {error}. Limits: frames up to {} body bytes, {} headers, header lines up to {} bytes.",
+                        self.shared.config.limits.max_frame_size,
+                        self.shared.config.limits.max_headers,
+                        self.shared.config.limits.max_header_line,
+                    );
+                    return self.fail(Failure::new(error.to_string(), detail));
+                }
+            }
+        }
+    }
+
+    fn ended(&self, reason: CloseReason) -> CloseReason {
+        if self.shared.is_shutting_down() {
+            CloseReason::BrokerShutdown
+        } else {
+            reason
+        }
+    }
+
+    fn timed_out(&mut self) -> CloseReason {
+        if self.shared.is_shutting_down() {
+            return CloseReason::BrokerShutdown;
+        }
+        let failure = match self.version {
+            None => Failure::new(
+                "no CONNECT frame in time",
+                format!(
+                    "A client must send CONNECT or STOMP within {:?} of opening the connection.",
+                    self.shared.config.connect_timeout
+                ),
+            ),
+            Some(_) => Failure::new(
+                "heart-beat timeout",
+                "The client sent nothing (not even a heart-beat) for twice the negotiated heart-beat interval.",
+            ),
+        };
+        self.fail(failure)
+    }
+
+    fn fail(&mut self, failure: Failure) -> CloseReason {
+        self.outbox.frame(failure.into_frame());
+        CloseReason::ErrorSent
+    }
+
+    /// Reads and drops input until the client closes or [`LINGER`] passes.
+    fn linger(&mut self) {
+        let deadline = Instant::now() + LINGER;
+        let mut sink = [0u8; 4096];
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            match self.stream.read(&mut sink) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn handle(&mut self, frame: Frame) -> Result<Flow, Failure> {
+        let receipt = frame.header("receipt").map(str::to_owned);
+        let result = match (self.version, frame.command()) {
+            (None, Command::Connect | Command::Stomp) => {
+                self.connect(&frame).map(|()| Flow::Continue)
+            }
+            (None, other) => Err(Failure::new(
+                format!("expected CONNECT or STOMP frame, got {other}"),
+                "The first frame on a connection must be CONNECT or STOMP.",
+            )),
+            (Some(_), _) => self.handle_connected(frame),
+        };
+        match result {
+            Ok(flow) => {
+                self.receipt(receipt);
+                Ok(flow)
+            }
+            Err(mut failure) => {
+                failure.receipt = receipt;
+                Err(failure)
+            }
+        }
+    }
+
+    fn handle_connected(&mut self, frame: Frame) -> Result<Flow, Failure> {
+        match frame.command() {
+            Command::Send => self.send(frame)?,
+            Command::Subscribe => self.subscribe(&frame)?,
+            Command::Unsubscribe => self.unsubscribe(&frame)?,
+            Command::Ack => self.acknowledge(&frame, false)?,
+            Command::Nack if self.version == Some(Version::V1_0) => {
+                return Err(Failure::new(
+                    "unknown command 'NACK'",
+                    "NACK is not part of STOMP 1.0; negotiate 1.1 or 1.2 to use it.",
+                ))
+            }
+            Command::Nack => self.acknowledge(&frame, true)?,
+            Command::Begin => self.begin(&frame)?,
+            Command::Commit => self.commit(&frame)?,
+            Command::Abort => self.abort(&frame)?,
+            Command::Disconnect => return Ok(Flow::Stop(CloseReason::Disconnect)),
+            Command::Connect | Command::Stomp => {
+                return Err(Failure::new(
+                    "already connected",
+                    "This connection has already sent CONNECT; a session cannot be opened twice.",
+                ))
+            }
+            other => {
+                return Err(Failure::new(
+                    format!("unknown command '{other}'"),
+                    format!(
+                        "'{other}' is not a client frame in STOMP {}.",
+                        self.version_str()
+                    ),
+                ))
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn version_str(&self) -> &'static str {
+        self.version.map_or("(not negotiated)", Version::as_str)
+    }
+
+    fn receipt(&self, receipt: Option<String>) {
+        if let Some(id) = receipt {
+            self.outbox
+                .frame(Frame::new(Command::Receipt).with_header("receipt-id", id));
+        }
+    }
+
+    fn observe(&self, frame: Option<&Frame>) {
+        if let Some(observer) = &self.shared.config.observer {
+            observer(&Traffic {
+                connection: self.conn,
+                direction: Direction::In,
+                frame,
+            });
+        }
+    }
+}

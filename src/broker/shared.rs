@@ -1,0 +1,103 @@
+//! What every thread of one broker shares: its configuration, the router,
+//! counters and the registry of open sockets.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::router::Router;
+use super::traffic::Observer;
+use crate::{DestinationRules, Limits};
+
+/// A connection's number, unique within one broker.
+pub(crate) type ConnId = u64;
+
+/// The settings a [`BrokerBuilder`](super::BrokerBuilder) collects.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) bind: SocketAddr,
+    pub(crate) server_name: String,
+    /// `None`: agree to whatever heart-beats the client asks for (as RabbitMQ).
+    pub(crate) heart_beat: Option<(u32, u32)>,
+    pub(crate) limits: Limits,
+    pub(crate) destinations: DestinationRules,
+    /// Outbound bytes a connection may have queued before it is disconnected.
+    pub(crate) max_backlog: usize,
+    /// Outbound bytes above which queues stop dispatching to a connection.
+    pub(crate) dispatch_watermark: usize,
+    /// How long a new connection may take to send its CONNECT frame.
+    pub(crate) connect_timeout: Duration,
+    pub(crate) observer: Option<Observer>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            server_name: format!("stompbox/{}", env!("CARGO_PKG_VERSION")),
+            heart_beat: None,
+            limits: Limits::default(),
+            destinations: DestinationRules::default(),
+            max_backlog: 64 * 1024 * 1024,
+            dispatch_watermark: 512 * 1024,
+            connect_timeout: Duration::from_secs(10),
+            observer: None,
+        }
+    }
+}
+
+/// The state of one running broker.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) router: Mutex<Router>,
+    pub(crate) shutting_down: AtomicBool,
+    next_conn: AtomicU64,
+    next_message: AtomicU64,
+    /// A clone of each open connection's socket, so shutdown can close it.
+    streams: Mutex<HashMap<ConnId, TcpStream>>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Arc<Shared> {
+        Arc::new(Shared {
+            router: Mutex::new(Router::new(&config)),
+            config,
+            shutting_down: AtomicBool::new(false),
+            next_conn: AtomicU64::new(1),
+            next_message: AtomicU64::new(1),
+            streams: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A fresh `message-id`, unique within this broker.
+    pub(crate) fn next_message_id(&self) -> String {
+        format!("m-{}", self.next_message.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn register_stream(&self, conn: ConnId, stream: TcpStream) {
+        self.streams.lock().insert(conn, stream);
+    }
+
+    pub(crate) fn forget_stream(&self, conn: ConnId) {
+        self.streams.lock().remove(&conn);
+    }
+
+    /// Shuts down every open socket, which ends each connection's threads.
+    pub(crate) fn close_all_streams(&self) {
+        for stream in self.streams.lock().values() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}

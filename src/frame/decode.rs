@@ -1,0 +1,530 @@
+//! The incremental frame decoder.
+//!
+//! Bytes go in with [`Decoder::feed`] as they arrive; [`Decoder::next_item`]
+//! hands out complete frames and heart-beats, or `None` when it needs more.
+//! Each stage remembers how far it has scanned, so a frame that arrives one
+//! byte at a time costs no more than one that arrives whole, and every limit is
+//! checked before the bytes that would break it are buffered further.
+//!
+//! The grammar (STOMP 1.2, section "Augmented BNF"):
+//! ```text
+//! frame   = command EOL *( header EOL ) EOL *OCTET NULL *( EOL )
+//! EOL     = [CR] LF
+//! header  = header-name ":" header-value
+//! ```
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::escape::{unescape, Escaping};
+use super::{Command, Frame, FrameError, Headers};
+use crate::Version;
+
+/// Size limits that keep a hostile peer from making the decoder allocate
+/// without bound. Going over one is a [`FrameError`], never a panic.
+///
+/// # Examples
+/// ```
+/// use stompbox::Limits;
+///
+/// let limits = Limits { max_frame_size: 64 * 1024, ..Limits::default() };
+/// assert_eq!(limits.max_headers, Limits::default().max_headers);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest body a frame may carry, in bytes (default 10 MiB). The header
+    /// section is bounded separately by the two other limits.
+    pub max_frame_size: usize,
+    /// The most header lines in one frame (default 1,000, as ActiveMQ).
+    pub max_headers: usize,
+    /// The longest command or header line, in bytes (default 10 KiB, as ActiveMQ).
+    pub max_header_line: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_size: 10 * 1024 * 1024,
+            max_headers: 1000,
+            max_header_line: 10 * 1024,
+        }
+    }
+}
+
+/// One item read off the wire.
+///
+/// # Examples
+/// ```
+/// use stompbox::{Decoded, Decoder, Limits};
+///
+/// let mut decoder = Decoder::new(Limits::default());
+/// decoder.feed(b"\n");
+/// assert_eq!(decoder.next_item(), Ok(Some(Decoded::HeartBeat)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// A complete frame.
+    Frame(Frame),
+    /// An end-of-line between frames: a heart-beat.
+    HeartBeat,
+}
+
+/// Where the decoder is inside the current frame.
+#[derive(Debug)]
+enum Stage {
+    /// Between frames.
+    Start,
+    /// Reading the command and header lines.
+    Head {
+        scanned: usize,
+        line_start: usize,
+        lines: usize,
+    },
+    /// Headers parsed; waiting for the body and its NUL.
+    Body {
+        head_len: usize,
+        command: Command,
+        headers: Headers,
+        content_length: Option<usize>,
+        scanned: usize,
+    },
+}
+
+/// An incremental STOMP frame decoder for one connection.
+///
+/// After it returns an error the stream cannot be resynchronised; the caller
+/// should report the error and close the connection.
+///
+/// # Examples
+/// ```
+/// use stompbox::{Command, Decoded, Decoder, Limits};
+///
+/// let mut decoder = Decoder::new(Limits::default());
+/// decoder.feed(b"SEND\ndestination:/queue/a\n\nhel");
+/// assert_eq!(decoder.next_item(), Ok(None)); // not complete yet
+/// decoder.feed(b"lo\0");
+/// let Some(Decoded::Frame(frame)) = decoder.next_item()? else { panic!() };
+/// assert_eq!(frame.command(), &Command::Send);
+/// assert_eq!(frame.body(), b"hello");
+/// # Ok::<(), stompbox::FrameError>(())
+/// ```
+#[derive(Debug)]
+pub struct Decoder {
+    buf: BytesMut,
+    limits: Limits,
+    version: Option<Version>,
+    stage: Stage,
+}
+
+impl Decoder {
+    /// A decoder for a connection whose version is not negotiated yet
+    /// (no header escaping until [`Decoder::set_version`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let decoder = stompbox::Decoder::new(stompbox::Limits::default());
+    /// assert_eq!(decoder.buffered(), 0);
+    /// ```
+    pub fn new(limits: Limits) -> Decoder {
+        Decoder {
+            buf: BytesMut::with_capacity(8 * 1024),
+            limits,
+            version: None,
+            stage: Stage::Start,
+        }
+    }
+
+    /// Sets the negotiated version, which decides header escaping from the
+    /// next frame on.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Decoded, Decoder, Limits, Version};
+    ///
+    /// let mut decoder = Decoder::new(Limits::default());
+    /// decoder.set_version(Some(Version::V1_2));
+    /// decoder.feed(b"SEND\nx:a\\cb\n\n\0");
+    /// let Some(Decoded::Frame(f)) = decoder.next_item()? else { panic!() };
+    /// assert_eq!(f.header("x"), Some("a:b"));
+    /// # Ok::<(), stompbox::FrameError>(())
+    /// ```
+    pub fn set_version(&mut self, version: Option<Version>) {
+        self.version = version;
+    }
+
+    /// Appends bytes read from the connection.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut decoder = stompbox::Decoder::new(stompbox::Limits::default());
+    /// decoder.feed(b"SEN");
+    /// assert_eq!(decoder.buffered(), 3);
+    /// ```
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// How many bytes are held that are not yet part of a returned item.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(stompbox::Decoder::new(Default::default()).buffered(), 0);
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete item, `Ok(None)` if more bytes are needed.
+    ///
+    /// # Errors
+    /// A [`FrameError`] naming what is malformed or over a limit.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Decoder, FrameError, Limits};
+    ///
+    /// let mut decoder = Decoder::new(Limits::default());
+    /// decoder.feed(b"SEND\nno colon here\n\n\0");
+    /// assert_eq!(decoder.next_item(), Err(FrameError::HeaderLine));
+    /// ```
+    pub fn next_item(&mut self) -> Result<Option<Decoded>, FrameError> {
+        loop {
+            match self.stage {
+                Stage::Start => match self.start()? {
+                    Some(item) => return Ok(Some(item)),
+                    None if matches!(self.stage, Stage::Start) => return Ok(None),
+                    None => {}
+                },
+                Stage::Head { .. } => match self.scan_head()? {
+                    Some(head_len) => self.parse_head(head_len)?,
+                    None => return Ok(None),
+                },
+                Stage::Body { .. } => return self.finish_body(),
+            }
+        }
+    }
+
+    /// Between frames: an EOL is a heart-beat; anything else starts a frame.
+    fn start(&mut self) -> Result<Option<Decoded>, FrameError> {
+        match self.buf.first() {
+            None => Ok(None),
+            Some(b'\n') => {
+                self.buf.advance(1);
+                Ok(Some(Decoded::HeartBeat))
+            }
+            Some(b'\r') => match self.buf.get(1) {
+                None => Ok(None),
+                Some(b'\n') => {
+                    self.buf.advance(2);
+                    Ok(Some(Decoded::HeartBeat))
+                }
+                Some(_) => Err(FrameError::Command),
+            },
+            Some(_) => {
+                self.stage = Stage::Head {
+                    scanned: 0,
+                    line_start: 0,
+                    lines: 0,
+                };
+                Ok(None)
+            }
+        }
+    }
+
+    /// Finds the blank line that ends the headers; returns its end offset.
+    fn scan_head(&mut self) -> Result<Option<usize>, FrameError> {
+        let Stage::Head {
+            scanned,
+            line_start,
+            lines,
+        } = &mut self.stage
+        else {
+            unreachable!("scan_head is only called in the Head stage")
+        };
+        let limits = self.limits;
+        while let Some(offset) = self.buf[*scanned..]
+            .iter()
+            .position(|&b| b == b'\n' || b == 0)
+        {
+            let end = *scanned + offset;
+            if self.buf[end] == 0 {
+                // A NUL before the blank line: headers cut short or NUL in a header.
+                return Err(FrameError::HeaderLine);
+            }
+            let line = strip_cr(&self.buf[*line_start..end]);
+            if line.len() > limits.max_header_line {
+                return Err(FrameError::HeaderTooLong);
+            }
+            *scanned = end + 1;
+            *line_start = end + 1;
+            if line.is_empty() {
+                return Ok(Some(end + 1));
+            }
+            *lines += 1;
+            if *lines > limits.max_headers + 1 {
+                return Err(FrameError::TooManyHeaders);
+            }
+        }
+        *scanned = self.buf.len();
+        // One more byte is allowed for a CR that may precede the LF.
+        if self.buf.len() - *line_start > limits.max_header_line + 1 {
+            return Err(FrameError::HeaderTooLong);
+        }
+        Ok(None)
+    }
+
+    /// Parses the command and headers of `head_len` bytes; moves to Body.
+    fn parse_head(&mut self, head_len: usize) -> Result<(), FrameError> {
+        let head = std::str::from_utf8(&self.buf[..head_len]).map_err(|_| FrameError::Utf8)?;
+        let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let command_line = lines.next().unwrap_or_default();
+        if command_line.is_empty() {
+            return Err(FrameError::Command);
+        }
+        let command = Command::parse(command_line);
+        let escaping = Escaping::for_frame(self.version, &command);
+        let mut headers = Headers::new();
+        for line in lines.take_while(|l| !l.is_empty()) {
+            let (name, value) = line.split_once(':').ok_or(FrameError::HeaderLine)?;
+            if name.is_empty() {
+                return Err(FrameError::HeaderLine);
+            }
+            headers.push(unescape(name, escaping)?, unescape(value, escaping)?);
+        }
+        let content_length = match headers.get("content-length") {
+            Some(text) => Some(self.parse_content_length(text)?),
+            None => None,
+        };
+        self.stage = Stage::Body {
+            head_len,
+            command,
+            headers,
+            content_length,
+            scanned: head_len,
+        };
+        Ok(())
+    }
+
+    fn parse_content_length(&self, text: &str) -> Result<usize, FrameError> {
+        let digits = text.trim_matches(' ');
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(FrameError::ContentLength);
+        }
+        match digits.parse::<usize>() {
+            Ok(n) if n <= self.limits.max_frame_size => Ok(n),
+            _ => Err(FrameError::TooLarge),
+        }
+    }
+
+    /// Waits for the body and its NUL; returns the frame when complete.
+    fn finish_body(&mut self) -> Result<Option<Decoded>, FrameError> {
+        let Stage::Body {
+            head_len,
+            content_length,
+            scanned,
+            ..
+        } = &mut self.stage
+        else {
+            unreachable!("finish_body is only called in the Body stage")
+        };
+        let head_len = *head_len;
+        let body_len = match *content_length {
+            Some(n) => {
+                if self.buf.len() < head_len + n + 1 {
+                    return Ok(None);
+                }
+                if self.buf[head_len + n] != 0 {
+                    return Err(FrameError::MissingNul);
+                }
+                n
+            }
+            None => match self.buf[*scanned..].iter().position(|&b| b == 0) {
+                Some(offset) => *scanned + offset - head_len,
+                None => {
+                    *scanned = self.buf.len();
+                    if self.buf.len() - head_len > self.limits.max_frame_size {
+                        return Err(FrameError::TooLarge);
+                    }
+                    return Ok(None);
+                }
+            },
+        };
+        if body_len > self.limits.max_frame_size {
+            return Err(FrameError::TooLarge);
+        }
+        let Stage::Body {
+            command, headers, ..
+        } = std::mem::replace(&mut self.stage, Stage::Start)
+        else {
+            unreachable!()
+        };
+        let frame_bytes: Bytes = self.buf.split_to(head_len + body_len + 1).freeze();
+        let body = frame_bytes.slice(head_len..head_len + body_len);
+        Ok(Some(Decoded::Frame(Frame::from_parts(
+            command, headers, body,
+        ))))
+    }
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn decode_all(bytes: &[u8], version: Option<Version>) -> Result<Vec<Decoded>, FrameError> {
+        let mut decoder = Decoder::new(Limits::default());
+        decoder.set_version(version);
+        decoder.feed(bytes);
+        let mut items = Vec::new();
+        while let Some(item) = decoder.next_item()? {
+            items.push(item);
+        }
+        Ok(items)
+    }
+
+    fn only_frame(bytes: &[u8], version: Option<Version>) -> Frame {
+        match decode_all(bytes, version).unwrap().as_slice() {
+            [Decoded::Frame(f)] => f.clone(),
+            other => panic!("expected one frame, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decodes_a_frame_with_lf_line_ends() {
+        let f = only_frame(b"SEND\ndestination:/queue/a\n\nhello\0", None);
+        assert_eq!(f.command(), &Command::Send);
+        assert_eq!(f.header("destination"), Some("/queue/a"));
+        assert_eq!(f.body(), b"hello");
+    }
+
+    #[test]
+    fn decodes_a_frame_with_crlf_line_ends() {
+        let f = only_frame(b"SEND\r\ndestination:/queue/a\r\n\r\nhello\0", None);
+        assert_eq!(f.header("destination"), Some("/queue/a"));
+        assert_eq!(f.body(), b"hello");
+    }
+
+    #[test]
+    fn content_length_body_may_contain_nul() {
+        let f = only_frame(b"SEND\ncontent-length:3\n\na\0b\0", None);
+        assert_eq!(f.body(), b"a\0b");
+    }
+
+    #[test]
+    fn body_without_content_length_ends_at_first_nul() {
+        let items = decode_all(b"SEND\n\nab\0SEND\n\ncd\0", None).unwrap();
+        assert_eq!(items.len(), 2);
+    }
+
+    #[test]
+    fn eols_between_frames_are_heart_beats() {
+        let items = decode_all(b"\n\r\nSEND\n\n\0\n\n", None).unwrap();
+        let beats = items.iter().filter(|i| **i == Decoded::HeartBeat).count();
+        assert_eq!((items.len(), beats), (5, 4));
+    }
+
+    #[test]
+    fn first_of_repeated_headers_wins_and_values_may_hold_colons() {
+        let f = only_frame(b"SEND\nfoo:a:b\nfoo:c\n\n\0", Some(Version::V1_2));
+        assert_eq!(f.header("foo"), Some("a:b"));
+    }
+
+    #[rstest]
+    #[case::v1_0(Some(Version::V1_0), r"a\nb")]
+    #[case::v1_1(Some(Version::V1_1), "a\nb")]
+    #[case::v1_2(Some(Version::V1_2), "a\nb")]
+    fn escaping_follows_the_version(#[case] version: Option<Version>, #[case] want: &str) {
+        let f = only_frame(b"SEND\nx:a\\nb\n\n\0", version);
+        assert_eq!(f.header("x"), Some(want));
+    }
+
+    #[test]
+    fn connect_frames_are_never_unescaped() {
+        let f = only_frame(b"CONNECT\npasscode:a\\tb\n\n\0", Some(Version::V1_2));
+        assert_eq!(f.header("passcode"), Some(r"a\tb"));
+    }
+
+    #[test]
+    fn unknown_commands_decode_as_other() {
+        let f = only_frame(b"FLY\nreceipt:1\n\n\0", None);
+        assert_eq!(f.command(), &Command::Other("FLY".into()));
+        assert_eq!(f.header("receipt"), Some("1"));
+    }
+
+    #[rstest]
+    #[case::bad_escape(b"SEND\nx:\\t\n\n\0".as_slice(), FrameError::Escape)]
+    #[case::no_colon(b"SEND\nxyz\n\n\0", FrameError::HeaderLine)]
+    #[case::empty_name(b"SEND\n:v\n\n\0", FrameError::HeaderLine)]
+    #[case::negative_length(b"SEND\ncontent-length:-1\n\n\0", FrameError::ContentLength)]
+    #[case::word_length(b"SEND\ncontent-length:ten\n\n\0", FrameError::ContentLength)]
+    #[case::huge_length(
+        b"SEND\ncontent-length:99999999999999999999\n\n\0",
+        FrameError::TooLarge
+    )]
+    #[case::no_nul_after_length(b"SEND\ncontent-length:1\n\nab\0", FrameError::MissingNul)]
+    #[case::nul_in_header(b"SEND\nx:a\0b\n\n\0", FrameError::HeaderLine)]
+    #[case::bad_utf8(b"SEND\nx:\xff\n\n\0", FrameError::Utf8)]
+    #[case::cr_then_garbage(b"\rX", FrameError::Command)]
+    fn rejects_malformed_frames(#[case] bytes: &[u8], #[case] want: FrameError) {
+        assert_eq!(decode_all(bytes, Some(Version::V1_2)), Err(want));
+    }
+
+    fn small_limits() -> Limits {
+        Limits {
+            max_frame_size: 16,
+            max_headers: 2,
+            max_header_line: 20,
+        }
+    }
+
+    fn decode_with(limits: Limits, bytes: &[u8]) -> Result<Option<Decoded>, FrameError> {
+        let mut decoder = Decoder::new(limits);
+        decoder.feed(bytes);
+        decoder.next_item()
+    }
+
+    #[rstest]
+    #[case::body_over_limit(b"SEND\n\n01234567890123456\0".as_slice(), FrameError::TooLarge)]
+    #[case::unterminated_body_over_limit(b"SEND\n\n01234567890123456789", FrameError::TooLarge)]
+    #[case::length_over_limit(b"SEND\ncontent-length:17\n\n", FrameError::TooLarge)]
+    #[case::too_many_headers(b"SEND\na:1\nb:2\nc:3\n\n\0", FrameError::TooManyHeaders)]
+    #[case::long_line(b"SEND\nname:0123456789abcdefgh\n", FrameError::HeaderTooLong)]
+    #[case::long_unterminated_line(b"SEND\nname:0123456789abcdefgh", FrameError::HeaderTooLong)]
+    fn limits_are_enforced(#[case] bytes: &[u8], #[case] want: FrameError) {
+        assert_eq!(decode_with(small_limits(), bytes), Err(want));
+    }
+
+    #[test]
+    fn a_body_of_exactly_the_limit_is_accepted() {
+        let item = decode_with(small_limits(), b"SEND\n\n0123456789abcdef\0").unwrap();
+        assert!(matches!(item, Some(Decoded::Frame(f)) if f.body().len() == 16));
+    }
+
+    const VALID: &[u8] = b"SEND\r\ndestination:/queue/a\r\ncontent-length:4\r\nx:y\r\n\r\nab\0c\0";
+
+    #[test]
+    fn every_prefix_of_a_valid_frame_is_incomplete() {
+        for cut in 0..VALID.len() {
+            let mut decoder = Decoder::new(Limits::default());
+            decoder.feed(&VALID[..cut]);
+            assert_eq!(decoder.next_item(), Ok(None), "prefix of {cut} bytes");
+        }
+    }
+
+    #[test]
+    fn byte_at_a_time_gives_the_same_frame() {
+        let whole = only_frame(VALID, None);
+        let mut decoder = Decoder::new(Limits::default());
+        let mut got = None;
+        for b in VALID {
+            decoder.feed(std::slice::from_ref(b));
+            if let Some(item) = decoder.next_item().unwrap() {
+                got = Some(item);
+            }
+        }
+        assert_eq!(got, Some(Decoded::Frame(whole)));
+    }
+}

@@ -1,0 +1,496 @@
+//! STOMP frames: the [`Frame`] value, its [`Command`] and [`Headers`], and the
+//! wire codec ([`Decoder`], [`Frame::encode`]).
+
+mod decode;
+mod encode;
+pub(crate) use encode::{encode_header, encode_headers};
+pub(crate) mod escape;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+
+pub use decode::{Decoded, Decoder, Limits};
+
+/// The first line of a frame.
+///
+/// Commands the broker does not know are kept as [`Command::Other`] so that it
+/// can answer with an ERROR naming them.
+///
+/// # Examples
+/// ```
+/// use stompbox::Command;
+///
+/// assert_eq!(Command::parse("SEND"), Command::Send);
+/// assert_eq!(Command::parse("PUBLISH"), Command::Other("PUBLISH".into()));
+/// assert_eq!(Command::Nack.as_str(), "NACK");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Command {
+    /// Client: open a session.
+    Connect,
+    /// Client: open a session (STOMP 1.1+ spelling of CONNECT).
+    Stomp,
+    /// Server: the session is open.
+    Connected,
+    /// Client: publish a message.
+    Send,
+    /// Client: start receiving from a destination.
+    Subscribe,
+    /// Client: stop receiving.
+    Unsubscribe,
+    /// Client: open a transaction.
+    Begin,
+    /// Client: apply a transaction.
+    Commit,
+    /// Client: drop a transaction.
+    Abort,
+    /// Client: acknowledge a message.
+    Ack,
+    /// Client: reject a message (STOMP 1.1+).
+    Nack,
+    /// Client: close the session.
+    Disconnect,
+    /// Server: a message for a subscription.
+    Message,
+    /// Server: a frame asking for a receipt has taken effect.
+    Receipt,
+    /// Server: something went wrong; the connection closes.
+    Error,
+    /// Any other command line.
+    Other(String),
+}
+
+impl Command {
+    /// Reads a command line; unknown text becomes [`Command::Other`].
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(stompbox::Command::parse("ACK"), stompbox::Command::Ack);
+    /// ```
+    pub fn parse(line: &str) -> Command {
+        match line {
+            "CONNECT" => Command::Connect,
+            "STOMP" => Command::Stomp,
+            "CONNECTED" => Command::Connected,
+            "SEND" => Command::Send,
+            "SUBSCRIBE" => Command::Subscribe,
+            "UNSUBSCRIBE" => Command::Unsubscribe,
+            "BEGIN" => Command::Begin,
+            "COMMIT" => Command::Commit,
+            "ABORT" => Command::Abort,
+            "ACK" => Command::Ack,
+            "NACK" => Command::Nack,
+            "DISCONNECT" => Command::Disconnect,
+            "MESSAGE" => Command::Message,
+            "RECEIPT" => Command::Receipt,
+            "ERROR" => Command::Error,
+            other => Command::Other(other.to_owned()),
+        }
+    }
+
+    /// The command as written on the wire.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(stompbox::Command::Subscribe.as_str(), "SUBSCRIBE");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        match self {
+            Command::Connect => "CONNECT",
+            Command::Stomp => "STOMP",
+            Command::Connected => "CONNECTED",
+            Command::Send => "SEND",
+            Command::Subscribe => "SUBSCRIBE",
+            Command::Unsubscribe => "UNSUBSCRIBE",
+            Command::Begin => "BEGIN",
+            Command::Commit => "COMMIT",
+            Command::Abort => "ABORT",
+            Command::Ack => "ACK",
+            Command::Nack => "NACK",
+            Command::Disconnect => "DISCONNECT",
+            Command::Message => "MESSAGE",
+            Command::Receipt => "RECEIPT",
+            Command::Error => "ERROR",
+            Command::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The headers of a frame, in wire order.
+///
+/// A name may appear more than once; as the STOMP 1.2 specification says,
+/// the first occurrence is the one that counts, and [`Headers::get`] returns it.
+///
+/// # Examples
+/// ```
+/// use stompbox::Headers;
+///
+/// let mut headers = Headers::new();
+/// headers.push("foo", "first");
+/// headers.push("foo", "second");
+/// assert_eq!(headers.get("foo"), Some("first"));
+/// assert_eq!(headers.len(), 2);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    /// No headers.
+    ///
+    /// # Examples
+    /// ```
+    /// assert!(stompbox::Headers::new().is_empty());
+    /// ```
+    pub fn new() -> Headers {
+        Headers(Vec::new())
+    }
+
+    /// The value of the first header called `name`.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut h = stompbox::Headers::new();
+    /// h.push("destination", "/queue/a");
+    /// assert_eq!(h.get("destination"), Some("/queue/a"));
+    /// assert_eq!(h.get("receipt"), None);
+    /// ```
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Appends a header (after any others of the same name).
+    ///
+    /// # Examples
+    /// ```
+    /// let mut h = stompbox::Headers::new();
+    /// h.push("a", "1");
+    /// assert_eq!(h.get("a"), Some("1"));
+    /// ```
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// Replaces every header called `name` by one with `value`.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut h = stompbox::Headers::new();
+    /// h.push("a", "1");
+    /// h.push("a", "2");
+    /// h.set("a", "3");
+    /// assert_eq!((h.get("a"), h.len()), (Some("3"), 1));
+    /// ```
+    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let name = name.into();
+        self.remove(&name);
+        self.0.push((name, value.into()));
+    }
+
+    /// Removes every header called `name`.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut h = stompbox::Headers::new();
+    /// h.push("a", "1");
+    /// h.remove("a");
+    /// assert!(h.is_empty());
+    /// ```
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| n != name);
+    }
+
+    /// Every header, repeated names included, in order.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut h = stompbox::Headers::new();
+    /// h.push("a", "1");
+    /// assert_eq!(h.iter().collect::<Vec<_>>(), [("a", "1")]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// How many header lines there are.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(stompbox::Headers::new().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    ///
+    /// # Examples
+    /// ```
+    /// assert!(stompbox::Headers::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<N: Into<String>, V: Into<String>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
+        Headers(
+            iter.into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// One STOMP frame: a command, headers and a body.
+///
+/// # Examples
+/// ```
+/// use stompbox::{Command, Frame, Version};
+///
+/// let frame = Frame::new(Command::Send)
+///     .with_header("destination", "/queue/a")
+///     .with_body("hi");
+/// assert_eq!(frame.header("destination"), Some("/queue/a"));
+/// assert_eq!(frame.body(), b"hi");
+/// assert_eq!(frame.encode(Some(Version::V1_2)), b"SEND\ndestination:/queue/a\n\nhi\0");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    command: Command,
+    headers: Headers,
+    body: Bytes,
+}
+
+impl Frame {
+    /// A frame with no headers and an empty body.
+    ///
+    /// # Examples
+    /// ```
+    /// let f = stompbox::Frame::new(stompbox::Command::Disconnect);
+    /// assert!(f.headers().is_empty() && f.body().is_empty());
+    /// ```
+    pub fn new(command: Command) -> Frame {
+        Frame {
+            command,
+            headers: Headers::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// A frame from its three parts.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Command, Frame, Headers};
+    /// let f = Frame::from_parts(Command::Send, Headers::new(), "x".into());
+    /// assert_eq!(f.body(), b"x");
+    /// ```
+    pub fn from_parts(command: Command, headers: Headers, body: Bytes) -> Frame {
+        Frame {
+            command,
+            headers,
+            body,
+        }
+    }
+
+    /// Adds a header and returns the frame (for building).
+    ///
+    /// # Examples
+    /// ```
+    /// let f = stompbox::Frame::new(stompbox::Command::Begin).with_header("transaction", "t1");
+    /// assert_eq!(f.header("transaction"), Some("t1"));
+    /// ```
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Frame {
+        self.headers.push(name, value);
+        self
+    }
+
+    /// Sets the body and returns the frame (for building).
+    ///
+    /// No `content-length` header is added; add one if the body may hold NUL.
+    ///
+    /// # Examples
+    /// ```
+    /// let f = stompbox::Frame::new(stompbox::Command::Send).with_body(vec![1u8, 0, 2]);
+    /// assert_eq!(f.body(), [1, 0, 2]);
+    /// ```
+    #[must_use]
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Frame {
+        self.body = body.into();
+        self
+    }
+
+    /// The command.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Command, Frame};
+    /// assert_eq!(Frame::new(Command::Ack).command(), &Command::Ack);
+    /// ```
+    pub fn command(&self) -> &Command {
+        &self.command
+    }
+
+    /// The headers.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Command, Frame};
+    /// assert_eq!(Frame::new(Command::Ack).with_header("id", "1").headers().len(), 1);
+    /// ```
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The headers, for changing.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Command, Frame};
+    /// let mut f = Frame::new(Command::Ack);
+    /// f.headers_mut().push("id", "7");
+    /// assert_eq!(f.header("id"), Some("7"));
+    /// ```
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        &mut self.headers
+    }
+
+    /// The first value of header `name`.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Command, Frame};
+    /// assert_eq!(Frame::new(Command::Ack).header("id"), None);
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// The body bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Command, Frame};
+    /// assert_eq!(Frame::new(Command::Send).with_body("b").body(), b"b");
+    /// ```
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as shared bytes (cheap to clone).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Command, Frame};
+    /// let body = Frame::new(Command::Send).with_body("b").body_bytes();
+    /// assert_eq!(&body[..], b"b");
+    /// ```
+    pub fn body_bytes(&self) -> Bytes {
+        self.body.clone()
+    }
+
+    /// The body as text, with invalid UTF-8 replaced by `U+FFFD`.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Command, Frame};
+    /// assert_eq!(Frame::new(Command::Send).with_body("héllo").body_text(), "héllo");
+    /// ```
+    pub fn body_text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// Splits the frame into its parts.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Command, Frame};
+    /// let (command, headers, body) = Frame::new(Command::Send).into_parts();
+    /// assert_eq!((command, headers.len(), body.len()), (Command::Send, 0, 0));
+    /// ```
+    pub fn into_parts(self) -> (Command, Headers, Bytes) {
+        (self.command, self.headers, self.body)
+    }
+}
+
+impl fmt::Display for Frame {
+    /// One line: the command, its headers, and the body cut to 64 characters.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.command)?;
+        for (name, value) in self.headers.iter() {
+            write!(f, " {name}:{value}")?;
+        }
+        if !self.body.is_empty() {
+            let text = self.body_text();
+            let cut: String = text.chars().take(64).collect();
+            let more = if cut.len() < text.len() { "..." } else { "" };
+            write!(f, " body({} bytes)={cut:?}{more}", self.body.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// What was wrong with the bytes of a frame.
+///
+/// Small and comparable, as it names the part of the grammar that failed;
+/// [`Display`](fmt::Display) gives the text the broker puts in its ERROR frame.
+///
+/// # Examples
+/// ```
+/// use stompbox::FrameError;
+/// assert_eq!(FrameError::Escape.to_string(), "undefined escape sequence in a header");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The command line was empty or not text.
+    Command,
+    /// A header line had no `:` or an empty name.
+    HeaderLine,
+    /// A header used a backslash escape its version does not define.
+    Escape,
+    /// Header or command bytes were not UTF-8.
+    Utf8,
+    /// `content-length` was not a non-negative whole number.
+    ContentLength,
+    /// The body was not followed by a NUL byte.
+    MissingNul,
+    /// The frame is longer than [`Limits::max_frame_size`].
+    TooLarge,
+    /// The frame has more headers than [`Limits::max_headers`].
+    TooManyHeaders,
+    /// A header line is longer than [`Limits::max_header_line`].
+    HeaderTooLong,
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FrameError::Command => "malformed command line",
+            FrameError::HeaderLine => "malformed header line (expected name:value)",
+            FrameError::Escape => "undefined escape sequence in a header",
+            FrameError::Utf8 => "header is not valid UTF-8",
+            FrameError::ContentLength => "content-length is not a non-negative integer",
+            FrameError::MissingNul => "frame body is not terminated by NUL",
+            FrameError::TooLarge => "frame exceeds the maximum frame size",
+            FrameError::TooManyHeaders => "frame has too many headers",
+            FrameError::HeaderTooLong => "header line exceeds the maximum length",
+        })
+    }
+}
+
+impl std::error::Error for FrameError {}

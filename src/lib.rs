@@ -1,0 +1,73 @@
+//! # stompbox
+//!
+//! A real STOMP 1.0/1.1/1.2 message broker that a test starts inside its own
+//! process, on a free localhost port, in well under a millisecond. Point the
+//! code under test (any STOMP client, in any language) at it, drive traffic,
+//! and drop it: the port closes and every thread it started is joined.
+//!
+//! ## Quick start
+//! ```
+//! use std::time::Duration;
+//! use stompbox::{Ack, Broker, Client};
+//!
+//! let broker = Broker::start()?;                      // 127.0.0.1, free port
+//! let mut client = Client::connect(broker.addr())?;   // or broker.url()
+//! client.subscribe("/queue/orders", Ack::ClientIndividual)?;
+//! client.send("/queue/orders", "hello")?;
+//! let msg = client.recv_timeout(Duration::from_secs(1))?;
+//! client.ack(&msg)?;
+//! assert_eq!(msg.body_text(), "hello");
+//! drop(broker);                                       // port closed, threads joined
+//! # Ok::<(), stompbox::Error>(())
+//! ```
+//!
+//! ## What the broker does
+//! - **All three versions**, negotiated from `accept-version` (absent: 1.0);
+//!   header escaping exactly per version; CONNECT and STOMP; any `host`.
+//! - **Queues** (`/queue/...`, and by default any name without a known
+//!   prefix, as ActiveMQ): each message to exactly one subscriber, round-robin;
+//!   messages wait while there is no subscriber; unacknowledged messages return
+//!   to the queue, marked `redelivered:true`, on NACK, UNSUBSCRIBE or
+//!   disconnect. **Topics** (`/topic/...`): each message to every current
+//!   subscriber, nothing kept. See [`DestinationRules`] to change the mapping.
+//! - **Ack modes** `auto`, `client` (cumulative) and `client-individual`, with
+//!   each version's ACK/NACK headers; `prefetch-count` or
+//!   `activemq.prefetchSize` on SUBSCRIBE limit unacknowledged messages.
+//! - **Transactions**: SEND, ACK and NACK take effect at COMMIT, all or
+//!   nothing; ABORT or a dropped connection discards them.
+//! - **Receipts** after the frame has taken effect (inside a transaction: once
+//!   buffered, as ActiveMQ does).
+//! - **Heart-beats** both ways; a client silent for twice its promised
+//!   interval gets an ERROR and is closed. With no configured offer the broker
+//!   agrees to what each client asks for, as RabbitMQ does.
+//! - **Errors**: a bad frame, an unknown command, a missing header and the
+//!   like get an ERROR frame whose `message` says what was wrong (with
+//!   `receipt-id` if the frame asked for a receipt) and the connection closes.
+//!   Other connections are not disturbed.
+//! - **Back-pressure**: each connection has a reader and a writer thread; a
+//!   client that stops reading only ever slows itself. Queues stop handing it
+//!   messages; if its backlog still passes [`BrokerBuilder::max_outbound_backlog`]
+//!   it is disconnected with an ERROR and its unacknowledged messages requeued.
+//!
+//! ## Threads and shutdown
+//! One acceptor thread, plus a reader and a writer per connection. Dropping
+//! the [`Broker`] (or [`Broker::shutdown`]) stops accepting, closes every
+//! connection and joins all of them.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod ack;
+mod broker;
+mod client;
+mod destination;
+mod error;
+mod frame;
+mod version;
+
+pub use ack::Ack;
+pub use broker::{Broker, BrokerBuilder, Direction, Traffic};
+pub use client::{Client, ClientBuilder, Message};
+pub use destination::{DestinationKind, DestinationRules};
+pub use error::Error;
+pub use frame::{Command, Decoded, Decoder, Frame, FrameError, Headers, Limits};
+pub use version::Version;

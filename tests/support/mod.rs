@@ -1,0 +1,189 @@
+//! Fixtures shared by the behaviour tests.
+//!
+//! Protocol tests take a [`Server`]: an in-process stompbox broker by default,
+//! or, when `STOMPBOX_TEST_ADDR=host:port` is set, an external broker
+//! (RabbitMQ, ActiveMQ...) so the same tests can check it behaves alike.
+//! Tests that need stompbox's own options start a `Broker` themselves.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use rstest::fixture;
+use stompbox::{Broker, Client, Decoded, Decoder, Frame, Limits, Version};
+
+/// Long enough for anything that should happen on loopback.
+pub const SECOND: Duration = Duration::from_secs(1);
+/// Generous bound for waits that should succeed; failures show up as timeouts.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+/// How long to wait to be confident nothing more arrives.
+pub const QUIET: Duration = Duration::from_millis(100);
+
+/// A broker to test against, kept alive as long as this value.
+pub struct Server {
+    addr: SocketAddr,
+    _broker: Option<Broker>,
+}
+
+impl Server {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A client offering every version.
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr).expect("connect")
+    }
+
+    /// A client that negotiates exactly `version`.
+    pub fn client_v(&self, version: Version) -> Client {
+        Client::builder()
+            .version(version)
+            .connect(self.addr)
+            .expect("connect")
+    }
+
+    /// A raw socket, for exact bytes.
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.addr)
+    }
+}
+
+#[fixture]
+pub fn server() -> Server {
+    match std::env::var("STOMPBOX_TEST_ADDR") {
+        Ok(addr) => Server {
+            addr: addr
+                .to_socket_addrs()
+                .expect("STOMPBOX_TEST_ADDR is host:port")
+                .next()
+                .expect("STOMPBOX_TEST_ADDR resolves"),
+            _broker: None,
+        },
+        Err(_) => {
+            let broker = Broker::start().expect("broker starts");
+            Server {
+                addr: broker.addr(),
+                _broker: Some(broker),
+            }
+        }
+    }
+}
+
+/// A raw TCP connection that decodes what comes back.
+pub struct Raw {
+    pub stream: TcpStream,
+    decoder: Decoder,
+    pub heart_beats: usize,
+}
+
+impl Raw {
+    pub fn connect(addr: impl ToSocketAddrs) -> Raw {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).unwrap();
+        let mut decoder = Decoder::new(Limits::default());
+        // Frames from the broker are decoded with 1.2 rules unless told otherwise.
+        decoder.set_version(Some(Version::V1_2));
+        Raw {
+            stream,
+            decoder,
+            heart_beats: 0,
+        }
+    }
+
+    pub fn set_version(&mut self, version: Version) {
+        self.decoder.set_version(Some(version));
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends CONNECT for `version` and returns the CONNECTED frame.
+    pub fn connect_v(&mut self, version: Version) -> Frame {
+        self.send(format!("CONNECT\naccept-version:{version}\nhost:localhost\n\n\0").as_bytes());
+        self.set_version(version);
+        let frame = self.frame();
+        assert_eq!(frame.command(), &stompbox::Command::Connected, "{frame}");
+        frame
+    }
+
+    /// The next frame, or a panic after [`PATIENCE`].
+    pub fn frame(&mut self) -> Frame {
+        self.try_frame(PATIENCE)
+            .unwrap_or_else(|| panic!("no frame within {PATIENCE:?}"))
+    }
+
+    /// The next frame within `timeout`, `None` if none came or the
+    /// connection closed. Heart-beats on the way are counted.
+    pub fn try_frame(&mut self, timeout: Duration) -> Option<Frame> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.next_item(deadline)? {
+                Decoded::Frame(frame) => return Some(frame),
+                Decoded::HeartBeat => self.heart_beats += 1,
+            }
+        }
+    }
+
+    /// Waits until `count` heart-beats have arrived in all; panics on a frame.
+    pub fn wait_heart_beats(&mut self, count: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.heart_beats < count {
+            match self.next_item(deadline) {
+                Some(Decoded::HeartBeat) => self.heart_beats += 1,
+                Some(Decoded::Frame(f)) => panic!("expected heart-beats, got {f}"),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// The next item before `deadline`; `None` on timeout or close.
+    fn next_item(&mut self, deadline: Instant) -> Option<Decoded> {
+        let mut chunk = [0u8; 8192];
+        loop {
+            if let Some(item) = self
+                .decoder
+                .next_item()
+                .expect("the broker sends valid frames")
+            {
+                return Some(item);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            self.stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .unwrap();
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.decoder.feed(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Waits for the broker to close the connection; false if it stays open.
+    pub fn closed_within(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut chunk = [0u8; 8192];
+        loop {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            self.stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .unwrap();
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return false
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return true,
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Ack modes, ACK/NACK headers per version, redelivery, prefetch.
+
+mod support;
+
+use rstest::rstest;
+use stompbox::{Ack, Error, Version};
+use support::{server, Server, QUIET, SECOND};
+
+fn bodies(client: &mut stompbox::Client, n: usize) -> Vec<stompbox::Message> {
+    (0..n)
+        .map(|_| client.recv_timeout(SECOND).unwrap())
+        .collect()
+}
+
+fn texts(messages: &[stompbox::Message]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| m.body_text().into_owned())
+        .collect()
+}
+
+fn fill(server: &Server, destination: &str, n: usize) {
+    let mut producer = server.client();
+    for i in 1..=n {
+        producer
+            .send_with_receipt(destination, format!("m{i}"))
+            .unwrap();
+    }
+}
+
+#[rstest]
+#[case::v1_0(Version::V1_0)]
+#[case::v1_1(Version::V1_1)]
+#[case::v1_2(Version::V1_2)]
+fn client_individual_acks_only_the_named_message(server: Server, #[case] version: Version) {
+    fill(&server, "/queue/ci", 3);
+    let mut first = server.client_v(version);
+    first.subscribe("/queue/ci", Ack::ClientIndividual).unwrap();
+    let got = bodies(&mut first, 3);
+    first.ack(&got[1]).unwrap();
+    first.disconnect().unwrap();
+    let mut second = server.client();
+    second.subscribe("/queue/ci", Ack::Auto).unwrap();
+    let again = bodies(&mut second, 2);
+    assert_eq!(texts(&again), ["m1", "m3"]);
+    assert!(again.iter().all(|m| m.redelivered()));
+}
+
+#[rstest]
+#[case::v1_0(Version::V1_0)]
+#[case::v1_1(Version::V1_1)]
+#[case::v1_2(Version::V1_2)]
+fn client_acks_are_cumulative(server: Server, #[case] version: Version) {
+    fill(&server, "/queue/cum", 3);
+    let mut first = server.client_v(version);
+    first.subscribe("/queue/cum", Ack::Client).unwrap();
+    let got = bodies(&mut first, 3);
+    first.ack(&got[1]).unwrap();
+    first.disconnect().unwrap();
+    let mut second = server.client();
+    second.subscribe("/queue/cum", Ack::Auto).unwrap();
+    assert_eq!(texts(&bodies(&mut second, 1)), ["m3"]);
+    assert!(matches!(
+        second.recv_timeout(QUIET),
+        Err(Error::Timeout { .. })
+    ));
+}
+
+#[rstest]
+#[case::v1_1(Version::V1_1)]
+#[case::v1_2(Version::V1_2)]
+fn a_nack_puts_the_message_back_marked_redelivered(server: Server, #[case] version: Version) {
+    fill(&server, "/queue/nack", 1);
+    let mut client = server.client_v(version);
+    client
+        .subscribe("/queue/nack", Ack::ClientIndividual)
+        .unwrap();
+    let first = client.recv_timeout(SECOND).unwrap();
+    assert!(!first.redelivered());
+    client.nack(&first).unwrap();
+    let again = client.recv_timeout(SECOND).unwrap();
+    assert_eq!(again.body(), b"m1");
+    assert!(again.redelivered());
+    client.ack(&again).unwrap();
+    client.disconnect().unwrap();
+}
+
+#[rstest]
+fn a_nack_in_client_mode_is_cumulative(server: Server) {
+    fill(&server, "/queue/nackcum", 3);
+    let mut client = server.client();
+    client.subscribe("/queue/nackcum", Ack::Client).unwrap();
+    let got = bodies(&mut client, 3);
+    client.nack(&got[1]).unwrap();
+    let again = bodies(&mut client, 2);
+    assert_eq!(texts(&again), ["m1", "m2"], "both returned in order");
+}
+
+#[rstest]
+fn unacked_messages_return_to_the_queue_when_the_consumer_leaves(server: Server) {
+    fill(&server, "/queue/leave", 2);
+    let mut first = server.client();
+    first
+        .subscribe("/queue/leave", Ack::ClientIndividual)
+        .unwrap();
+    bodies(&mut first, 2);
+    drop(first); // no DISCONNECT: the socket just closes
+    let mut second = server.client();
+    second
+        .subscribe("/queue/leave", Ack::ClientIndividual)
+        .unwrap();
+    let again = bodies(&mut second, 2);
+    assert_eq!(texts(&again), ["m1", "m2"]);
+    assert!(again.iter().all(|m| m.redelivered()));
+}
+
+#[rstest]
+fn unsubscribing_returns_unacked_messages(server: Server) {
+    fill(&server, "/queue/unsub", 1);
+    let mut client = server.client();
+    let id = client.subscribe("/queue/unsub", Ack::Client).unwrap();
+    client.recv_timeout(SECOND).unwrap();
+    client.unsubscribe(&id).unwrap();
+    client.subscribe("/queue/unsub", Ack::Auto).unwrap();
+    let again = client.recv_timeout(SECOND).unwrap();
+    assert!(again.redelivered());
+}
+
+#[rstest]
+fn acking_a_message_twice_is_an_error(server: Server) {
+    fill(&server, "/queue/twice", 1);
+    let mut client = server.client_v(Version::V1_2);
+    client
+        .subscribe("/queue/twice", Ack::ClientIndividual)
+        .unwrap();
+    let message = client.recv_timeout(SECOND).unwrap();
+    client.ack(&message).unwrap();
+    client.ack(&message).unwrap();
+    let err = client.recv_frame().unwrap_err();
+    let tag = message.header("ack").unwrap();
+    assert_eq!(
+        err.error_frame().and_then(|f| f.header("message")),
+        Some(format!("ack id '{tag}' is not pending acknowledgement on this connection").as_str())
+    );
+}
+
+#[rstest]
+fn acking_an_auto_mode_message_is_an_error(server: Server) {
+    fill(&server, "/queue/autoack", 1);
+    let mut client = server.client_v(Version::V1_1);
+    client.subscribe("/queue/autoack", Ack::Auto).unwrap();
+    let message = client.recv_timeout(SECOND).unwrap();
+    client.ack(&message).unwrap();
+    assert!(matches!(client.recv_frame(), Err(Error::Refused(_))));
+}
+
+#[rstest]
+#[case::v1_2_needs_id(Version::V1_2, b"ACK\nmessage-id:m-1\nsubscription:s\n\n\0".as_slice(), "missing 'id' header")]
+#[case::v1_1_needs_message_id(
+    Version::V1_1,
+    b"ACK\nsubscription:s\n\n\0",
+    "missing 'message-id' header"
+)]
+#[case::v1_1_needs_subscription(
+    Version::V1_1,
+    b"ACK\nmessage-id:m-1\n\n\0",
+    "missing 'subscription' header"
+)]
+#[case::v1_0_needs_message_id(Version::V1_0, b"ACK\n\n\0", "missing 'message-id' header")]
+#[case::v1_0_has_no_nack(Version::V1_0, b"NACK\nmessage-id:m-1\n\n\0", "unknown command 'NACK'")]
+fn ack_headers_follow_the_version(
+    server: Server,
+    #[case] version: Version,
+    #[case] bytes: &[u8],
+    #[case] message: &str,
+) {
+    let mut raw = server.raw();
+    raw.connect_v(version);
+    raw.send(bytes);
+    assert_eq!(raw.frame().header("message"), Some(message));
+}
+
+#[rstest]
+fn prefetch_limits_unacked_messages_per_consumer(server: Server) {
+    fill(&server, "/queue/prefetch", 3);
+    let mut slow = server.client();
+    slow.subscribe_with(
+        "/queue/prefetch",
+        "slow",
+        Ack::Client,
+        &[("prefetch-count", "1")],
+    )
+    .unwrap();
+    let held = slow.recv_timeout(SECOND).unwrap();
+    assert_eq!(held.body(), b"m1");
+    let mut fast = server.client();
+    fast.subscribe("/queue/prefetch", Ack::Auto).unwrap();
+    assert_eq!(texts(&bodies(&mut fast, 2)), ["m2", "m3"]);
+    assert!(matches!(
+        slow.recv_timeout(QUIET),
+        Err(Error::Timeout { .. })
+    ));
+}
+
+#[rstest]
+fn topic_messages_in_client_mode_are_acked_and_never_redelivered(server: Server) {
+    let mut client = server.client();
+    client
+        .subscribe("/topic/ack", Ack::ClientIndividual)
+        .unwrap();
+    client.send("/topic/ack", "t").unwrap();
+    let message = client.recv_timeout(SECOND).unwrap();
+    client.nack(&message).unwrap();
+    assert!(matches!(
+        client.recv_timeout(QUIET),
+        Err(Error::Timeout { .. })
+    ));
+}

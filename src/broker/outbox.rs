@@ -251,14 +251,16 @@ impl Writer {
     fn abandon_overflowed(mut self, in_flight: Vec<Delivery>, at_frame_boundary: bool) {
         if at_frame_boundary || in_flight.is_empty() {
             let limit = self.shared.config.max_backlog;
+            let body = format!(
+                "The client did not read its frames fast enough: more than {limit} bytes \
+                 were waiting to be sent. Unacknowledged queue messages were returned to \
+                 their queues."
+            );
             let error = Frame::new(Command::Error)
                 .with_header("message", "slow consumer: outbound backlog exceeded")
                 .with_header("content-type", "text/plain")
-                .with_body(format!(
-                    "The client did not read its frames fast enough: more than {limit} bytes \
-                     were waiting to be sent. Unacknowledged queue messages were returned to \
-                     their queues."
-                ));
+                .with_header("content-length", body.len().to_string())
+                .with_body(body);
             self.observe(Some(&error));
             let _ = self.write_all(&error.encode(None));
         }

@@ -84,7 +84,6 @@ impl Broker {
     /// let broker = stompbox::Broker::builder().server_name("test/1").start()?;
     /// # Ok::<(), stompbox::Error>(())
     /// ```
-    #[must_use]
     pub fn builder() -> BrokerBuilder {
         BrokerBuilder::new()
     }

@@ -1,0 +1,202 @@
+"""Drive a stompbox broker with stomp.py, a client nobody here wrote.
+
+For each of STOMP 1.0, 1.1 and 1.2: connect, subscribe with a receipt, send
+with a receipt and a custom header, receive, ack, nack and redelivery (1.1+),
+a committed and an aborted transaction, topic fan-out to two subscriptions,
+heart-beats (1.1+), an ERROR for an unknown command, and disconnect with a
+receipt. Any mismatch raises, and the script exits non-zero.
+
+Usage: python stomppy_check.py HOST:PORT
+"""
+
+import queue
+import sys
+import threading
+import time
+
+import stomp
+
+WAIT = 5.0  # seconds for anything that must happen
+QUIET = 0.3  # seconds to be confident that nothing more arrives
+
+
+class Recorder(stomp.ConnectionListener):
+    """Puts every frame the client receives on queues, by kind."""
+
+    def __init__(self):
+        self.messages = queue.Queue()
+        self.receipts = queue.Queue()
+        self.errors = queue.Queue()
+        self.connected = queue.Queue()
+        self.heartbeats = 0
+        self.beat = threading.Condition()
+
+    def on_connected(self, frame):
+        self.connected.put(frame)
+
+    def on_message(self, frame):
+        self.messages.put(frame)
+
+    def on_receipt(self, frame):
+        self.receipts.put(frame)
+
+    def on_error(self, frame):
+        self.errors.put(frame)
+
+    def on_heartbeat(self):
+        with self.beat:
+            self.heartbeats += 1
+            self.beat.notify_all()
+
+    def wait_heartbeats(self, count, timeout):
+        with self.beat:
+            return self.beat.wait_for(lambda: self.heartbeats >= count, timeout)
+
+
+def expect(condition, what):
+    if not condition:
+        raise AssertionError(what)
+
+
+def take(q, what):
+    try:
+        return q.get(timeout=WAIT)
+    except queue.Empty:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def nothing(q, what):
+    try:
+        frame = q.get(timeout=QUIET)
+    except queue.Empty:
+        return
+    raise AssertionError(f"expected no {what}, got {frame.cmd} {frame.headers} {frame.body!r}")
+
+
+def receipt(rec, rid):
+    frame = take(rec.receipts, f"RECEIPT {rid}")
+    expect(frame.headers.get("receipt-id") == rid, f"receipt-id {rid}, got {frame.headers}")
+
+
+def open_connection(addr, version, heartbeats=(0, 0)):
+    host, port = addr
+    if version == "1.0":
+        conn = stomp.Connection10([(host, port)])
+    elif version == "1.1":
+        conn = stomp.Connection11([(host, port)], heartbeats=heartbeats)
+    else:
+        conn = stomp.Connection12([(host, port)], heartbeats=heartbeats)
+    rec = Recorder()
+    conn.set_listener("recorder", rec)
+    conn.connect("guest", "guest", wait=True)
+    connected = take(rec.connected, "CONNECTED")
+    got = connected.headers.get("version", "1.0")
+    expect(got == version, f"negotiated {version}, got {got}")
+    return conn, rec
+
+
+def ack(conn, version, frame):
+    h = frame.headers
+    if version == "1.2":
+        conn.ack(h["ack"])
+    elif version == "1.1":
+        conn.ack(h["message-id"], h["subscription"])
+    else:
+        conn.ack(h["message-id"])
+
+
+def nack(conn, version, frame):
+    h = frame.headers
+    if version == "1.2":
+        conn.nack(h["ack"])
+    else:
+        conn.nack(h["message-id"], h["subscription"])
+
+
+def check_version(addr, version):
+    q = f"/queue/stomppy-{version}"
+    beats = (100, 100) if version != "1.0" else (0, 0)
+    conn, rec = open_connection(addr, version, beats)
+    mode = "client" if version == "1.0" else "client-individual"
+
+    conn.subscribe(destination=q, id="s1", ack=mode, headers={"receipt": "sub"})
+    receipt(rec, "sub")
+
+    conn.send(destination=q, body="hello", headers={"x-custom": "yes", "receipt": "send1"})
+    receipt(rec, "send1")
+    msg = take(rec.messages, "MESSAGE hello")
+    expect(msg.body == "hello", f"body hello, got {msg.body!r}")
+    expect(msg.headers.get("x-custom") == "yes", f"custom header carried, got {msg.headers}")
+    expect(msg.headers.get("destination") == q, f"destination {q}, got {msg.headers}")
+    expect("message-id" in msg.headers, "message-id present")
+    ack(conn, version, msg)
+
+    if version != "1.0":
+        conn.send(destination=q, body="again")
+        first = take(rec.messages, "MESSAGE again")
+        expect("redelivered" not in first.headers, "first delivery not redelivered")
+        nack(conn, version, first)
+        second = take(rec.messages, "redelivery of again")
+        expect(second.body == "again", f"redelivered body, got {second.body!r}")
+        expect(second.headers.get("redelivered") == "true", f"redelivered:true, got {second.headers}")
+        ack(conn, version, second)
+
+    tx = conn.begin()
+    conn.send(destination=q, body="in-tx", transaction=tx)
+    nothing(rec.messages, "MESSAGE before COMMIT")
+    conn.commit(tx, headers={"receipt": "commit"})
+    receipt(rec, "commit")
+    msg = take(rec.messages, "MESSAGE after COMMIT")
+    expect(msg.body == "in-tx", f"committed body, got {msg.body!r}")
+    ack(conn, version, msg)
+
+    tx = conn.begin()
+    conn.send(destination=q, body="aborted", transaction=tx)
+    conn.abort(tx, headers={"receipt": "abort"})
+    receipt(rec, "abort")
+    nothing(rec.messages, "MESSAGE from an aborted transaction")
+
+    t = f"/topic/stomppy-{version}"
+    conn.subscribe(destination=t, id="t1", ack="auto")
+    conn.subscribe(destination=t, id="t2", ack="auto", headers={"receipt": "topics"})
+    receipt(rec, "topics")
+    conn.send(destination=t, body="fan-out")
+    subs = sorted(take(rec.messages, "topic copy").headers["subscription"] for _ in range(2))
+    expect(subs == ["t1", "t2"], f"one copy per subscription, got {subs}")
+
+    if version != "1.0":
+        expect(rec.wait_heartbeats(3, WAIT), "three heart-beats from the broker")
+
+    conn.disconnect(receipt="bye")
+    receipt(rec, "bye")
+
+    # A second connection provokes an ERROR with an unknown command.
+    conn, rec = open_connection(addr, version)
+    conn.send_frame("BOGUS", {"receipt": "bogus"})
+    err = take(rec.errors, "ERROR for BOGUS")
+    expect(err.headers.get("message") == "unknown command 'BOGUS'", f"error message, got {err.headers}")
+    expect(err.headers.get("receipt-id") == "bogus", f"receipt-id on the ERROR, got {err.headers}")
+    try:
+        conn.disconnect()
+    except Exception:
+        pass  # the broker has already closed the connection
+    print(f"stomp.py {stomp.__version__} STOMP {version}: ok")
+
+
+def main():
+    host, port = sys.argv[1].rsplit(":", 1)
+    addr = (host, int(port))
+    failed = 0
+    for version in ("1.0", "1.1", "1.2"):
+        try:
+            check_version(addr, version)
+        except Exception as e:  # report every version, then fail
+            failed += 1
+            print(f"stomp.py STOMP {version}: FAILED: {e}")
+    passed = 3 - failed
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

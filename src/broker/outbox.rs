@@ -137,7 +137,8 @@ impl Writer {
         let mut escaping = Escaping::None;
         let mut version = None;
         let mut heart_beat = None;
-        let mut buf = Vec::with_capacity(BATCH_BYTES);
+        // Grows to a batch's size only when traffic needs it.
+        let mut buf = Vec::new();
         let mut in_flight = Vec::new();
         let mut closing = false;
         let mut failed = false;

@@ -246,13 +246,15 @@ impl Decoder {
             .position(|&b| b == b'\n' || b == 0)
         {
             let end = *scanned + offset;
-            if self.buf[end] == 0 {
-                // A NUL before the blank line: headers cut short or NUL in a header.
-                return Err(FrameError::HeaderLine);
-            }
+            // The length check comes first so that the error does not depend
+            // on how the bytes were split into reads (found by fuzzing).
             let line = strip_cr(&self.buf[*line_start..end]);
             if line.len() > limits.max_header_line {
                 return Err(FrameError::HeaderTooLong);
+            }
+            if self.buf[end] == 0 {
+                // A NUL before the blank line: headers cut short or NUL in a header.
+                return Err(FrameError::HeaderLine);
             }
             *scanned = end + 1;
             *line_start = end + 1;
@@ -501,6 +503,27 @@ mod tests {
     fn a_body_of_exactly_the_limit_is_accepted() {
         let item = decode_with(small_limits(), b"SEND\n\n0123456789abcdef\0").unwrap();
         assert!(matches!(item, Some(Decoded::Frame(f)) if f.body().len() == 16));
+    }
+
+    #[test]
+    fn an_over_long_line_ending_in_nul_is_too_long_however_it_is_split() {
+        let mut bytes = b"SEND\nk:".to_vec();
+        bytes.extend_from_slice(&[b'v'; 30]);
+        bytes.push(0);
+        assert_eq!(
+            decode_with(small_limits(), &bytes),
+            Err(FrameError::HeaderTooLong)
+        );
+        let mut decoder = Decoder::new(small_limits());
+        let mut result = Ok(None);
+        for b in &bytes {
+            decoder.feed(std::slice::from_ref(b));
+            result = decoder.next_item();
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(FrameError::HeaderTooLong));
     }
 
     const VALID: &[u8] = b"SEND\r\ndestination:/queue/a\r\ncontent-length:4\r\nx:y\r\n\r\nab\0c\0";

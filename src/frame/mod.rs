@@ -427,12 +427,21 @@ impl Frame {
     }
 }
 
+/// One line: the command, its headers, and the body cut to 64 characters.
+///
+/// # Examples
+/// ```
+/// use stompbox::{Command, Frame};
+///
+/// let frame = Frame::new(Command::Send).with_header("k", "a\nb").with_body("hi");
+/// assert_eq!(frame.to_string(), r#"SEND k:a\nb body(2 bytes)="hi""#);
+/// ```
 impl fmt::Display for Frame {
-    /// One line: the command, its headers, and the body cut to 64 characters.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.command)?;
         for (name, value) in self.headers.iter() {
-            write!(f, " {name}:{value}")?;
+            // Control characters are shown escaped so a frame stays on one line.
+            write!(f, " {}:{}", name.escape_debug(), value.escape_debug())?;
         }
         if !self.body.is_empty() {
             let text = self.body_text();

@@ -124,14 +124,10 @@ fn escapes_round_trip_per_version(
 fn an_undefined_escape_is_an_error(server: Server) {
     let mut raw = server.raw();
     raw.connect_v(Version::V1_2);
-    raw.send(b"SEND\ndestination:/queue/a\nk:\\t\nreceipt:r1\n\nx\0");
-    let error = raw.frame();
-    assert_eq!(error.command(), &Command::Error);
-    assert_eq!(
-        error.header("message"),
-        Some("undefined escape sequence in a header")
+    raw.expect_error(
+        b"SEND\ndestination:/queue/a\nk:\\t\nreceipt:r1\n\nx\0",
+        "undefined escape sequence in a header",
     );
-    assert!(raw.closed_within(SECOND));
 }
 
 #[rstest]
@@ -164,23 +160,19 @@ fn malformed_frames_get_an_error_and_a_close(
 ) {
     let mut raw = server.raw();
     raw.connect_v(Version::V1_2);
-    raw.send(bytes);
-    let error = raw.frame();
-    assert_eq!(error.command(), &Command::Error);
-    assert_eq!(error.header("message"), Some(message));
+    let error = raw.expect_error(bytes, message);
     assert!(!error.body().is_empty(), "the body explains the error");
-    assert!(raw.closed_within(SECOND));
 }
 
 #[rstest]
 fn an_unknown_command_gets_an_error_with_its_receipt_id(server: Server) {
     let mut raw = server.raw();
     raw.connect_v(Version::V1_2);
-    raw.send(b"PUBLISH\ndestination:/queue/a\nreceipt:77\n\nx\0");
-    let error = raw.frame();
-    assert_eq!(error.header("message"), Some("unknown command 'PUBLISH'"));
+    let error = raw.expect_error(
+        b"PUBLISH\ndestination:/queue/a\nreceipt:77\n\nx\0",
+        "unknown command 'PUBLISH'",
+    );
     assert_eq!(error.header("receipt-id"), Some("77"));
-    assert!(raw.closed_within(SECOND));
 }
 
 #[rstest]
@@ -217,10 +209,7 @@ fn frames_over_the_limits_get_an_error(#[case] bytes: String, #[case] message: &
     let broker = small_broker();
     let mut raw = Raw::connect(broker.addr());
     raw.connect_v(Version::V1_2);
-    raw.send(bytes.as_bytes());
-    let error = raw.frame();
-    assert_eq!(error.header("message"), Some(message));
-    assert!(raw.closed_within(SECOND));
+    raw.expect_error(bytes.as_bytes(), message);
 }
 
 #[test]

@@ -225,10 +225,7 @@ fn missing_or_wrong_headers_are_errors(
 ) {
     let mut raw = server.raw();
     raw.connect_v(Version::V1_2);
-    raw.send(bytes);
-    let error = raw.frame();
-    assert_eq!(error.header("message"), Some(message));
-    assert!(raw.closed_within(SECOND));
+    raw.expect_error(bytes, message);
 }
 
 #[rstest]

@@ -17,7 +17,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::message::Delivery;
 use super::shared::{ConnId, Shared};
-use super::traffic::{Direction, Traffic};
+use super::traffic::Direction;
 use crate::frame::escape::Escaping;
 use crate::{Command, Frame, Version};
 
@@ -284,13 +284,7 @@ impl Writer {
     }
 
     fn observe(&self, frame: Option<&Frame>) {
-        if let Some(observer) = &self.shared.config.observer {
-            observer(&Traffic {
-                connection: self.conn,
-                direction: Direction::Out,
-                frame,
-            });
-        }
+        self.shared.observe(self.conn, Direction::Out, frame);
     }
 }
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::router::Router;
-use super::traffic::Observer;
-use crate::{DestinationRules, Limits};
+use super::traffic::{Direction, Observer, Traffic};
+use crate::{DestinationRules, Frame, Limits};
 
 /// A connection's number, unique within one broker.
 pub(crate) type ConnId = u64;
@@ -92,6 +92,18 @@ impl Shared {
 
     pub(crate) fn forget_stream(&self, conn: ConnId) {
         self.streams.lock().remove(&conn);
+    }
+
+    /// Tells the traffic observer, if there is one, about a frame (or a
+    /// heart-beat, `None`) on connection `conn`.
+    pub(crate) fn observe(&self, conn: ConnId, direction: Direction, frame: Option<&Frame>) {
+        if let Some(observer) = &self.config.observer {
+            observer(&Traffic {
+                connection: conn,
+                direction,
+                frame,
+            });
+        }
     }
 
     /// Shuts down every open socket, which ends each connection's threads.

@@ -109,6 +109,20 @@ impl Raw {
         frame
     }
 
+    /// Sends `bytes`, expects an ERROR whose `message` is `message`, then the
+    /// close; returns the ERROR frame for further checks.
+    pub fn expect_error(&mut self, bytes: &[u8], message: &str) -> Frame {
+        self.send(bytes);
+        let error = self.frame();
+        assert_eq!(error.command(), &stompbox::Command::Error, "{error}");
+        assert_eq!(error.header("message"), Some(message), "{error}");
+        assert!(
+            self.closed_within(SECOND),
+            "the broker closes after an ERROR"
+        );
+        error
+    }
+
     /// The next frame, or a panic after [`PATIENCE`].
     pub fn frame(&mut self) -> Frame {
         self.try_frame(PATIENCE)

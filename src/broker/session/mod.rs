@@ -21,7 +21,7 @@ use bytes::Bytes;
 use super::outbox::{Outbound, Outbox};
 use super::router::AckTarget;
 use super::shared::{ConnId, Shared};
-use super::traffic::{Direction, Traffic};
+use super::traffic::Direction;
 use crate::{Command, Decoded, Decoder, Frame, Headers, Version};
 
 /// How long a session keeps reading (and discarding) after an ERROR, so the
@@ -306,12 +306,6 @@ impl Session {
     }
 
     fn observe(&self, frame: Option<&Frame>) {
-        if let Some(observer) = &self.shared.config.observer {
-            observer(&Traffic {
-                connection: self.conn,
-                direction: Direction::In,
-                frame,
-            });
-        }
+        self.shared.observe(self.conn, Direction::In, frame);
     }
 }

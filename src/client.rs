@@ -899,6 +899,7 @@ fn timed_out(what: &str, waited: Duration) -> Error {
     Error::Timeout {
         waiting_for: what.to_owned(),
         after: waited,
+        saw: String::new(),
     }
 }
 

@@ -38,6 +38,8 @@ pub enum Error {
         waiting_for: String,
         /// How long.
         after: Duration,
+        /// What did happen instead (empty when there is nothing to say).
+        saw: String,
     },
     /// The peer closed the connection.
     Closed,
@@ -72,8 +74,16 @@ impl fmt::Display for Error {
                 let message = frame.header("message").unwrap_or("(no message header)");
                 write!(f, "broker sent ERROR: {message}")
             }
-            Error::Timeout { waiting_for, after } => {
-                write!(f, "timed out after {after:?} waiting for {waiting_for}")
+            Error::Timeout {
+                waiting_for,
+                after,
+                saw,
+            } => {
+                write!(f, "timed out after {after:?} waiting for {waiting_for}")?;
+                if !saw.is_empty() {
+                    write!(f, "\n{saw}")?;
+                }
+                Ok(())
             }
             Error::Closed => f.write_str("connection closed by peer"),
             Error::Protocol(what) => write!(f, "protocol error: {what}"),
@@ -109,7 +119,7 @@ mod tests {
 
     #[test]
     fn error_stays_small() {
-        assert!(std::mem::size_of::<Error>() <= 48);
+        assert!(std::mem::size_of::<Error>() <= 72);
     }
 
     #[test]

@@ -62,6 +62,7 @@ mod client;
 mod destination;
 mod error;
 mod frame;
+mod journal;
 mod version;
 
 pub use ack::Ack;
@@ -70,4 +71,10 @@ pub use client::{Client, ClientBuilder, Message};
 pub use destination::{DestinationKind, DestinationRules};
 pub use error::Error;
 pub use frame::{Command, Decoded, Decoder, Frame, FrameError, Headers, Limits};
+pub use journal::{
+    AckKind, AckRecord, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,
+    Event, FrameRecord, Journal, JournalLimits, MessageStatus, Origin, PublishedMessage,
+    QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo, TransactionInfo, TransactionOutcome,
+    TransactionRecord,
+};
 pub use version::Version;

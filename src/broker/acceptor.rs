@@ -70,8 +70,17 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, threads: &Threads) 
 fn start_connection(shared: &Arc<Shared>, stream: TcpStream) -> io::Result<JoinHandle<()>> {
     let _ = stream.set_nodelay(true);
     let conn = shared.next_conn_id();
+    let peer = stream.peer_addr()?;
+    let transcript = shared.journal.update(|j| j.opened(conn, peer));
     let (outbox, rx) = Outbox::new();
-    let writer = Writer::new(shared.clone(), conn, stream.try_clone()?, &outbox, rx);
+    let writer = Writer::new(
+        shared.clone(),
+        conn,
+        stream.try_clone()?,
+        &outbox,
+        rx,
+        transcript.clone(),
+    );
     shared.register_stream(conn, stream.try_clone()?);
     shared.router.lock().add_connection(conn, outbox.clone());
     let writer = match thread::Builder::new()
@@ -85,7 +94,7 @@ fn start_connection(shared: &Arc<Shared>, stream: TcpStream) -> io::Result<JoinH
             return Err(e);
         }
     };
-    let session = Session::new(shared.clone(), conn, stream, outbox, writer);
+    let session = Session::new(shared.clone(), conn, stream, outbox, writer, transcript);
     let reader = thread::Builder::new()
         .name(format!("stompbox-conn-{conn}"))
         .spawn(move || session.run());

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::shared::Config;
 use super::traffic::Traffic;
 use super::Broker;
-use crate::{DestinationKind, DestinationRules, Error, Limits};
+use crate::{DestinationKind, DestinationRules, Error, JournalLimits, Limits};
 
 /// Options for a [`Broker`]; every one has a default.
 ///
@@ -196,6 +196,44 @@ impl BrokerBuilder {
     /// ```
     pub fn on_traffic(mut self, observer: impl Fn(&Traffic<'_>) + Send + Sync + 'static) -> Self {
         self.config.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Whether the journal records history: published messages, deliveries,
+    /// acks, transcripts (default: on). Off, those inspection calls return
+    /// nothing, `frames` returns `None` and `wait_for_messages` cannot
+    /// succeed; connections, subscriptions and open transactions are still
+    /// tracked.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().recording(false).start()?;
+    /// broker.publish("/queue/a", "x");
+    /// assert!(broker.published().is_empty());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn recording(mut self, on: bool) -> Self {
+        self.config.recording = on;
+        self
+    }
+
+    /// How much history the journal keeps (see [`JournalLimits`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::JournalLimits;
+    /// let broker = stompbox::Broker::builder()
+    ///     .journal_limits(JournalLimits { messages: 10, ..JournalLimits::default() })
+    ///     .start()?;
+    /// for i in 0..20 {
+    ///     broker.publish("/queue/a", format!("{i}"));
+    /// }
+    /// assert_eq!(broker.published().len(), 10);
+    /// assert_eq!(broker.published()[0].body_text(), "10");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn journal_limits(mut self, limits: JournalLimits) -> Self {
+        self.config.journal_limits = limits;
         self
     }
 

@@ -3,6 +3,7 @@
 //! The part of a MESSAGE frame that is the same for every subscriber (the
 //! carried headers, `content-length` and the body) is encoded once per
 //! escaping rule and shared; each delivery only writes its own few headers.
+//! The journal shares the same value rather than copying it.
 
 use std::sync::{Arc, OnceLock};
 
@@ -28,8 +29,11 @@ const NOT_CARRIED: [&str; 7] = [
 #[derive(Debug)]
 pub(crate) struct Stored {
     pub(crate) id: String,
+    /// Its `seq` in the journal (0 when recording is off).
+    pub(crate) journal_seq: u64,
     pub(crate) destination: String,
-    pub(crate) headers: Headers,
+    /// The SEND frame's headers, complete and in order.
+    pub(crate) sent: Headers,
     pub(crate) body: Bytes,
     /// The shared tail of the MESSAGE frame, per [`Escaping`].
     tails: [OnceLock<Bytes>; 3],
@@ -37,27 +41,38 @@ pub(crate) struct Stored {
 
 impl Stored {
     /// A message from the headers and body of a SEND frame.
-    pub(crate) fn from_send(id: String, destination: &str, sent: &Headers, body: Bytes) -> Stored {
-        let headers = sent
-            .iter()
-            .filter(|(name, _)| !NOT_CARRIED.contains(name))
-            .collect();
+    pub(crate) fn from_send(
+        id: String,
+        journal_seq: u64,
+        destination: &str,
+        sent: Headers,
+        body: Bytes,
+    ) -> Stored {
         Stored {
             id,
+            journal_seq,
             destination: destination.to_owned(),
-            headers,
+            sent,
             body,
             tails: Default::default(),
         }
     }
 
+    /// The headers carried into a MESSAGE frame.
+    pub(crate) fn carried(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.sent
+            .iter()
+            .filter(|(name, _)| !NOT_CARRIED.contains(name))
+    }
+
+    /// The SEND frame it came from, as it was received.
+    pub(crate) fn send_frame(&self) -> Frame {
+        Frame::from_parts(Command::Send, self.sent.clone(), self.body.clone())
+    }
+
     /// A rough count of the bytes one delivery occupies, for back-pressure.
     pub(crate) fn cost(&self) -> usize {
-        let headers: usize = self
-            .headers
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 2)
-            .sum();
+        let headers: usize = self.sent.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
         self.body.len() + headers + 96
     }
 
@@ -65,7 +80,7 @@ impl Stored {
     fn tail(&self, escaping: Escaping) -> &Bytes {
         self.tails[escaping.index()].get_or_init(|| {
             let mut out = Vec::with_capacity(self.cost());
-            encode_headers(self.headers.iter(), escaping, &mut out);
+            encode_headers(self.carried(), escaping, &mut out);
             out.extend_from_slice(b"content-length:");
             out.extend_from_slice(self.body.len().to_string().as_bytes());
             out.extend_from_slice(b"\n\n");
@@ -77,7 +92,7 @@ impl Stored {
 }
 
 /// One delivery of a [`Stored`] message to one subscription.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Delivery {
     pub(crate) message: Arc<Stored>,
     pub(crate) subscription: Arc<str>,
@@ -106,7 +121,8 @@ impl Delivery {
         out.extend_from_slice(self.message.tail(escaping));
     }
 
-    /// The MESSAGE frame as a value (for observers; the writer never needs it).
+    /// The MESSAGE frame as a value (for the journal and observers; the
+    /// writer never needs it).
     pub(crate) fn to_frame(&self) -> Frame {
         let mut frame = Frame::new(Command::Message)
             .with_header("message-id", self.message.id.clone())
@@ -117,7 +133,7 @@ impl Delivery {
         if self.redelivered {
             frame = frame.with_header("redelivered", "true");
         }
-        for (name, value) in self.message.headers.iter() {
+        for (name, value) in self.message.carried() {
             frame = frame.with_header(name, value);
         }
         frame

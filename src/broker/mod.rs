@@ -11,7 +11,8 @@
 mod acceptor;
 mod builder;
 mod heart_beat;
-mod message;
+mod inspect;
+pub(crate) mod message;
 mod outbox;
 mod router;
 mod session;

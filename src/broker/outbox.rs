@@ -19,6 +19,7 @@ use super::message::Delivery;
 use super::shared::{ConnId, Shared};
 use super::traffic::Direction;
 use crate::frame::escape::Escaping;
+use crate::journal::{CloseReason, Entry, Transcript};
 use crate::{Command, Frame, Version};
 
 /// How much the writer gathers before one `write` call.
@@ -110,6 +111,8 @@ impl Outbox {
 pub(crate) struct Writer {
     shared: Arc<Shared>,
     conn: ConnId,
+    /// The connection's transcript, when recording.
+    transcript: Option<Arc<Transcript>>,
     stream: TcpStream,
     rx: Receiver<Outbound>,
     backlog: Arc<Backlog>,
@@ -122,10 +125,12 @@ impl Writer {
         stream: TcpStream,
         outbox: &Outbox,
         rx: Receiver<Outbound>,
+        transcript: Option<Arc<Transcript>>,
     ) -> Writer {
         Writer {
             shared,
             conn,
+            transcript,
             stream,
             rx,
             backlog: outbox.backlog.clone(),
@@ -134,74 +139,91 @@ impl Writer {
 
     pub(crate) fn run(mut self) {
         let _ = self.stream.set_write_timeout(Some(WRITE_POLL));
-        let mut escaping = Escaping::None;
-        let mut version = None;
-        let mut heart_beat = None;
-        // Grows to a batch's size only when traffic needs it.
-        let mut buf = Vec::new();
-        let mut in_flight = Vec::new();
-        let mut closing = false;
+        let mut wire = Wire::default();
+        let mut batch = Batch::default();
         let mut failed = false;
-        while !closing && !failed {
-            let first = match self.next(heart_beat) {
+        while !batch.closing && !failed {
+            let first = match self.next(wire.heart_beat) {
                 Next::Item(item) => item,
                 Next::HeartBeat => {
                     failed = self.write_all(b"\n").is_err();
-                    self.observe(None);
+                    self.shared.notify(self.conn, Direction::Out, None);
+                    self.record([Entry::HeartBeat]);
                     continue;
                 }
                 Next::Disconnected => break,
             };
-            let mut cost = 0;
-            let mut item = Some(first);
-            while let Some(current) = item.take() {
-                cost += current.cost();
-                match current {
-                    Outbound::Frame(frame) => {
-                        self.observe(Some(&frame));
-                        frame.encode_into(version, &mut buf);
-                    }
-                    Outbound::Delivery(delivery) => {
-                        if self.shared.config.observer.is_some() {
-                            self.observe(Some(&delivery.to_frame()));
-                        }
-                        delivery.encode_into(escaping, &mut buf);
-                        if delivery.requeue_if_unsent {
-                            in_flight.push(delivery);
-                        }
-                    }
-                    Outbound::Negotiated {
-                        version: v,
-                        heart_beat: hb,
-                    } => {
-                        version = Some(v);
-                        escaping = Escaping::for_version(version);
-                        heart_beat = hb;
-                    }
-                    Outbound::Close => closing = true,
-                }
-                if !closing && buf.len() < BATCH_BYTES {
-                    item = self.rx.try_recv().ok();
-                }
-            }
+            self.gather(first, &mut wire, &mut batch);
             if self.backlog.overflowed.load(Ordering::Acquire) {
-                self.abandon_overflowed(in_flight, buf.is_empty());
+                let at_frame_boundary = batch.bytes.is_empty();
+                self.abandon_overflowed(batch.in_flight, at_frame_boundary);
                 return;
             }
-            failed = self.write_all(&buf).is_err();
+            failed = self.write_all(&batch.bytes).is_err();
             if failed {
                 break;
             }
-            buf.clear();
-            in_flight.clear();
-            self.drained(cost);
+            self.record(batch.transcript.drain(..));
+            batch.bytes.clear();
+            batch.in_flight.clear();
+            self.drained(std::mem::take(&mut batch.cost));
         }
         let _ = self.stream.shutdown(if failed {
             Shutdown::Both
         } else {
             Shutdown::Write
         });
-        self.hand_back(in_flight);
+        self.hand_back(batch.in_flight);
+    }
+
+    /// Encodes `first` and whatever else is queued, up to [`BATCH_BYTES`].
+    fn gather(&self, first: Outbound, wire: &mut Wire, batch: &mut Batch) {
+        let recording = self.shared.config.recording;
+        let mut item = Some(first);
+        while let Some(current) = item.take() {
+            batch.cost += current.cost();
+            match current {
+                Outbound::Frame(frame) => {
+                    self.shared.notify(self.conn, Direction::Out, Some(&frame));
+                    frame.encode_into(wire.version, &mut batch.bytes);
+                    if recording {
+                        batch.transcript.push(Entry::Frame(frame));
+                    }
+                }
+                Outbound::Delivery(delivery) => {
+                    if self.shared.config.observer.is_some() {
+                        self.shared
+                            .notify(self.conn, Direction::Out, Some(&delivery.to_frame()));
+                    }
+                    delivery.encode_into(wire.escaping, &mut batch.bytes);
+                    if delivery.requeue_if_unsent {
+                        batch.in_flight.push(delivery.clone());
+                    }
+                    if recording {
+                        batch.transcript.push(Entry::Delivery(delivery));
+                    }
+                }
+                Outbound::Negotiated {
+                    version,
+                    heart_beat,
+                } => {
+                    wire.version = Some(version);
+                    wire.escaping = Escaping::for_version(wire.version);
+                    wire.heart_beat = heart_beat;
+                }
+                Outbound::Close => batch.closing = true,
+            }
+            if !batch.closing && batch.bytes.len() < BATCH_BYTES {
+                item = self.rx.try_recv().ok();
+            }
+        }
+    }
+
+    /// Adds outbound entries to the connection's transcript.
+    fn record(&self, entries: impl IntoIterator<Item = Entry>) {
+        if let Some(transcript) = &self.transcript {
+            transcript.push(Direction::Out, entries);
+        }
     }
 
     fn next(&self, heart_beat: Option<Duration>) -> Next {
@@ -250,6 +272,9 @@ impl Writer {
     /// The client fell too far behind: drop its backlog (queue messages go
     /// back to their queues), tell it why if the socket still takes bytes, close.
     fn abandon_overflowed(mut self, in_flight: Vec<Delivery>, at_frame_boundary: bool) {
+        self.shared
+            .journal
+            .update(|j| j.set_close_reason(self.conn, CloseReason::SlowConsumer));
         if at_frame_boundary || in_flight.is_empty() {
             let limit = self.shared.config.max_backlog;
             let body = format!(
@@ -262,7 +287,11 @@ impl Writer {
                 .with_header("content-type", "text/plain")
                 .with_header("content-length", body.len().to_string())
                 .with_body(body);
-            self.observe(Some(&error));
+            self.shared.notify(self.conn, Direction::Out, Some(&error));
+            self.record([Entry::Frame(error.clone())]);
+            self.shared
+                .journal
+                .update(|j| j.error_sent(self.conn, &error));
             let _ = self.write_all(&error.encode(None));
         }
         let _ = self.stream.shutdown(Shutdown::Both);
@@ -282,10 +311,28 @@ impl Writer {
             self.shared.router.lock().requeue(unsent);
         }
     }
+}
 
-    fn observe(&self, frame: Option<&Frame>) {
-        self.shared.observe(self.conn, Direction::Out, frame);
-    }
+/// What the negotiation decided about the wire.
+#[derive(Default)]
+struct Wire {
+    version: Option<Version>,
+    escaping: Escaping,
+    heart_beat: Option<Duration>,
+}
+
+/// One write's worth of outbound frames.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    /// Auto-ack queue deliveries in `bytes`, handed back if never written.
+    in_flight: Vec<Delivery>,
+    /// What the transcript gets once `bytes` is written.
+    transcript: Vec<Entry>,
+    /// Backlog bytes to subtract once written.
+    cost: usize,
+    /// A Close was seen: this is the last batch.
+    closing: bool,
 }
 
 enum Next {

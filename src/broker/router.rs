@@ -14,7 +14,8 @@ use std::sync::Arc;
 use super::message::{Delivery, Stored};
 use super::outbox::{Outbound, Outbox};
 use super::shared::{Config, ConnId};
-use crate::{Ack, DestinationKind, DestinationRules};
+use crate::journal::{AckKind, Journal, QueueSnapshot, QueuedMessage, Recorder};
+use crate::{Ack, DestinationKind, DestinationRules, Headers};
 
 /// Which delivery an ACK or NACK frame means.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub(crate) struct SubscribeRequest {
     pub(crate) ack: Ack,
     /// At most this many unacknowledged messages at once (queues only).
     pub(crate) prefetch: Option<usize>,
+    /// The SUBSCRIBE frame's headers, for the journal.
+    pub(crate) headers: Headers,
 }
 
 #[derive(Debug)]
@@ -157,6 +160,7 @@ impl Queue {
 /// Every destination and subscription of one broker.
 #[derive(Debug)]
 pub(crate) struct Router {
+    journal: Arc<Recorder>,
     rules: DestinationRules,
     dispatch_watermark: usize,
     max_backlog: usize,
@@ -166,8 +170,9 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    pub(crate) fn new(config: &Config) -> Router {
+    pub(crate) fn new(config: &Config, journal: Arc<Recorder>) -> Router {
         Router {
+            journal,
             rules: config.destinations.clone(),
             dispatch_watermark: config.dispatch_watermark,
             max_backlog: config.max_backlog,
@@ -178,15 +183,13 @@ impl Router {
     }
 
     pub(crate) fn add_connection(&mut self, conn: ConnId, outbox: Outbox) {
-        self.connections.insert(
-            conn,
-            Connection {
-                outbox,
-                subscriptions: HashMap::new(),
-                next_tag: 1,
-                closing: false,
-            },
-        );
+        let connection = Connection {
+            outbox,
+            subscriptions: HashMap::new(),
+            next_tag: 1,
+            closing: false,
+        };
+        self.connections.insert(conn, connection);
     }
 
     /// Ends every subscription of `conn`; its pending queue messages return
@@ -195,12 +198,16 @@ impl Router {
         let Some(connection) = self.connections.remove(&conn) else {
             return;
         };
-        let mut touched = Vec::new();
-        for (id, subscription) in connection.subscriptions {
-            if let Some(queue) = self.detach(&SubKey { conn, id }, subscription) {
-                touched.push(queue);
-            }
-        }
+        let recorder = self.journal.clone();
+        let mut journal = recorder.lock();
+        let touched: Vec<String> = connection
+            .subscriptions
+            .into_iter()
+            .filter_map(|(id, subscription)| {
+                self.detach(&SubKey { conn, id }, subscription, &mut journal)
+            })
+            .collect();
+        drop(journal);
         for queue in touched {
             self.dispatch_queue(&queue);
         }
@@ -211,16 +218,22 @@ impl Router {
         conn: ConnId,
         request: SubscribeRequest,
     ) -> Result<(), RouteError> {
+        let kind = self.rules.kind_of(&request.destination);
         let connection = self.connection(conn)?;
         let id: Arc<str> = Arc::from(request.id.as_str());
         if connection.subscriptions.contains_key(&id) {
             return Err(RouteError::DuplicateSubscription(request.id));
         }
-        let kind = self.rules.kind_of(&request.destination);
-        let key = SubKey {
-            conn,
-            id: id.clone(),
+        let subscription = Subscription {
+            destination: request.destination.clone(),
+            kind,
+            ack: request.ack,
+            prefetch: request.prefetch,
+            pending: BTreeMap::new(),
+            tags_by_message_id: HashMap::new(),
         };
+        connection.subscriptions.insert(id.clone(), subscription);
+        let key = SubKey { conn, id };
         match kind {
             DestinationKind::Queue => self
                 .queues
@@ -234,19 +247,18 @@ impl Router {
                 .or_default()
                 .push(key),
         }
-        let subscription = Subscription {
-            destination: request.destination.clone(),
-            kind,
-            ack: request.ack,
-            prefetch: request.prefetch,
-            pending: BTreeMap::new(),
-            tags_by_message_id: HashMap::new(),
-        };
-        self.connection(conn)?
-            .subscriptions
-            .insert(id, subscription);
+        let SubscribeRequest {
+            id,
+            destination,
+            ack,
+            headers,
+            ..
+        } = request;
+        self.journal
+            .lock()
+            .subscribed(conn, &id, &destination, ack, headers);
         if kind == DestinationKind::Queue {
-            self.dispatch_queue(&request.destination);
+            self.dispatch_queue(&destination);
         }
         Ok(())
     }
@@ -257,7 +269,9 @@ impl Router {
             .subscriptions
             .remove_entry(id)
             .ok_or_else(|| RouteError::UnknownSubscription(id.to_owned()))?;
-        if let Some(queue) = self.detach(&SubKey { conn, id }, subscription) {
+        let recorder = self.journal.clone();
+        let detached = self.detach(&SubKey { conn, id }, subscription, &mut recorder.lock());
+        if let Some(queue) = detached {
             self.dispatch_queue(&queue);
         }
         Ok(())
@@ -278,14 +292,14 @@ impl Router {
         match self.rules.kind_of(&message.destination) {
             DestinationKind::Queue => {
                 let destination = message.destination.clone();
-                self.queues
-                    .entry(destination.clone())
-                    .or_default()
-                    .messages
-                    .push_back(Queued {
-                        message,
-                        redelivered: false,
-                    });
+                self.journal
+                    .lock()
+                    .routed(message.journal_seq, DestinationKind::Queue, 0);
+                let queue = self.queues.entry(destination.clone()).or_default();
+                queue.messages.push_back(Queued {
+                    message,
+                    redelivered: false,
+                });
                 self.dispatch_queue(&destination);
             }
             DestinationKind::Topic => self.publish_to_topic(message),
@@ -293,9 +307,17 @@ impl Router {
     }
 
     fn publish_to_topic(&mut self, message: Arc<Stored>) {
-        let Some(subscribers) = self.topics.get(&message.destination) else {
-            return;
-        };
+        let recorder = self.journal.clone();
+        let mut journal = recorder.lock();
+        let subscribers = self
+            .topics
+            .get(&message.destination)
+            .map_or(&[][..], Vec::as_slice);
+        journal.routed(
+            message.journal_seq,
+            DestinationKind::Topic,
+            subscribers.len(),
+        );
         for key in subscribers {
             let Some(connection) = self.connections.get_mut(&key.conn) else {
                 continue;
@@ -303,7 +325,7 @@ impl Router {
             if connection.closing {
                 continue;
             }
-            if deliver(connection, &key.id, message.clone(), false).is_err() {
+            if deliver(connection, key, message.clone(), false, &mut journal).is_err() {
                 connection.closing = true;
             } else if connection.outbox.backlog() > self.max_backlog {
                 connection.closing = true;
@@ -319,22 +341,17 @@ impl Router {
             .is_some_and(|c| resolve(c, target).is_some())
     }
 
-    pub(crate) fn ack(&mut self, conn: ConnId, target: &AckTarget) -> Result<(), RouteError> {
-        self.settle(conn, target, false)
-    }
-
-    pub(crate) fn nack(&mut self, conn: ConnId, target: &AckTarget) -> Result<(), RouteError> {
-        self.settle(conn, target, true)
-    }
-
-    /// Removes the delivery (cumulatively in `client` mode); on NACK, queue
-    /// messages go back to their queue for redelivery.
-    fn settle(
+    /// Settles the delivery `target` names (cumulatively in `client` mode)
+    /// with an ACK or NACK; on NACK, queue messages go back to their queue for
+    /// redelivery. `transaction` is for the journal.
+    pub(crate) fn settle(
         &mut self,
         conn: ConnId,
         target: &AckTarget,
-        requeue: bool,
+        kind: AckKind,
+        transaction: Option<&str>,
     ) -> Result<(), RouteError> {
+        let recorder = self.journal.clone();
         let connection = self.connection(conn)?;
         let (id, tag) =
             resolve(connection, target).ok_or_else(|| RouteError::NotPending(target.clone()))?;
@@ -343,6 +360,12 @@ impl Router {
             .get_mut(&id)
             .expect("resolve returns a live subscription");
         let settled = subscription.take_pending(tag, subscription.ack == Ack::Client);
+        let requeue = kind == AckKind::Nack && subscription.kind == DestinationKind::Queue;
+        let mut journal = recorder.lock();
+        for message in &settled {
+            journal.settled(conn, &id, message, kind, transaction, requeue);
+        }
+        drop(journal);
         if subscription.kind == DestinationKind::Topic {
             return Ok(());
         }
@@ -377,7 +400,9 @@ impl Router {
     /// Auto-acknowledged queue deliveries a writer could not send.
     pub(crate) fn requeue(&mut self, unsent: Vec<Delivery>) {
         let mut by_queue: HashMap<String, Vec<Queued>> = HashMap::new();
+        let mut journal = self.journal.lock();
         for delivery in unsent {
+            journal.requeued(delivery.message.journal_seq, false);
             by_queue
                 .entry(delivery.message.destination.clone())
                 .or_default()
@@ -386,6 +411,7 @@ impl Router {
                     redelivered: delivery.redelivered,
                 });
         }
+        drop(journal);
         for (destination, messages) in by_queue {
             self.queues
                 .entry(destination.clone())
@@ -393,6 +419,58 @@ impl Router {
                 .return_front(messages.into_iter());
             self.dispatch_queue(&destination);
         }
+    }
+
+    /// What is waiting on queue `name`, and what its consumers hold unacked.
+    pub(crate) fn queue_snapshot(&self, name: &str) -> QueueSnapshot {
+        let queued = |message: &Stored, redelivered, held_by| QueuedMessage {
+            message_id: message.id.clone(),
+            headers: message.carried().collect(),
+            body: message.body.clone(),
+            redelivered,
+            held_by,
+        };
+        let waiting = self.queues.get(name).map_or_else(Vec::new, |q| {
+            q.messages
+                .iter()
+                .map(|m| queued(&m.message, m.redelivered, None))
+                .collect()
+        });
+        let mut unacked = Vec::new();
+        for (conn, connection) in &self.connections {
+            for (id, subscription) in &connection.subscriptions {
+                if subscription.kind == DestinationKind::Queue && subscription.destination == name {
+                    let holder = || Some((*conn, id.to_string()));
+                    unacked.extend(
+                        subscription
+                            .pending
+                            .values()
+                            .map(|m| queued(m, false, holder())),
+                    );
+                }
+            }
+        }
+        QueueSnapshot {
+            destination: name.to_owned(),
+            waiting,
+            unacked,
+        }
+    }
+
+    /// The names of queues that hold messages or have consumers, sorted.
+    pub(crate) fn queue_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.queues.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Drops every message waiting on every queue (unacked ones stay with
+    /// their consumers).
+    pub(crate) fn clear_queues(&mut self) {
+        for queue in self.queues.values_mut() {
+            queue.messages.clear();
+        }
+        self.queues.retain(|_, q| !q.consumers.is_empty());
     }
 
     fn connection(&mut self, conn: ConnId) -> Result<&mut Connection, RouteError> {
@@ -405,7 +483,13 @@ impl Router {
 
     /// Unhooks a subscription from its destination; returns the queue to
     /// re-dispatch, whose front now holds the subscription's pending messages.
-    fn detach(&mut self, key: &SubKey, subscription: Subscription) -> Option<String> {
+    fn detach(
+        &mut self,
+        key: &SubKey,
+        subscription: Subscription,
+        journal: &mut Journal,
+    ) -> Option<String> {
+        journal.unsubscribed(key.conn, &key.id);
         match subscription.kind {
             DestinationKind::Topic => {
                 if let Some(subscribers) = self.topics.get_mut(&subscription.destination) {
@@ -417,6 +501,9 @@ impl Router {
                 None
             }
             DestinationKind::Queue => {
+                for message in subscription.pending.values() {
+                    journal.requeued(message.journal_seq, true);
+                }
                 let queue = self
                     .queues
                     .entry(subscription.destination.clone())
@@ -436,6 +523,13 @@ impl Router {
         let Some(queue) = self.queues.get_mut(name) else {
             return;
         };
+        if queue.messages.is_empty() || queue.consumers.is_empty() {
+            if queue.messages.is_empty() && queue.consumers.is_empty() {
+                self.queues.remove(name);
+            }
+            return;
+        }
+        let mut journal = self.journal.lock();
         while !queue.messages.is_empty() {
             let Some(index) = next_consumer(queue, &self.connections, self.dispatch_watermark)
             else {
@@ -450,9 +544,10 @@ impl Router {
                 .expect("eligible consumer exists");
             if let Err(message) = deliver(
                 connection,
-                &key.id,
-                queued.message.clone(),
+                &key,
+                queued.message,
                 queued.redelivered,
+                &mut journal,
             ) {
                 connection.closing = true;
                 queue.messages.push_front(Queued {
@@ -460,9 +555,6 @@ impl Router {
                     redelivered: queued.redelivered,
                 });
             }
-        }
-        if queue.messages.is_empty() && queue.consumers.is_empty() {
-            self.queues.remove(name);
         }
     }
 }
@@ -497,27 +589,30 @@ fn next_consumer(
     })
 }
 
-/// Sends one message to one subscription; records it as pending in the
-/// client ack modes. Gives the message back if the writer has gone.
+/// Sends one message to one subscription and records it; it stays pending in
+/// the client ack modes. Gives the message back if the writer has gone.
 fn deliver(
     connection: &mut Connection,
-    id: &Arc<str>,
+    key: &SubKey,
     message: Arc<Stored>,
     redelivered: bool,
+    journal: &mut Journal,
 ) -> Result<(), Arc<Stored>> {
-    let Some(subscription) = connection.subscriptions.get_mut(id) else {
+    let Some(subscription) = connection.subscriptions.get_mut(&key.id) else {
         return Err(message);
     };
     let tag = connection.next_tag;
     let needs_ack = subscription.ack != Ack::Auto;
     let delivery = Delivery {
         message: message.clone(),
-        subscription: id.clone(),
+        subscription: key.id.clone(),
         ack: needs_ack.then_some(tag),
         redelivered,
         requeue_if_unsent: !needs_ack && subscription.kind == DestinationKind::Queue,
     };
+    journal.delivered(&delivery, key.conn);
     if let Err(Outbound::Delivery(d)) = connection.outbox.push(Outbound::Delivery(delivery)) {
+        journal.requeued(d.message.journal_seq, needs_ack);
         return Err(d.message);
     }
     if needs_ack {

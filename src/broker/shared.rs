@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 
 use super::router::Router;
 use super::traffic::{Direction, Observer, Traffic};
+use crate::journal::{JournalLimits, Recorder};
 use crate::{DestinationRules, Frame, Limits};
 
 /// A connection's number, unique within one broker.
@@ -32,6 +33,9 @@ pub(crate) struct Config {
     /// How long a new connection may take to send its CONNECT frame.
     pub(crate) connect_timeout: Duration,
     pub(crate) observer: Option<Observer>,
+    /// Whether the journal keeps history (messages, frames...).
+    pub(crate) recording: bool,
+    pub(crate) journal_limits: JournalLimits,
 }
 
 impl Default for Config {
@@ -46,6 +50,8 @@ impl Default for Config {
             dispatch_watermark: 512 * 1024,
             connect_timeout: Duration::from_secs(10),
             observer: None,
+            recording: true,
+            journal_limits: JournalLimits::default(),
         }
     }
 }
@@ -54,6 +60,7 @@ impl Default for Config {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) router: Mutex<Router>,
+    pub(crate) journal: Arc<Recorder>,
     pub(crate) shutting_down: AtomicBool,
     next_conn: AtomicU64,
     next_message: AtomicU64,
@@ -63,8 +70,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
+        let journal = Recorder::new(config.journal_limits, config.recording);
         Arc::new(Shared {
-            router: Mutex::new(Router::new(&config)),
+            router: Mutex::new(Router::new(&config, journal.clone())),
+            journal,
             config,
             shutting_down: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
@@ -96,7 +105,7 @@ impl Shared {
 
     /// Tells the traffic observer, if there is one, about a frame (or a
     /// heart-beat, `None`) on connection `conn`.
-    pub(crate) fn observe(&self, conn: ConnId, direction: Direction, frame: Option<&Frame>) {
+    pub(crate) fn notify(&self, conn: ConnId, direction: Direction, frame: Option<&Frame>) {
         if let Some(observer) = &self.config.observer {
             observer(&Traffic {
                 connection: conn,

@@ -11,9 +11,10 @@ use super::{Command, FrameError};
 use crate::Version;
 
 /// The escaping rules in force for one frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Escaping {
     /// STOMP 1.0 and the connection frames: bytes are taken as they are.
+    #[default]
     None,
     /// STOMP 1.1: `\n`, `\c`, `\\`.
     V1_1,

@@ -1,35 +1,51 @@
 //! The frames of an open session: SEND, SUBSCRIBE, UNSUBSCRIBE, ACK, NACK,
 //! BEGIN, COMMIT and ABORT.
 
-use std::sync::Arc;
-
-use bytes::Bytes;
-
 use super::{Failure, Session, TxOp};
-use crate::broker::message::Stored;
 use crate::broker::router::{AckTarget, RouteError, SubscribeRequest};
-use crate::{Ack, Frame, Headers, Version};
+use crate::journal::{AckKind, TransactionOutcome};
+use crate::{Ack, Frame, Version};
 
 impl Session {
+    /// SEND: the journal records it (the transcript entry shares the
+    /// message), then it is routed or buffered in its transaction.
     pub(super) fn send(&mut self, frame: Frame) -> Result<(), Failure> {
-        let destination = required(&frame, "destination")?.to_owned();
+        if let Err(failure) = self.check_send(&frame) {
+            self.record_in(Some(&frame));
+            return Err(failure);
+        }
+        let destination = frame.header("destination").unwrap_or_default().to_owned();
         let transaction = frame.header("transaction").map(str::to_owned);
+        let buffered = transaction.as_ref().map(|_| frame.clone());
         let (_, headers, body) = frame.into_parts();
-        match transaction {
-            Some(tx) => self.transaction(&tx)?.push(TxOp::Send {
-                destination,
+        let id = self.shared.next_message_id();
+        let message = self.shared.journal.update(|j| {
+            let message = j.sent(
+                Some(self.conn),
+                id,
+                &destination,
                 headers,
                 body,
-            }),
-            None => self.publish(&destination, &headers, body),
+                transaction.as_deref(),
+            );
+            if let (Some(tx), Some(frame)) = (&transaction, buffered) {
+                j.buffered(self.conn, tx, frame, Some(message.journal_seq));
+            }
+            message
+        });
+        match transaction {
+            Some(tx) => self.transaction(&tx)?.push(TxOp::Send(message)),
+            None => self.shared.router.lock().publish(message),
         }
         Ok(())
     }
 
-    fn publish(&self, destination: &str, headers: &Headers, body: Bytes) {
-        let id = self.shared.next_message_id();
-        let message = Arc::new(Stored::from_send(id, destination, headers, body));
-        self.shared.router.lock().publish(message);
+    fn check_send(&mut self, frame: &Frame) -> Result<(), Failure> {
+        required(frame, "destination")?;
+        if let Some(tx) = frame.header("transaction") {
+            self.transaction(tx)?;
+        }
+        Ok(())
     }
 
     pub(super) fn subscribe(&mut self, frame: &Frame) -> Result<(), Failure> {
@@ -54,6 +70,7 @@ impl Session {
             destination: destination.to_owned(),
             ack,
             prefetch: prefetch(frame)?,
+            headers: frame.headers().clone(),
         };
         let result = self.shared.router.lock().subscribe(self.conn, request);
         result.map_err(route_failure)
@@ -80,26 +97,24 @@ impl Session {
         result.map_err(route_failure)
     }
 
-    pub(super) fn acknowledge(&mut self, frame: &Frame, negative: bool) -> Result<(), Failure> {
+    pub(super) fn acknowledge(&mut self, frame: &Frame, kind: AckKind) -> Result<(), Failure> {
         let target = self.ack_target(frame)?;
         if let Some(tx) = frame.header("transaction") {
+            self.transaction(tx)?;
             if !self.shared.router.lock().is_pending(self.conn, &target) {
                 return Err(route_failure(RouteError::NotPending(target)));
             }
-            let op = if negative {
-                TxOp::Nack(target)
-            } else {
-                TxOp::Ack(target)
-            };
-            self.transaction(tx)?.push(op);
+            self.shared
+                .journal
+                .update(|j| j.buffered(self.conn, tx, frame.clone(), None));
+            self.transaction(tx)?.push(TxOp::Settle(target, kind));
             return Ok(());
         }
-        let mut router = self.shared.router.lock();
-        let result = if negative {
-            router.nack(self.conn, &target)
-        } else {
-            router.ack(self.conn, &target)
-        };
+        let result = self
+            .shared
+            .router
+            .lock()
+            .settle(self.conn, &target, kind, None);
         result.map_err(route_failure)
     }
 
@@ -127,6 +142,7 @@ impl Session {
             ));
         }
         self.transactions.insert(tx.to_owned(), Vec::new());
+        self.shared.journal.update(|j| j.begun(self.conn, tx));
         Ok(())
     }
 
@@ -140,8 +156,12 @@ impl Session {
             .ok_or_else(|| unknown_transaction(tx))?;
         let mut router = self.shared.router.lock();
         for op in &ops {
-            if let TxOp::Ack(target) | TxOp::Nack(target) = op {
+            if let TxOp::Settle(target, _) = op {
                 if !router.is_pending(self.conn, target) {
+                    drop(router);
+                    self.shared
+                        .journal
+                        .update(|j| j.ended(self.conn, tx, TransactionOutcome::RolledBack));
                     return Err(Failure::new(
                         format!("cannot commit transaction '{tx}': {target} is no longer pending"),
                         "Nothing of the transaction was applied.",
@@ -153,27 +173,16 @@ impl Session {
             // An acknowledgement already covered by an earlier cumulative ACK
             // of the same transaction has nothing left to do.
             match op {
-                TxOp::Send {
-                    destination,
-                    headers,
-                    body,
-                } => {
-                    let id = self.shared.next_message_id();
-                    router.publish(Arc::new(Stored::from_send(
-                        id,
-                        &destination,
-                        &headers,
-                        body,
-                    )));
-                }
-                TxOp::Ack(target) => {
-                    let _ = router.ack(self.conn, &target);
-                }
-                TxOp::Nack(target) => {
-                    let _ = router.nack(self.conn, &target);
+                TxOp::Send(message) => router.publish(message),
+                TxOp::Settle(target, kind) => {
+                    let _ = router.settle(self.conn, &target, kind, Some(tx));
                 }
             }
         }
+        drop(router);
+        self.shared
+            .journal
+            .update(|j| j.ended(self.conn, tx, TransactionOutcome::Committed));
         Ok(())
     }
 
@@ -181,8 +190,11 @@ impl Session {
         let tx = required(frame, "transaction")?;
         self.transactions
             .remove(tx)
-            .map(drop)
-            .ok_or_else(|| unknown_transaction(tx))
+            .ok_or_else(|| unknown_transaction(tx))?;
+        self.shared
+            .journal
+            .update(|j| j.ended(self.conn, tx, TransactionOutcome::Aborted));
+        Ok(())
     }
 
     fn transaction(&mut self, tx: &str) -> Result<&mut Vec<TxOp>, Failure> {

@@ -46,6 +46,13 @@ impl Session {
             connected = connected.with_header("heart-beat", format!("{sx},{sy}"));
         }
         self.outbox.frame(connected);
+        let millis = |d: Option<std::time::Duration>| {
+            d.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        };
+        let beats = (millis(agreed.send_every), millis(agreed.expect_every));
+        self.shared
+            .journal
+            .update(|j| j.connected(self.conn, frame, version, beats));
         Ok(())
     }
 }

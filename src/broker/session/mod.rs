@@ -18,11 +18,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::message::Stored;
 use super::outbox::{Outbound, Outbox};
 use super::router::AckTarget;
 use super::shared::{ConnId, Shared};
 use super::traffic::Direction;
-use crate::{Command, Decoded, Decoder, Frame, Headers, Version};
+use crate::journal::{AckKind, CloseReason, Entry, TransactionOutcome, Transcript};
+use crate::{Command, Decoded, Decoder, Frame, Version};
 
 /// How long a session keeps reading (and discarding) after an ERROR, so the
 /// client's unread bytes do not turn the close into a reset that loses it.
@@ -71,16 +73,6 @@ impl Failure {
     }
 }
 
-/// How a connection ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum CloseReason {
-    Disconnect,
-    ErrorSent,
-    PeerClosed,
-    BrokerShutdown,
-    Io,
-}
-
 enum Flow {
     Continue,
     Stop(CloseReason),
@@ -89,13 +81,8 @@ enum Flow {
 /// One buffered operation of an open transaction.
 #[derive(Debug)]
 enum TxOp {
-    Send {
-        destination: String,
-        headers: Headers,
-        body: Bytes,
-    },
-    Ack(AckTarget),
-    Nack(AckTarget),
+    Send(Arc<Stored>),
+    Settle(AckTarget, AckKind),
 }
 
 pub(crate) struct Session {
@@ -104,6 +91,8 @@ pub(crate) struct Session {
     stream: TcpStream,
     outbox: Outbox,
     writer: Option<JoinHandle<()>>,
+    /// The connection's transcript, when recording.
+    transcript: Option<Arc<Transcript>>,
     decoder: Decoder,
     version: Option<Version>,
     transactions: HashMap<String, Vec<TxOp>>,
@@ -116,6 +105,7 @@ impl Session {
         stream: TcpStream,
         outbox: Outbox,
         writer: JoinHandle<()>,
+        transcript: Option<Arc<Transcript>>,
     ) -> Session {
         let decoder = Decoder::new(shared.config.limits);
         Session {
@@ -124,6 +114,7 @@ impl Session {
             stream,
             outbox,
             writer: Some(writer),
+            transcript,
             decoder,
             version: None,
             transactions: HashMap::new(),
@@ -133,17 +124,31 @@ impl Session {
     /// Serves the connection to its end, then cleans up after it.
     pub(crate) fn run(mut self) {
         let reason = self.serve();
-        // Open transactions are rolled back by dropping them.
-        self.transactions.clear();
+        self.roll_back_transactions();
         self.shared.router.lock().remove_connection(self.conn);
         let _ = self.outbox.push(Outbound::Close);
-        if reason == CloseReason::ErrorSent {
+        if matches!(
+            reason,
+            CloseReason::ErrorSent(_) | CloseReason::HeartBeatTimeout
+        ) {
             self.linger();
         }
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
+        self.shared.journal.update(|j| j.closed(self.conn, reason));
         self.shared.forget_stream(self.conn);
+    }
+
+    /// Open transactions die with their connection.
+    fn roll_back_transactions(&mut self) {
+        if self.transactions.is_empty() {
+            return;
+        }
+        let mut journal = self.shared.journal.lock();
+        for (id, _) in self.transactions.drain() {
+            journal.ended(self.conn, &id, TransactionOutcome::RolledBack);
+        }
     }
 
     fn serve(&mut self) -> CloseReason {
@@ -154,22 +159,29 @@ impl Session {
         loop {
             match self.decoder.next_item() {
                 Ok(Some(Decoded::Frame(frame))) => {
-                    self.observe(Some(&frame));
+                    self.shared.notify(self.conn, Direction::In, Some(&frame));
+                    // SEND frames are recorded with the message they make.
+                    if frame.command() != &Command::Send {
+                        self.record_in(Some(&frame));
+                    }
                     match self.handle(frame) {
                         Ok(Flow::Continue) => {}
                         Ok(Flow::Stop(reason)) => return reason,
                         Err(failure) => return self.fail(failure),
                     }
                 }
-                Ok(Some(Decoded::HeartBeat)) => self.observe(None),
+                Ok(Some(Decoded::HeartBeat)) => {
+                    self.shared.notify(self.conn, Direction::In, None);
+                    self.record_in(None);
+                }
                 Ok(None) => match self.stream.read(&mut chunk) {
-                    Ok(0) => return self.ended(CloseReason::PeerClosed),
+                    Ok(0) => return self.ended(),
                     Ok(n) => self.decoder.feed(&chunk[..n]),
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                         return self.timed_out();
                     }
-                    Err(_) => return self.ended(CloseReason::Io),
+                    Err(_) => return self.ended(),
                 },
                 Err(error) => {
                     let detail = format!(
@@ -184,11 +196,12 @@ impl Session {
         }
     }
 
-    fn ended(&self, reason: CloseReason) -> CloseReason {
+    /// The socket closed or failed under us.
+    fn ended(&self) -> CloseReason {
         if self.shared.is_shutting_down() {
             CloseReason::BrokerShutdown
         } else {
-            reason
+            CloseReason::PeerClosed
         }
     }
 
@@ -196,6 +209,7 @@ impl Session {
         if self.shared.is_shutting_down() {
             return CloseReason::BrokerShutdown;
         }
+        let heart_beat = self.version.is_some();
         let failure = match self.version {
             None => Failure::new(
                 "no CONNECT frame in time",
@@ -209,12 +223,20 @@ impl Session {
                 "The client sent nothing (not even a heart-beat) for twice the negotiated heart-beat interval.",
             ),
         };
-        self.fail(failure)
+        match self.fail(failure) {
+            _ if heart_beat => CloseReason::HeartBeatTimeout,
+            reason => reason,
+        }
     }
 
     fn fail(&mut self, failure: Failure) -> CloseReason {
-        self.outbox.frame(failure.into_frame());
-        CloseReason::ErrorSent
+        let message = failure.message.clone();
+        let error = failure.into_frame();
+        self.shared
+            .journal
+            .update(|j| j.error_sent(self.conn, &error));
+        self.outbox.frame(error);
+        CloseReason::ErrorSent(message)
     }
 
     /// Reads and drops input until the client closes or [`LINGER`] passes.
@@ -263,14 +285,14 @@ impl Session {
             Command::Send => self.send(frame)?,
             Command::Subscribe => self.subscribe(&frame)?,
             Command::Unsubscribe => self.unsubscribe(&frame)?,
-            Command::Ack => self.acknowledge(&frame, false)?,
+            Command::Ack => self.acknowledge(&frame, AckKind::Ack)?,
             Command::Nack if self.version == Some(Version::V1_0) => {
                 return Err(Failure::new(
                     "unknown command 'NACK'",
                     "NACK is not part of STOMP 1.0; negotiate 1.1 or 1.2 to use it.",
                 ))
             }
-            Command::Nack => self.acknowledge(&frame, true)?,
+            Command::Nack => self.acknowledge(&frame, AckKind::Nack)?,
             Command::Begin => self.begin(&frame)?,
             Command::Commit => self.commit(&frame)?,
             Command::Abort => self.abort(&frame)?,
@@ -294,6 +316,14 @@ impl Session {
         Ok(Flow::Continue)
     }
 
+    /// Puts an incoming frame (or heart-beat, `None`) in the transcript.
+    fn record_in(&self, frame: Option<&Frame>) {
+        if let Some(transcript) = &self.transcript {
+            let entry = frame.map_or(Entry::HeartBeat, |f| Entry::Frame(f.clone()));
+            transcript.push(Direction::In, [entry]);
+        }
+    }
+
     fn version_str(&self) -> &'static str {
         self.version.map_or("(not negotiated)", Version::as_str)
     }
@@ -303,9 +333,5 @@ impl Session {
             self.outbox
                 .frame(Frame::new(Command::Receipt).with_header("receipt-id", id));
         }
-    }
-
-    fn observe(&self, frame: Option<&Frame>) {
-        self.shared.observe(self.conn, Direction::In, frame);
     }
 }

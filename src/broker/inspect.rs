@@ -1,0 +1,418 @@
+//! What a test asks the broker: snapshots of the journal, waits that block
+//! on its changes, events, and messages injected by the test.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use crossbeam_channel::Receiver;
+
+use super::Broker;
+use crate::journal::{
+    is_published, AckKind, AckRecord, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,
+    Event, FrameRecord, Journal, PublishedMessage, QueueSnapshot, SubscriptionInfo,
+    TransactionInfo, TransactionRecord,
+};
+use crate::{Error, Headers};
+
+fn is_routed(message: &PublishedMessage) -> bool {
+    is_published(message.status)
+}
+
+impl Broker {
+    /// Runs `read` on the journal, under its lock (keep it short).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish("/queue/a", "x");
+    /// assert_eq!(broker.inspect(|j| j.published().count()), 1);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn inspect<R>(&self, read: impl FnOnce(&Journal) -> R) -> R {
+        self.shared.journal.read(read)
+    }
+
+    /// Every published message still in the journal, oldest first; see
+    /// [`PublishedMessage::status`] for what became of each.
+    ///
+    /// # Examples
+    /// See [`PublishedMessage`].
+    pub fn published(&self) -> Vec<PublishedMessage> {
+        self.inspect(|j| j.published().collect())
+    }
+
+    /// The messages published to `destination`, oldest first.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish("/queue/a", "x");
+    /// broker.publish("/queue/b", "y");
+    /// assert_eq!(broker.published_to("/queue/b")[0].body_text(), "y");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn published_to(&self, destination: &str) -> Vec<PublishedMessage> {
+        self.inspect(|j| j.published_to(destination).collect())
+    }
+
+    /// Every MESSAGE frame sent, oldest first.
+    ///
+    /// # Examples
+    /// See [`DeliveryRecord`].
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        self.inspect(|j| j.deliveries().collect())
+    }
+
+    /// Every message settled by ACK or NACK, oldest first.
+    ///
+    /// # Examples
+    /// See [`AckRecord`].
+    pub fn acks(&self) -> Vec<AckRecord> {
+        self.inspect(|j| j.acks().collect())
+    }
+
+    /// The active subscriptions.
+    ///
+    /// # Examples
+    /// See [`SubscriptionInfo`].
+    pub fn subscriptions(&self) -> Vec<SubscriptionInfo> {
+        self.inspect(|j| j.subscriptions().cloned().collect())
+    }
+
+    /// The open transactions, with the frames buffered in each.
+    ///
+    /// # Examples
+    /// See [`TransactionInfo`].
+    pub fn transactions(&self) -> Vec<TransactionInfo> {
+        self.inspect(|j| j.transactions().cloned().collect())
+    }
+
+    /// Ended transactions: committed, aborted, rolled back.
+    ///
+    /// # Examples
+    /// See [`TransactionRecord`].
+    pub fn transaction_history(&self) -> Vec<TransactionRecord> {
+        self.inspect(|j| j.transaction_history().cloned().collect())
+    }
+
+    /// Every connection, open and closed, oldest first.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// let client = stompbox::Client::connect(broker.addr())?;
+    /// assert!(broker.connections()[0].is_connected());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn connections(&self) -> Vec<ConnectionInfo> {
+        self.inspect(|j| j.connections().cloned().collect())
+    }
+
+    /// A connection's transcript: every frame in and out, heart-beats
+    /// included. `None` when recording is off.
+    ///
+    /// # Examples
+    /// See [`FrameRecord`].
+    pub fn frames(&self, connection: ConnectionId) -> Option<Vec<FrameRecord>> {
+        self.inspect(|j| j.frames(connection))
+    }
+
+    /// The ERROR frames the broker sent.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use stompbox::{Broker, Client, Command, Frame};
+    ///
+    /// let broker = Broker::start()?;
+    /// let mut client = Client::connect(broker.addr())?;
+    /// client.send_frame(&Frame::new(Command::Send))?; // no destination
+    /// broker.wait_until(|j| j.errors_sent().count() == 1, Duration::from_secs(1))?;
+    /// assert_eq!(broker.errors_sent()[0].message, "missing 'destination' header");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn errors_sent(&self) -> Vec<ErrorRecord> {
+        self.inspect(|j| j.errors_sent().cloned().collect())
+    }
+
+    /// What queue `destination` holds: messages waiting, and messages its
+    /// consumers have not acknowledged yet.
+    ///
+    /// # Examples
+    /// See [`QueueSnapshot`].
+    pub fn queue(&self, destination: &str) -> QueueSnapshot {
+        self.shared.router.lock().queue_snapshot(destination)
+    }
+
+    /// Every queue that holds messages or has consumers.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish("/queue/a", "x");
+    /// assert_eq!(broker.queues()[0].destination, "/queue/a");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn queues(&self) -> Vec<QueueSnapshot> {
+        let router = self.shared.router.lock();
+        router
+            .queue_names()
+            .iter()
+            .map(|name| router.queue_snapshot(name))
+            .collect()
+    }
+
+    /// A new receiver of [`Event`]s from now on. Any number may exist; each
+    /// gets every event. Events queue up unread until the receiver is read
+    /// or dropped.
+    ///
+    /// # Examples
+    /// See [`Event`].
+    pub fn events(&self) -> Receiver<Event> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        self.shared.journal.listen(tx);
+        rx
+    }
+
+    /// Publishes a message as if a producer had sent it (marked
+    /// [`Origin::Injected`](crate::Origin::Injected) in the journal); returns
+    /// its `message-id`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use stompbox::{Ack, Broker, Client};
+    ///
+    /// let broker = Broker::start()?;
+    /// let mut consumer = Client::connect(broker.addr())?;
+    /// consumer.subscribe("/queue/jobs", Ack::Auto)?;
+    /// broker.publish("/queue/jobs", "job from the test");
+    /// assert_eq!(consumer.recv_timeout(Duration::from_secs(1))?.body_text(), "job from the test");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn publish(&self, destination: &str, body: impl Into<Bytes>) -> String {
+        self.publish_with(destination, body, &[])
+    }
+
+    /// Publishes a message with headers (`content-type`, custom ones...).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish_with("/queue/a", "{}", &[("content-type", "application/json")]);
+    /// assert_eq!(broker.queue("/queue/a").waiting[0].headers.get("content-type"), Some("application/json"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn publish_with(
+        &self,
+        destination: &str,
+        body: impl Into<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> String {
+        let body = body.into();
+        let mut all = Headers::new();
+        all.push("destination", destination);
+        for (name, value) in headers {
+            all.push(*name, *value);
+        }
+        let id = self.shared.next_message_id();
+        let message = self
+            .shared
+            .journal
+            .update(|j| j.sent(None, id.clone(), destination, all, body, None));
+        self.shared.router.lock().publish(message);
+        id
+    }
+
+    /// Forgets the journal's history (published messages, deliveries, acks,
+    /// transcripts, ended transactions, closed connections, errors), for a new
+    /// phase of a test. Open connections, subscriptions and transactions stay;
+    /// queues keep their messages (see [`Broker::clear_queues`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish("/queue/a", "old");
+    /// broker.reset();
+    /// assert!(broker.published().is_empty());
+    /// assert_eq!(broker.queue("/queue/a").waiting.len(), 1);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn reset(&self) {
+        self.shared.journal.update(Journal::reset);
+    }
+
+    /// Drops every message waiting on every queue. Messages delivered and not
+    /// yet acknowledged stay with their consumers.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish("/queue/a", "old");
+    /// broker.clear_queues();
+    /// assert!(broker.queue("/queue/a").waiting.is_empty());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn clear_queues(&self) {
+        self.shared.router.lock().clear_queues();
+    }
+
+    /// Blocks until `condition` holds for the journal, re-checking on every
+    /// change; returns at once if it already holds.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] after `timeout`, saying what the broker did see.
+    ///
+    /// # Examples
+    /// See [`Journal`].
+    pub fn wait_until(
+        &self,
+        condition: impl FnMut(&Journal) -> bool,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        if self.shared.journal.wait(timeout, condition) {
+            return Ok(());
+        }
+        Err(self.timeout(
+            "a condition on the journal".to_owned(),
+            timeout,
+            Journal::summary,
+        ))
+    }
+
+    /// Blocks until `count` messages have been published to `destination`
+    /// (sent outside a transaction, committed, or injected); returns them.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] after `timeout`; its text lists what was published
+    /// where, and the last frames of each connection.
+    ///
+    /// # Examples
+    /// See [`PublishedMessage`]. On timeout:
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish("/queue/other", "wrong place");
+    /// let err = broker.wait_for_messages("/queue/orders", 1, Duration::from_millis(10)).unwrap_err();
+    /// let text = err.to_string();
+    /// assert!(text.contains("waiting for 1 message published to /queue/orders"), "{text}");
+    /// assert!(text.contains("/queue/other: 1"), "{text}");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn wait_for_messages(
+        &self,
+        destination: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<PublishedMessage>, Error> {
+        if !self
+            .shared
+            .journal
+            .wait(timeout, |j| j.count_published_to(destination) >= count)
+        {
+            let what = format!(
+                "{count} message{} published to {destination}",
+                plural(count)
+            );
+            return Err(self.timeout(what, timeout, |j| j.message_summary(destination)));
+        }
+        Ok(self.inspect(|j| j.published_to(destination).filter(is_routed).collect()))
+    }
+
+    /// Blocks until something subscribes to `destination`; returns the
+    /// subscription.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] after `timeout`, listing the subscriptions there are.
+    ///
+    /// # Examples
+    /// See [`SubscriptionInfo`].
+    pub fn wait_for_subscription(
+        &self,
+        destination: &str,
+        timeout: Duration,
+    ) -> Result<SubscriptionInfo, Error> {
+        let find = |j: &Journal| {
+            j.subscriptions()
+                .find(|s| s.destination == destination)
+                .cloned()
+        };
+        let mut found = None;
+        if self.shared.journal.wait(timeout, |j| {
+            found = find(j);
+            found.is_some()
+        }) {
+            return Ok(found.expect("the condition held"));
+        }
+        let what = format!("a subscription to {destination}");
+        Err(self.timeout(what, timeout, Journal::summary))
+    }
+
+    /// Blocks until `count` clients are connected (CONNECT done, not closed);
+    /// returns them.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] after `timeout`, listing the connections seen.
+    ///
+    /// # Examples
+    /// See [`ConnectionInfo`].
+    pub fn wait_for_connections(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ConnectionInfo>, Error> {
+        let connected = |j: &Journal| j.connections().filter(|c| c.is_connected()).count();
+        if !self.shared.journal.wait(timeout, |j| connected(j) >= count) {
+            let what = format!("{count} connected client{}", plural(count));
+            return Err(self.timeout(what, timeout, Journal::summary));
+        }
+        Ok(self.inspect(|j| {
+            j.connections()
+                .filter(|c| c.is_connected())
+                .cloned()
+                .collect()
+        }))
+    }
+
+    /// Blocks until `count` messages have been acknowledged (ACK, not NACK);
+    /// returns those acknowledgements.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] after `timeout`, listing deliveries and acks seen.
+    ///
+    /// # Examples
+    /// See [`AckRecord`].
+    pub fn wait_for_acks(&self, count: usize, timeout: Duration) -> Result<Vec<AckRecord>, Error> {
+        if !self
+            .shared
+            .journal
+            .wait(timeout, |j| j.count_acks(AckKind::Ack) >= count)
+        {
+            let what = format!("{count} ACK{}", plural(count));
+            return Err(self.timeout(what, timeout, Journal::summary));
+        }
+        Ok(self.inspect(|j| j.acks().filter(|a| a.kind == AckKind::Ack).collect()))
+    }
+
+    fn timeout(
+        &self,
+        waiting_for: String,
+        after: Duration,
+        describe: impl FnOnce(&Journal) -> String,
+    ) -> Error {
+        Error::Timeout {
+            waiting_for,
+            after,
+            saw: self.inspect(describe),
+        }
+    }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

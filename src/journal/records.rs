@@ -1,0 +1,615 @@
+//! The plain values a test reads back from the broker.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::{Ack, Direction, Frame, Headers, Version};
+
+/// A connection's number within one broker: 1 for the first, and so on.
+pub type ConnectionId = u64;
+
+/// Who published a message.
+///
+/// # Examples
+/// ```
+/// use stompbox::Origin;
+/// assert_eq!(Origin::Injected.to_string(), "injected by the test");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// A client's SEND frame.
+    Client {
+        /// The connection it came on.
+        connection: ConnectionId,
+        /// The CONNECT frame's `login`, if any.
+        login: Option<String>,
+        /// The CONNECT frame's `client-id`, if any.
+        client_id: Option<String>,
+    },
+    /// The test itself, through [`Broker::publish`](crate::Broker::publish).
+    Injected,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Client {
+                connection,
+                login,
+                client_id,
+            } => {
+                write!(f, "connection {connection}")?;
+                if let Some(login) = login {
+                    write!(f, " (login {login})")?;
+                }
+                if let Some(id) = client_id {
+                    write!(f, " (client-id {id})")?;
+                }
+                Ok(())
+            }
+            Origin::Injected => f.write_str("injected by the test"),
+        }
+    }
+}
+
+/// What has become of a published message so far.
+///
+/// # Examples
+/// ```
+/// assert_eq!(stompbox::MessageStatus::Dropped.to_string(), "dropped (topic had no subscriber)");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageStatus {
+    /// Sent inside a transaction that is still open.
+    InTransaction,
+    /// Waiting on a queue for a consumer.
+    Queued,
+    /// Delivered and waiting for an ACK (`client` or `client-individual`).
+    Unacked,
+    /// Delivered and acknowledged (or delivered in `auto` mode).
+    Consumed,
+    /// Published to a topic that had no subscriber: nobody got it.
+    Dropped,
+    /// Its transaction was aborted.
+    Discarded,
+    /// Its transaction was rolled back when its connection closed.
+    RolledBack,
+}
+
+impl fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MessageStatus::InTransaction => "in an open transaction",
+            MessageStatus::Queued => "queued",
+            MessageStatus::Unacked => "delivered, not yet acked",
+            MessageStatus::Consumed => "consumed",
+            MessageStatus::Dropped => "dropped (topic had no subscriber)",
+            MessageStatus::Discarded => "discarded by ABORT",
+            MessageStatus::RolledBack => "rolled back (connection closed)",
+        })
+    }
+}
+
+/// One delivery of a message to one subscription.
+///
+/// # Examples
+/// ```
+/// let r = stompbox::Recipient { connection: 2, subscription: "s".into(), redelivered: false };
+/// assert_eq!(r.connection, 2);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    /// The subscriber's connection.
+    pub connection: ConnectionId,
+    /// The subscription's id.
+    pub subscription: String,
+    /// Whether this delivery was marked `redelivered:true`.
+    pub redelivered: bool,
+}
+
+/// A message the broker received (a SEND, or one the test injected).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Broker, Client, MessageStatus};
+///
+/// let broker = Broker::start()?;
+/// let mut client = Client::connect(broker.addr())?;
+/// client.send_with_headers("/queue/orders", "order 1", &[("priority", "9")])?;
+/// let published = broker.wait_for_messages("/queue/orders", 1, Duration::from_secs(1))?;
+/// assert_eq!(published[0].body_text(), "order 1");
+/// assert_eq!(published[0].header("priority"), Some("9"));
+/// assert_eq!(published[0].status, MessageStatus::Queued); // nobody subscribed yet
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PublishedMessage {
+    /// Its position among everything published to this broker, from 1.
+    pub seq: u64,
+    /// Its `message-id` (given when the SEND arrives, so a message in an
+    /// open transaction has the id it will be delivered with).
+    pub message_id: String,
+    /// Where it was sent.
+    pub destination: String,
+    /// The SEND frame's headers, as sent.
+    pub headers: Headers,
+    /// The body.
+    pub body: Bytes,
+    /// Who sent it.
+    pub origin: Origin,
+    /// The transaction it was sent in, if any.
+    pub transaction: Option<String>,
+    /// When, measured from the broker's start.
+    pub at: Duration,
+    /// What has become of it.
+    pub status: MessageStatus,
+    /// Every delivery, redeliveries included, in order.
+    pub deliveries: Vec<Recipient>,
+}
+
+impl PublishedMessage {
+    /// The first value of header `name` on the SEND.
+    ///
+    /// # Examples
+    /// See [`PublishedMessage`].
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    ///
+    /// # Examples
+    /// See [`PublishedMessage`].
+    pub fn body_text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    /// Whether the test injected it rather than a client sending it.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish("/queue/in", "from the test");
+    /// assert!(broker.published()[0].is_injected());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn is_injected(&self) -> bool {
+        self.origin == Origin::Injected
+    }
+}
+
+impl fmt::Display for PublishedMessage {
+    /// `#3 /queue/a (5 bytes) "hello" from connection 2: queued`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#{} {} ({} bytes) {} from {}",
+            self.seq,
+            self.destination,
+            self.body.len(),
+            preview(&self.body),
+            self.origin
+        )?;
+        if let Some(tx) = &self.transaction {
+            write!(f, " in transaction {tx}")?;
+        }
+        write!(f, ": {}", self.status)
+    }
+}
+
+/// A body cut to a readable length, quoted.
+pub(crate) fn preview(body: &[u8]) -> String {
+    const MAX: usize = 64;
+    let text = String::from_utf8_lossy(body);
+    let cut: String = text.chars().take(MAX).collect();
+    if cut.len() < text.len() {
+        format!("{cut:?}... (cut to {MAX} characters)")
+    } else {
+        format!("{cut:?}")
+    }
+}
+
+/// One MESSAGE frame the broker sent.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Ack, Broker, Client};
+///
+/// let broker = Broker::start()?;
+/// let mut client = Client::connect(broker.addr())?;
+/// client.subscribe("/topic/t", Ack::Auto)?;
+/// client.send("/topic/t", "x")?;
+/// client.recv_timeout(Duration::from_secs(1))?;
+/// let delivery = &broker.deliveries()[0];
+/// assert_eq!((delivery.destination.as_str(), delivery.delivery_count), ("/topic/t", 1));
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryRecord {
+    /// The message's `seq` in [`Broker::published`](crate::Broker::published).
+    pub seq: u64,
+    /// The MESSAGE's `message-id`.
+    pub message_id: String,
+    /// Where the message was published.
+    pub destination: String,
+    /// The subscriber's connection.
+    pub connection: ConnectionId,
+    /// The subscription's id.
+    pub subscription: String,
+    /// Whether it was marked `redelivered:true`.
+    pub redelivered: bool,
+    /// How many times this message has been delivered, this one included.
+    pub delivery_count: u32,
+    /// When, from the broker's start.
+    pub at: Duration,
+}
+
+/// ACK or NACK.
+///
+/// # Examples
+/// ```
+/// assert_eq!(stompbox::AckKind::Nack.to_string(), "NACK");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AckKind {
+    /// Accepted.
+    Ack,
+    /// Rejected (queues redeliver it).
+    Nack,
+}
+
+impl fmt::Display for AckKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AckKind::Ack => "ACK",
+            AckKind::Nack => "NACK",
+        })
+    }
+}
+
+/// One message settled by an ACK or NACK (a cumulative ACK settles several).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Ack, AckKind, Broker, Client};
+///
+/// let broker = Broker::start()?;
+/// let mut client = Client::connect(broker.addr())?;
+/// client.subscribe("/queue/q", Ack::ClientIndividual)?;
+/// client.send("/queue/q", "x")?;
+/// let msg = client.recv_timeout(Duration::from_secs(1))?;
+/// client.ack(&msg)?;
+/// let acks = broker.wait_for_acks(1, Duration::from_secs(1))?;
+/// assert_eq!(acks[0].kind, AckKind::Ack);
+/// assert_eq!(acks[0].message_id, msg.message_id().unwrap());
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AckRecord {
+    /// ACK or NACK.
+    pub kind: AckKind,
+    /// The message's `seq` in [`Broker::published`](crate::Broker::published).
+    pub seq: u64,
+    /// The settled message's `message-id`.
+    pub message_id: String,
+    /// The acknowledging connection.
+    pub connection: ConnectionId,
+    /// The subscription it was delivered through.
+    pub subscription: String,
+    /// The transaction the ACK/NACK was committed in, if any.
+    pub transaction: Option<String>,
+    /// When it took effect, from the broker's start.
+    pub at: Duration,
+}
+
+/// An active subscription.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Ack, Broker, Client};
+///
+/// let broker = Broker::start()?;
+/// let mut client = Client::connect(broker.addr())?;
+/// client.subscribe("/queue/q", Ack::Client)?;
+/// let sub = broker.wait_for_subscription("/queue/q", Duration::from_secs(1))?;
+/// assert_eq!((sub.ack, sub.delivered, sub.unacked), (Ack::Client, 0, 0));
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubscriptionInfo {
+    /// The subscriber's connection.
+    pub connection: ConnectionId,
+    /// The subscription's id.
+    pub id: String,
+    /// What it subscribes to.
+    pub destination: String,
+    /// Its ack mode.
+    pub ack: Ack,
+    /// The SUBSCRIBE frame's headers.
+    pub headers: Headers,
+    /// Messages delivered through it.
+    pub delivered: u64,
+    /// Messages acknowledged.
+    pub acked: u64,
+    /// Messages rejected with NACK.
+    pub nacked: u64,
+    /// Messages delivered and not yet settled.
+    pub unacked: u64,
+}
+
+/// A transaction that is still open.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Broker, Client, Command};
+///
+/// let broker = Broker::start()?;
+/// let mut client = Client::connect(broker.addr())?;
+/// client.begin("tx1")?;
+/// client.send_in("tx1", "/queue/q", "pending")?;
+/// broker.wait_until(|s| s.transactions().any(|t| t.frames.len() == 1), Duration::from_secs(1))?;
+/// let open = &broker.transactions()[0];
+/// assert_eq!(open.id, "tx1");
+/// assert_eq!(open.frames[0].command(), &Command::Send);
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransactionInfo {
+    /// The connection that began it.
+    pub connection: ConnectionId,
+    /// The transaction id.
+    pub id: String,
+    /// The SEND, ACK and NACK frames buffered in it, in order.
+    pub frames: Vec<Frame>,
+    /// When BEGIN arrived, from the broker's start.
+    pub begun_at: Duration,
+}
+
+/// How a transaction ended.
+///
+/// # Examples
+/// ```
+/// assert_eq!(stompbox::TransactionOutcome::RolledBack.to_string(), "rolled back");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransactionOutcome {
+    /// COMMIT applied it.
+    Committed,
+    /// ABORT dropped it.
+    Aborted,
+    /// Its connection closed first.
+    RolledBack,
+}
+
+impl fmt::Display for TransactionOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransactionOutcome::Committed => "committed",
+            TransactionOutcome::Aborted => "aborted",
+            TransactionOutcome::RolledBack => "rolled back",
+        })
+    }
+}
+
+/// A transaction that has ended.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Broker, Client, TransactionOutcome};
+///
+/// let broker = Broker::start()?;
+/// let mut client = Client::connect(broker.addr())?;
+/// client.begin("t")?;
+/// client.abort("t")?;
+/// broker.wait_until(|s| s.transaction_history().count() == 1, Duration::from_secs(1))?;
+/// assert_eq!(broker.transaction_history()[0].outcome, TransactionOutcome::Aborted);
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransactionRecord {
+    /// The connection that began it.
+    pub connection: ConnectionId,
+    /// The transaction id.
+    pub id: String,
+    /// How it ended.
+    pub outcome: TransactionOutcome,
+    /// The frames it buffered.
+    pub frames: Vec<Frame>,
+    /// When it ended, from the broker's start.
+    pub at: Duration,
+}
+
+/// Why a connection closed.
+///
+/// # Examples
+/// ```
+/// use stompbox::CloseReason;
+/// assert_eq!(CloseReason::ErrorSent("bad".into()).to_string(), "ERROR sent: bad");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client sent DISCONNECT.
+    Disconnect,
+    /// The broker sent an ERROR frame with this `message`, then closed.
+    ErrorSent(String),
+    /// The client was silent past its heart-beat interval.
+    HeartBeatTimeout,
+    /// The client fell too far behind reading its frames.
+    SlowConsumer,
+    /// The client closed the socket without DISCONNECT.
+    PeerClosed,
+    /// The broker was shut down.
+    BrokerShutdown,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::Disconnect => f.write_str("DISCONNECT"),
+            CloseReason::ErrorSent(message) => write!(f, "ERROR sent: {message}"),
+            CloseReason::HeartBeatTimeout => f.write_str("heart-beat timeout"),
+            CloseReason::SlowConsumer => f.write_str("slow consumer (outbound backlog exceeded)"),
+            CloseReason::PeerClosed => f.write_str("closed by the client"),
+            CloseReason::BrokerShutdown => f.write_str("broker shut down"),
+        }
+    }
+}
+
+/// A connection, open or closed.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Broker, Client, Version};
+///
+/// let broker = Broker::start()?;
+/// let _client = Client::builder().login("alice", "pw").header("client-id", "svc-1").connect(broker.addr())?;
+/// let conns = broker.wait_for_connections(1, Duration::from_secs(1))?;
+/// assert_eq!(conns[0].login.as_deref(), Some("alice"));
+/// assert_eq!(conns[0].client_id.as_deref(), Some("svc-1"));
+/// assert_eq!(conns[0].version, Some(Version::V1_2));
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionInfo {
+    /// Its number.
+    pub id: ConnectionId,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The CONNECT frame's `login`.
+    pub login: Option<String>,
+    /// The CONNECT frame's `client-id`.
+    pub client_id: Option<String>,
+    /// The negotiated version; `None` before CONNECT.
+    pub version: Option<Version>,
+    /// The negotiated heart-beats in milliseconds: (broker sends every,
+    /// client must send every); 0 = none.
+    pub heart_beat: (u64, u64),
+    /// When the socket was accepted, from the broker's start.
+    pub opened_at: Duration,
+    /// When and why it closed; `None` while open.
+    pub closed: Option<(Duration, CloseReason)>,
+}
+
+impl ConnectionInfo {
+    /// Whether it has completed CONNECT and not closed.
+    ///
+    /// # Examples
+    /// See [`Broker::connections`](crate::Broker::connections).
+    pub fn is_connected(&self) -> bool {
+        self.version.is_some() && self.closed.is_none()
+    }
+}
+
+/// One entry of a connection's transcript: a frame or heart-beat, in or out.
+///
+/// # Examples
+/// ```
+/// use stompbox::{Broker, Client, Command, Direction};
+///
+/// let broker = Broker::start()?;
+/// let client = Client::connect(broker.addr())?;
+/// client.disconnect()?;
+/// let conn = broker.connections()[0].id;
+/// let frames = broker.frames(conn).expect("recording is on");
+/// assert_eq!(frames[0].direction, Direction::In);
+/// assert_eq!(frames[0].frame.as_ref().unwrap().command(), &Command::Connect);
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameRecord {
+    /// When, from the broker's start.
+    pub at: Duration,
+    /// In (from the client) or out (to it).
+    pub direction: Direction,
+    /// The frame; `None` for a heart-beat.
+    pub frame: Option<Frame>,
+}
+
+impl fmt::Display for FrameRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:>10.3?} {} ", self.at, self.direction)?;
+        match &self.frame {
+            Some(frame) => write!(f, "{frame}"),
+            None => f.write_str("heart-beat"),
+        }
+    }
+}
+
+/// An ERROR frame the broker sent.
+///
+/// # Examples
+/// See [`Broker::errors_sent`](crate::Broker::errors_sent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorRecord {
+    /// The connection it went to.
+    pub connection: ConnectionId,
+    /// Its `message` header.
+    pub message: String,
+    /// Its `receipt-id`, if the failing frame asked for a receipt.
+    pub receipt_id: Option<String>,
+    /// When, from the broker's start.
+    pub at: Duration,
+}
+
+/// What is on a queue right now.
+///
+/// # Examples
+/// ```
+/// let broker = stompbox::Broker::start()?;
+/// broker.publish("/queue/q", "waiting");
+/// let queue = broker.queue("/queue/q");
+/// assert_eq!(queue.waiting.len(), 1);
+/// assert!(queue.unacked.is_empty());
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueSnapshot {
+    /// The queue's name.
+    pub destination: String,
+    /// Messages waiting for a consumer, in delivery order.
+    pub waiting: Vec<QueuedMessage>,
+    /// Messages delivered and not yet acknowledged.
+    pub unacked: Vec<QueuedMessage>,
+}
+
+/// A message on a queue.
+///
+/// # Examples
+/// See [`QueueSnapshot`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueuedMessage {
+    /// Its `message-id`.
+    pub message_id: String,
+    /// Its headers as they will be carried into the MESSAGE.
+    pub headers: Headers,
+    /// Its body.
+    pub body: Bytes,
+    /// Whether it has been delivered before.
+    pub redelivered: bool,
+    /// Who holds it (connection, subscription), for unacked messages.
+    pub held_by: Option<(ConnectionId, String)>,
+}

@@ -1,0 +1,163 @@
+//! Text a person reads when a wait times out or an expectation fails.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::{Journal, MessageStatus};
+
+/// How many items of each list a report shows.
+const SHOWN: usize = 10;
+/// How many frames of each connection a report shows.
+const FRAMES: usize = 5;
+
+impl Journal {
+    /// Everything in brief: connections, messages, subscriptions, errors,
+    /// last frames.
+    pub(crate) fn summary(&self) -> String {
+        let mut out = String::new();
+        self.write_connections(&mut out);
+        self.write_published(&mut out, None);
+        self.write_subscriptions(&mut out);
+        self.write_errors(&mut out);
+        self.write_frames(&mut out);
+        out
+    }
+
+    /// What was published to `destination` and elsewhere, and the frames.
+    pub(crate) fn message_summary(&self, destination: &str) -> String {
+        let mut out = String::new();
+        self.write_published(&mut out, Some(destination));
+        self.write_subscriptions(&mut out);
+        self.write_frames(&mut out);
+        out
+    }
+
+    fn write_connections(&self, out: &mut String) {
+        let count = self.connections().count();
+        let _ = writeln!(out, "connections ({count}):");
+        for c in self.connections.values().rev().take(SHOWN) {
+            let _ = write!(out, "  {} from {}", c.id, c.peer);
+            if let Some(login) = &c.login {
+                let _ = write!(out, ", login {login}");
+            }
+            if let Some(id) = &c.client_id {
+                let _ = write!(out, ", client-id {id}");
+            }
+            if let Some(v) = c.version {
+                let _ = write!(out, ", STOMP {v}");
+            }
+            let _ = match &c.closed {
+                Some((_, reason)) => writeln!(out, ", closed: {reason}"),
+                None => writeln!(out, ", open"),
+            };
+        }
+    }
+
+    fn write_published(&self, out: &mut String, focus: Option<&str>) {
+        if !self.is_recording() {
+            out.push_str(
+                "messages: not recorded (recording is off; Broker::builder().recording(true) turns it on)\n",
+            );
+            return;
+        }
+        let mut per_destination: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in self.published.iter().filter(|t| is_published(t.status)) {
+            *per_destination
+                .entry(t.stored.destination.as_str())
+                .or_default() += 1;
+        }
+        let counts: Vec<String> = per_destination
+            .iter()
+            .map(|(d, n)| format!("{d}: {n}"))
+            .collect();
+        let total: usize = per_destination.values().sum();
+        let _ = writeln!(
+            out,
+            "published ({total} message{}){}{}",
+            if total == 1 { "" } else { "s" },
+            if counts.is_empty() {
+                ""
+            } else {
+                " per destination: "
+            },
+            counts.join(", ")
+        );
+        if self.evicted_messages() > 0 {
+            let _ = writeln!(
+                out,
+                "  ({} older messages dropped by the journal's limits)",
+                self.evicted_messages()
+            );
+        }
+        let shown: Vec<_> = match focus {
+            Some(destination) => self.published_to(destination).collect(),
+            None => self.published().collect(),
+        };
+        if let Some(destination) = focus {
+            let _ = writeln!(
+                out,
+                "on {destination} ({} including unfinished transactions):",
+                shown.len()
+            );
+        }
+        let skip = shown.len().saturating_sub(SHOWN);
+        if skip > 0 {
+            let _ = writeln!(out, "  ... {skip} earlier");
+        }
+        for m in &shown[skip..] {
+            let _ = writeln!(out, "  {m}");
+        }
+    }
+
+    fn write_subscriptions(&self, out: &mut String) {
+        let count = self.subscriptions().count();
+        let _ = writeln!(out, "subscriptions ({count}):");
+        for s in self.subscriptions().take(SHOWN) {
+            let _ = writeln!(
+                out,
+                "  connection {} id {:?} on {} ({}): delivered {}, acked {}, nacked {}, unacked {}",
+                s.connection, s.id, s.destination, s.ack, s.delivered, s.acked, s.nacked, s.unacked
+            );
+        }
+    }
+
+    fn write_errors(&self, out: &mut String) {
+        let count = self.errors_sent().count();
+        if count == 0 {
+            return;
+        }
+        let _ = writeln!(out, "ERROR frames sent ({count}):");
+        for e in self.errors_sent().take(SHOWN) {
+            let _ = writeln!(out, "  to connection {}: {}", e.connection, e.message);
+        }
+    }
+
+    fn write_frames(&self, out: &mut String) {
+        if !self.is_recording() {
+            return;
+        }
+        for c in self.connections.values().rev().take(FRAMES) {
+            let Some(frames) = self.frames(c.id) else {
+                continue;
+            };
+            let skip = frames.len().saturating_sub(FRAMES);
+            let _ = writeln!(
+                out,
+                "last frames of connection {} ({} in all):",
+                c.id,
+                frames.len()
+            );
+            for f in &frames[skip..] {
+                let _ = writeln!(out, "  {f}");
+            }
+        }
+    }
+}
+
+/// Whether a message counts as published (not held in a transaction).
+pub(crate) fn is_published(status: MessageStatus) -> bool {
+    !matches!(
+        status,
+        MessageStatus::InTransaction | MessageStatus::Discarded | MessageStatus::RolledBack
+    )
+}

@@ -61,15 +61,20 @@ mod broker;
 mod client;
 mod destination;
 mod error;
+mod expect;
+#[cfg(feature = "rstest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rstest")))]
+pub mod fixtures;
 mod frame;
 mod journal;
 mod version;
 
 pub use ack::Ack;
-pub use broker::{Broker, BrokerBuilder, Direction, Traffic};
+pub use broker::{Broker, BrokerBuilder, Direction, ExpectationGuard, Traffic};
 pub use client::{Client, ClientBuilder, Message};
 pub use destination::{DestinationKind, DestinationRules};
 pub use error::Error;
+pub use expect::{Expectation, Times};
 pub use frame::{Command, Decoded, Decoder, Frame, FrameError, Headers, Limits};
 pub use journal::{
     AckKind, AckRecord, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,

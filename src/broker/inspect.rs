@@ -109,7 +109,7 @@ impl Broker {
     }
 
     /// A connection's transcript: every frame in and out, heart-beats
-    /// included. `None` when recording is off.
+    /// included. `None` when recording is off or there is no such connection.
     ///
     /// # Examples
     /// See [`FrameRecord`].

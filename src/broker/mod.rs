@@ -10,6 +10,7 @@
 
 mod acceptor;
 mod builder;
+mod expectations;
 mod heart_beat;
 mod inspect;
 pub(crate) mod message;
@@ -26,9 +27,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use builder::BrokerBuilder;
+pub use expectations::ExpectationGuard;
 pub use traffic::{Direction, Traffic};
 
-use crate::Error;
+use parking_lot::Mutex;
+
+use crate::{Error, Expectation};
 use acceptor::Threads;
 use shared::{Config, Shared};
 
@@ -60,6 +64,7 @@ pub struct Broker {
     addr: SocketAddr,
     acceptor: Option<JoinHandle<()>>,
     threads: Threads,
+    expectations: Mutex<Vec<Expectation>>,
 }
 
 impl Broker {
@@ -100,6 +105,7 @@ impl Broker {
             addr,
             acceptor: Some(acceptor),
             threads,
+            expectations: Mutex::new(Vec::new()),
         })
     }
 
@@ -172,8 +178,18 @@ impl Broker {
 }
 
 impl Drop for Broker {
+    /// Checks the expectations (as they stand before the connections are
+    /// closed), stops the broker, then panics if any was unmet.
     fn drop(&mut self) {
+        let unmet = if std::thread::panicking() {
+            None
+        } else {
+            self.unmet_expectations()
+        };
         self.stop();
+        if let Some(report) = unmet {
+            panic!("{report}");
+        }
     }
 }
 

@@ -411,7 +411,7 @@ impl Journal {
     }
 
     /// A connection's frames in and out (heart-beats included), oldest first;
-    /// `None` when recording is off.
+    /// `None` when recording is off or the journal knows no such connection.
     ///
     /// # Examples
     /// See [`FrameRecord`].
@@ -419,8 +419,7 @@ impl Journal {
         if !self.recording {
             return None;
         }
-        let transcript = self.transcripts.get(&connection);
-        Some(transcript.map_or_else(Vec::new, |t| t.render()))
+        self.transcripts.get(&connection).map(|t| t.render())
     }
 
     /// The ERROR frames sent, oldest first.
@@ -431,7 +430,7 @@ impl Journal {
         self.errors.iter()
     }
 
-    fn now(&self) -> Duration {
+    pub(crate) fn now(&self) -> Duration {
         self.started.elapsed()
     }
 
@@ -579,7 +578,7 @@ impl Journal {
         self.next_seq += 1;
         let stored = Arc::new(Stored::from_send(id, seq, destination, headers, body));
         if let Some(transcript) = connection.and_then(|c| self.transcripts.get(&c)) {
-            transcript.push(Direction::In, [Entry::Send(stored.clone())]);
+            transcript.append(Direction::In, [Entry::Send(stored.clone())]);
         }
         let origin = match connection.and_then(|c| self.origins.get(&c)) {
             Some(origin) => origin.clone(),

@@ -17,7 +17,7 @@ pub type ConnectionId = u64;
 /// # Examples
 /// ```
 /// use stompbox::Origin;
-/// assert_eq!(Origin::Injected.to_string(), "injected by the test");
+/// assert_eq!(Origin::Injected.to_string(), "the test (injected)");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -52,7 +52,7 @@ impl fmt::Display for Origin {
                 }
                 Ok(())
             }
-            Origin::Injected => f.write_str("injected by the test"),
+            Origin::Injected => f.write_str("the test (injected)"),
         }
     }
 }

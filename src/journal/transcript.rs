@@ -48,8 +48,21 @@ impl Transcript {
         }
     }
 
-    /// Appends entries; the oldest go once the limit is passed.
+    /// Appends entries and wakes any wait. Never call it with the journal's
+    /// lock held (waking takes that lock); use [`Transcript::append`] there.
     pub(crate) fn push(&self, direction: Direction, new: impl IntoIterator<Item = Entry>) {
+        self.append(direction, new);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            if let Some(recorder) = self.recorder.upgrade() {
+                recorder.wake();
+            }
+        }
+    }
+
+    /// Appends entries without waking waits (for callers holding the
+    /// journal's lock, whose release wakes them); the oldest entries go once
+    /// the limit is passed.
+    pub(super) fn append(&self, direction: Direction, new: impl IntoIterator<Item = Entry>) {
         let at = self.started.elapsed();
         let mut entries = self.entries.lock();
         entries.extend(new.into_iter().map(|entry| TranscriptEntry {
@@ -59,12 +72,6 @@ impl Transcript {
         }));
         let excess = entries.len().saturating_sub(self.limit);
         entries.drain(..excess);
-        drop(entries);
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            if let Some(recorder) = self.recorder.upgrade() {
-                recorder.wake();
-            }
-        }
     }
 
     pub(super) fn render(&self) -> Vec<FrameRecord> {

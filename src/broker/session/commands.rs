@@ -169,6 +169,11 @@ impl Session {
                 }
             }
         }
+        // Recorded first (under the router's lock, so nothing is routed in
+        // between): events read "committed", then what the commit did.
+        self.shared
+            .journal
+            .update(|j| j.ended(self.conn, tx, TransactionOutcome::Committed));
         for op in ops {
             // An acknowledgement already covered by an earlier cumulative ACK
             // of the same transaction has nothing left to do.
@@ -179,10 +184,6 @@ impl Session {
                 }
             }
         }
-        drop(router);
-        self.shared
-            .journal
-            .update(|j| j.ended(self.conn, tx, TransactionOutcome::Committed));
         Ok(())
     }
 

@@ -1,0 +1,387 @@
+//! Expectations: what a test declares up front and the broker checks when it
+//! is dropped (or on [`Broker::verify`](crate::Broker::verify)), in the
+//! manner of wiremock's mocks.
+
+use std::fmt;
+use std::ops::{Range, RangeFrom, RangeInclusive, RangeTo, RangeToInclusive};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::journal::{is_published, Journal, MessageStatus};
+
+/// How many times something must happen: exactly, at least, at most, or a
+/// range. Made from a `usize` (exactly) or any range of `usize`.
+///
+/// # Examples
+/// ```
+/// use stompbox::Times;
+///
+/// assert!(Times::from(2).contains(2));
+/// assert!(!Times::from(2..4).contains(4));
+/// assert!(Times::from(1..).contains(1_000));
+/// assert_eq!(Times::from(..=3).to_string(), "at most 3");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Times {
+    min: usize,
+    max: Option<usize>,
+}
+
+impl Times {
+    /// Whether `count` is allowed.
+    ///
+    /// # Examples
+    /// See [`Times`].
+    pub fn contains(&self, count: usize) -> bool {
+        count >= self.min && self.max.is_none_or(|max| count <= max)
+    }
+}
+
+impl From<usize> for Times {
+    fn from(exactly: usize) -> Times {
+        Times {
+            min: exactly,
+            max: Some(exactly),
+        }
+    }
+}
+
+impl From<Range<usize>> for Times {
+    fn from(range: Range<usize>) -> Times {
+        Times {
+            min: range.start,
+            max: Some(range.end.saturating_sub(1)),
+        }
+    }
+}
+
+impl From<RangeInclusive<usize>> for Times {
+    fn from(range: RangeInclusive<usize>) -> Times {
+        Times {
+            min: *range.start(),
+            max: Some(*range.end()),
+        }
+    }
+}
+
+impl From<RangeFrom<usize>> for Times {
+    fn from(range: RangeFrom<usize>) -> Times {
+        Times {
+            min: range.start,
+            max: None,
+        }
+    }
+}
+
+impl From<RangeTo<usize>> for Times {
+    fn from(range: RangeTo<usize>) -> Times {
+        Times {
+            min: 0,
+            max: Some(range.end.saturating_sub(1)),
+        }
+    }
+}
+
+impl From<RangeToInclusive<usize>> for Times {
+    fn from(range: RangeToInclusive<usize>) -> Times {
+        Times {
+            min: 0,
+            max: Some(range.end),
+        }
+    }
+}
+
+impl fmt::Display for Times {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.min, self.max) {
+            (min, Some(max)) if min == max => write!(f, "exactly {min}"),
+            (0, Some(max)) => write!(f, "at most {max}"),
+            (min, None) => write!(f, "at least {min}"),
+            (min, Some(max)) => write!(f, "between {min} and {max}"),
+        }
+    }
+}
+
+type Condition = Arc<dyn Fn(&Journal) -> bool + Send + Sync>;
+
+#[derive(Clone)]
+enum Check {
+    Published { destination: String, times: Times },
+    AllAcked,
+    NoErrors,
+    That(Condition),
+}
+
+/// Something the traffic must satisfy by the end of a test.
+///
+/// Register it with [`Broker::expect`](crate::Broker::expect) (checked when
+/// the broker is dropped, or by [`Broker::verify`](crate::Broker::verify)) or
+/// [`Broker::expect_scoped`](crate::Broker::expect_scoped) (checked when the
+/// guard is dropped). An unmet expectation panics with its description and the
+/// traffic the broker did see.
+///
+/// # Examples
+/// ```
+/// use stompbox::{Broker, Expectation};
+///
+/// let broker = Broker::start()?;
+/// broker.expect(Expectation::published("/queue/orders").times(1));
+/// broker.expect(Expectation::never_published("/queue/dead-letters"));
+/// broker.expect(Expectation::no_errors());
+///
+/// broker.publish("/queue/orders", "the code under test would send this");
+/// broker.verify(); // also checked when `broker` is dropped
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Expectation {
+    name: Option<String>,
+    check: Check,
+    /// Only traffic from this time on counts (scoped expectations).
+    since: Duration,
+}
+
+impl Expectation {
+    /// Messages are published to `destination` (sent outside a transaction,
+    /// committed, or injected): at least one, or as many as
+    /// [`times`](Expectation::times) says.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.expect(stompbox::Expectation::published("/topic/prices").times(2..));
+    /// broker.publish("/topic/prices", "1");
+    /// broker.publish("/topic/prices", "2");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn published(destination: &str) -> Expectation {
+        Expectation::new(Check::Published {
+            destination: destination.to_owned(),
+            times: Times::from(1..),
+        })
+    }
+
+    /// Nothing is ever published to `destination`.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.expect(stompbox::Expectation::never_published("/queue/audit"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn never_published(destination: &str) -> Expectation {
+        Expectation::published(destination).times(0)
+    }
+
+    /// Every message delivered to a client is acknowledged by the end (none
+    /// left unacked, nacked without a later ACK, or put back on its queue
+    /// because its consumer left without acking).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.expect(stompbox::Expectation::all_acked());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn all_acked() -> Expectation {
+        Expectation::new(Check::AllAcked)
+    }
+
+    /// The broker sends no ERROR frame.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.expect(stompbox::Expectation::no_errors());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn no_errors() -> Expectation {
+        Expectation::new(Check::NoErrors)
+    }
+
+    /// Any condition on the [`Journal`], described by `description`.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, Expectation};
+    ///
+    /// let broker = Broker::start()?;
+    /// broker.expect(Expectation::that("no more than 2 connections", |j| j.connections().count() <= 2));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn that(
+        description: &str,
+        condition: impl Fn(&Journal) -> bool + Send + Sync + 'static,
+    ) -> Expectation {
+        Expectation {
+            name: Some(description.to_owned()),
+            check: Check::That(Arc::new(condition)),
+            since: Duration::ZERO,
+        }
+    }
+
+    /// How many messages [`published`](Expectation::published) expects: a
+    /// number (exactly) or a range. Has no effect on other expectations.
+    ///
+    /// # Examples
+    /// ```
+    /// let exactly_three = stompbox::Expectation::published("/queue/a").times(3);
+    /// let one_or_two = stompbox::Expectation::published("/queue/a").times(1..=2);
+    /// ```
+    pub fn times(mut self, times: impl Into<Times>) -> Expectation {
+        if let Check::Published { times: t, .. } = &mut self.check {
+            *t = times.into();
+        }
+        self
+    }
+
+    /// A name shown in the failure message, to tell expectations apart.
+    ///
+    /// # Examples
+    /// ```
+    /// let e = stompbox::Expectation::published("/queue/a").times(1).named("the order is forwarded");
+    /// assert!(e.to_string().starts_with("the order is forwarded"));
+    /// ```
+    pub fn named(mut self, name: &str) -> Expectation {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    fn new(check: Check) -> Expectation {
+        Expectation {
+            name: None,
+            check,
+            since: Duration::ZERO,
+        }
+    }
+
+    /// Counts only messages and errors from `since` (broker time) on.
+    pub(crate) fn counting_from(mut self, since: Duration) -> Expectation {
+        self.since = since;
+        self
+    }
+
+    /// `Err(what was seen instead)` when the journal does not satisfy it.
+    pub(crate) fn check(&self, journal: &Journal) -> Result<(), String> {
+        match &self.check {
+            Check::Published { destination, times } => {
+                if !journal.is_recording() {
+                    return Err("cannot be checked: recording is off".to_owned());
+                }
+                let count = journal
+                    .published_to(destination)
+                    .filter(|m| is_published(m.status) && m.at >= self.since)
+                    .count();
+                if times.contains(count) {
+                    Ok(())
+                } else {
+                    Err(format!("{count} published"))
+                }
+            }
+            Check::AllAcked => check_all_acked(journal),
+            Check::NoErrors => {
+                let errors: Vec<String> = journal
+                    .errors_sent()
+                    .filter(|e| e.at >= self.since)
+                    .map(|e| format!("{:?} to connection {}", e.message, e.connection))
+                    .collect();
+                if errors.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("ERROR sent: {}", errors.join("; ")))
+                }
+            }
+            Check::That(condition) => {
+                if condition(journal) {
+                    Ok(())
+                } else {
+                    Err("the condition does not hold".to_owned())
+                }
+            }
+        }
+    }
+}
+
+fn check_all_acked(journal: &Journal) -> Result<(), String> {
+    let unsettled: Vec<String> = journal
+        .subscriptions()
+        .filter(|s| s.unacked > 0)
+        .map(|s| {
+            format!(
+                "{} unacked on subscription {:?} of connection {}",
+                s.unacked, s.id, s.connection
+            )
+        })
+        .collect();
+    if !unsettled.is_empty() {
+        return Err(unsettled.join("; "));
+    }
+    if !journal.is_recording() {
+        return Ok(());
+    }
+    let never_acked: Vec<String> = journal
+        .published()
+        .filter(|m| !m.deliveries.is_empty() && m.status != MessageStatus::Consumed)
+        .map(|m| format!("{} ({})", m.message_id, m.status))
+        .collect();
+    if never_acked.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "delivered and never acked: {}",
+            never_acked.join(", ")
+        ))
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(name) = &self.name {
+            f.write_str(name)?;
+            if matches!(self.check, Check::That(_)) {
+                return Ok(());
+            }
+            f.write_str(": ")?;
+        }
+        match &self.check {
+            Check::Published { destination, times } if times == &Times::from(0) => {
+                write!(f, "nothing published to {destination}")
+            }
+            Check::Published { destination, times } => {
+                write!(f, "{times} message(s) published to {destination}")
+            }
+            Check::AllAcked => f.write_str("every delivered message acked"),
+            Check::NoErrors => f.write_str("no ERROR frame sent"),
+            Check::That(_) => f.write_str("a condition on the journal"),
+        }
+    }
+}
+
+impl fmt::Debug for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Expectation({self})")
+    }
+}
+
+/// The report of unmet expectations, or `None` when all hold.
+pub(crate) fn failures(expectations: &[Expectation], journal: &Journal) -> Option<String> {
+    let unmet: Vec<String> = expectations
+        .iter()
+        .filter_map(|e| {
+            e.check(journal)
+                .err()
+                .map(|seen| format!("  - {e}: {seen}"))
+        })
+        .collect();
+    if unmet.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} of {} stompbox expectation{} not met:\n{}\nwhat the broker saw:\n{}",
+        unmet.len(),
+        expectations.len(),
+        if expectations.len() == 1 { "" } else { "s" },
+        unmet.join("\n"),
+        journal.summary()
+    ))
+}

@@ -1,0 +1,275 @@
+//! Waiting on the broker (never sleeping), what a timed-out wait says, and
+//! events.
+
+mod support;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rstest::rstest;
+use stompbox::fixtures::broker;
+use stompbox::{Ack, AckKind, Broker, Client, CloseReason, Error, Event, MessageStatus};
+use support::{PATIENCE, SECOND};
+
+const SHORT: Duration = Duration::from_millis(20);
+
+/// The text of a wait that had to time out.
+fn timeout_text<T: std::fmt::Debug>(result: Result<T, Error>) -> String {
+    match result {
+        Err(e @ Error::Timeout { .. }) => e.to_string(),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+}
+
+#[rstest]
+fn a_wait_returns_when_a_message_arrives_from_another_thread(broker: Broker) {
+    let addr = broker.addr();
+    let producer = thread::spawn(move || {
+        let mut client = Client::connect(addr).unwrap();
+        client.send("/queue/later", "at last").unwrap();
+        client.disconnect().unwrap();
+    });
+    let started = Instant::now();
+    let got = broker
+        .wait_for_messages("/queue/later", 1, PATIENCE)
+        .unwrap();
+    assert!(started.elapsed() < PATIENCE);
+    assert_eq!(got[0].body_text(), "at last");
+    producer.join().unwrap();
+}
+
+#[rstest]
+fn a_wait_that_already_holds_returns_at_once(broker: Broker) {
+    broker.publish("/queue/a", "1");
+    broker.publish("/queue/a", "2");
+    // A zero timeout still succeeds: the condition is checked first.
+    let got = broker
+        .wait_for_messages("/queue/a", 2, Duration::ZERO)
+        .unwrap();
+    assert_eq!(got.len(), 2);
+}
+
+#[rstest]
+fn a_timed_out_message_wait_says_what_it_expected_and_what_arrived(broker: Broker) {
+    let mut client = Client::connect(broker.addr()).unwrap();
+    client.send("/queue/orders", "one order").unwrap();
+    client.send("/queue/typo", "misrouted").unwrap();
+    client
+        .send_with_receipt("/queue/typo", "x".repeat(500))
+        .unwrap();
+    let text = timeout_text(broker.wait_for_messages("/queue/orders", 2, SHORT));
+    assert!(
+        text.starts_with("timed out after 20ms waiting for 2 messages published to /queue/orders"),
+        "{text}"
+    );
+    assert!(
+        text.contains("per destination: /queue/orders: 1, /queue/typo: 2"),
+        "{text}"
+    );
+    assert!(text.contains("\"one order\""), "{text}");
+    // Bodies are cut to a readable length.
+    assert!(text.contains("body(500 bytes)=\"xxx"), "{text}");
+    assert!(!text.contains(&"x".repeat(65)), "{text}");
+    // The last frames of the connection are shown.
+    assert!(text.contains("last frames of connection 1"), "{text}");
+    assert!(text.contains("RECEIPT"), "{text}");
+}
+
+#[rstest]
+fn waiting_for_a_subscription(broker: Broker) {
+    let mut client = Client::connect(broker.addr()).unwrap();
+    client.subscribe("/topic/other", Ack::Auto).unwrap();
+    let text = timeout_text(broker.wait_for_subscription("/topic/news", SHORT));
+    assert!(
+        text.contains("waiting for a subscription to /topic/news"),
+        "{text}"
+    );
+    assert!(text.contains("subscriptions (1):"), "{text}");
+    assert!(text.contains("on /topic/other (auto)"), "{text}");
+
+    let addr = broker.addr();
+    let subscriber = thread::spawn(move || {
+        let mut c = Client::connect(addr).unwrap();
+        c.subscribe("/topic/news", Ack::Client).unwrap();
+        c
+    });
+    let sub = broker
+        .wait_for_subscription("/topic/news", PATIENCE)
+        .unwrap();
+    assert_eq!((sub.connection, sub.ack), (2, Ack::Client));
+    drop(subscriber.join().unwrap());
+}
+
+#[rstest]
+fn waiting_for_connections(broker: Broker) {
+    let _one = Client::connect(broker.addr()).unwrap();
+    let text = timeout_text(broker.wait_for_connections(2, SHORT));
+    assert!(text.contains("waiting for 2 connected clients"), "{text}");
+    assert!(text.contains("connections (1):"), "{text}");
+    assert!(text.contains("STOMP 1.2, open"), "{text}");
+
+    let _two = Client::connect(broker.addr()).unwrap();
+    let conns = broker.wait_for_connections(2, PATIENCE).unwrap();
+    assert_eq!(conns.iter().map(|c| c.id).collect::<Vec<_>>(), [1, 2]);
+}
+
+#[rstest]
+fn waiting_for_acks(broker: Broker) {
+    let mut consumer = Client::connect(broker.addr()).unwrap();
+    consumer
+        .subscribe("/queue/j", Ack::ClientIndividual)
+        .unwrap();
+    broker.publish("/queue/j", "a");
+    broker.publish("/queue/j", "b");
+    let a = consumer.recv_timeout(SECOND).unwrap();
+    let b = consumer.recv_timeout(SECOND).unwrap();
+    consumer.ack(&a).unwrap();
+    consumer.nack(&b).unwrap();
+    broker
+        .wait_until(|j| j.count_acks(AckKind::Nack) == 1, PATIENCE)
+        .unwrap();
+    let text = timeout_text(broker.wait_for_acks(2, SHORT));
+    assert!(text.contains("waiting for 2 ACKs"), "{text}");
+    assert!(text.contains("acked 1, nacked 1"), "{text}");
+
+    let again = consumer.recv_timeout(SECOND).unwrap();
+    consumer.ack(&again).unwrap();
+    let acks = broker.wait_for_acks(2, PATIENCE).unwrap();
+    assert!(acks.iter().all(|a| a.kind == AckKind::Ack));
+}
+
+#[rstest]
+fn wait_until_takes_any_condition(broker: Broker) {
+    let text = timeout_text(broker.wait_until(|j| j.published().count() > 0, SHORT));
+    assert!(
+        text.starts_with("timed out after 20ms waiting for a condition on the journal"),
+        "{text}"
+    );
+    assert!(text.contains("published (0 messages)"), "{text}");
+
+    let addr = broker.addr();
+    let producer = thread::spawn(move || {
+        let mut c = Client::connect(addr).unwrap();
+        c.send("/topic/none", "nobody listens").unwrap();
+        c.disconnect().unwrap();
+    });
+    broker
+        .wait_until(
+            |j| j.published().any(|m| m.status == MessageStatus::Dropped),
+            PATIENCE,
+        )
+        .unwrap();
+    producer.join().unwrap();
+}
+
+#[rstest]
+fn errors_are_part_of_a_timeout_report(broker: Broker) {
+    let mut client = Client::connect(broker.addr()).unwrap();
+    client
+        .send_frame(&stompbox::Frame::new(stompbox::Command::Send))
+        .unwrap();
+    drop(client); // the broker need not wait for us to read the ERROR
+    broker
+        .wait_until(|j| j.errors_sent().count() == 1, PATIENCE)
+        .unwrap();
+    broker
+        .wait_until(|j| j.connections().all(|c| c.closed.is_some()), PATIENCE)
+        .unwrap();
+    let text = timeout_text(broker.wait_for_connections(1, SHORT));
+    assert!(text.contains("ERROR frames sent (1):"), "{text}");
+    assert!(
+        text.contains("to connection 1: missing 'destination' header"),
+        "{text}"
+    );
+    assert!(
+        text.contains("closed: ERROR sent: missing 'destination' header"),
+        "{text}"
+    );
+}
+
+#[rstest]
+fn events_arrive_in_order_to_every_receiver(broker: Broker) {
+    let first = broker.events();
+    let second = broker.events();
+    let mut client = Client::connect(broker.addr()).unwrap();
+    client.subscribe("/queue/e", Ack::Client).unwrap();
+    client.begin("t").unwrap();
+    client.send_in("t", "/queue/e", "x").unwrap();
+    client.commit("t").unwrap();
+    let msg = client.recv_timeout(SECOND).unwrap();
+    client.ack(&msg).unwrap();
+    client.disconnect().unwrap();
+
+    for events in [first, second] {
+        let names: Vec<&str> = events
+            .iter()
+            .map(|e| match e {
+                Event::Connected { .. } => "connected",
+                Event::Subscribed { .. } => "subscribed",
+                Event::TransactionBegun { .. } => "begun",
+                Event::Published(_) => "published",
+                Event::TransactionCommitted { .. } => "committed",
+                Event::Delivered(_) => "delivered",
+                Event::Acked(_) => "acked",
+                Event::Unsubscribed { .. } => "unsubscribed",
+                Event::Disconnected {
+                    reason: CloseReason::Disconnect,
+                    ..
+                } => "disconnected",
+                other => panic!("unexpected event {other:?}"),
+            })
+            .take_while(|&name| name != "disconnected")
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "connected",
+                "subscribed",
+                "begun",
+                "committed",
+                "published",
+                "delivered",
+                "acked",
+                "unsubscribed"
+            ]
+        );
+    }
+}
+
+#[rstest]
+fn error_and_abort_events(broker: Broker) {
+    let events = broker.events();
+    let mut client = Client::connect(broker.addr()).unwrap();
+    client.begin("t").unwrap();
+    client.abort("t").unwrap();
+    client
+        .send_frame(&stompbox::Frame::new(stompbox::Command::Send))
+        .unwrap();
+    drop(client); // the broker need not wait for us to read the ERROR
+    let mut seen = Vec::new();
+    for event in events.iter() {
+        let done = matches!(event, Event::Disconnected { .. });
+        seen.push(event);
+        if done {
+            break;
+        }
+    }
+    assert!(seen.contains(&Event::TransactionAborted {
+        connection: 1,
+        id: "t".into(),
+        rolled_back: false
+    }));
+    assert!(seen
+        .iter()
+        .any(|e| matches!(e, Event::ErrorSent(r) if r.message == "missing 'destination' header")));
+}
+
+#[test]
+fn an_unread_receiver_does_not_slow_the_broker_or_block_shutdown() {
+    let broker = Broker::start().unwrap();
+    let _never_read = broker.events();
+    for i in 0..1000 {
+        broker.publish("/topic/t", format!("{i}"));
+    }
+    drop(broker);
+}

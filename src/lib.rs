@@ -83,3 +83,8 @@ pub use journal::{
     TransactionRecord,
 };
 pub use version::Version;
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-//! Broker benchmarks: `cargo bench --bench broker [-- quick]`.
+//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal]`.
 //!
 //! 1. start + shutdown of a broker (what every test pays);
 //! 2. one client's SEND-with-receipt round trip (median, p99);
@@ -196,7 +196,8 @@ fn echo_floor(iterations: usize) {
     );
 }
 
-fn queue_throughput(count: usize, recording: bool) {
+/// Messages/s through one queue.
+fn queue_throughput(count: usize, recording: bool) -> f64 {
     let broker = Broker::builder().recording(recording).start().unwrap();
     let mut consumer = Conn::open(broker.addr());
     consumer.subscribe("/queue/bench");
@@ -205,11 +206,33 @@ fn queue_throughput(count: usize, recording: bool) {
     consumer.drain(count);
     let elapsed = started.elapsed();
     producer.join().unwrap();
+    let rate = count as f64 / elapsed.as_secs_f64();
     println!(
-        "queue, 1 producer -> 1 consumer, 100-byte bodies, journal {}: {:.0} messages/s ({count} in {elapsed:?})",
+        "queue, 1 producer -> 1 consumer, 100-byte bodies, journal {}: {rate:.0} messages/s ({count} in {elapsed:?})",
         if recording { "on" } else { "off" },
-        count as f64 / elapsed.as_secs_f64()
     );
+    rate
+}
+
+/// What recording costs: queue throughput with the journal on and off,
+/// alternated `pairs` times so drift in the machine's speed affects both.
+fn journal_cost(count: usize, pairs: usize) {
+    let mut on = Vec::new();
+    let mut off = Vec::new();
+    for _ in 0..pairs {
+        on.push(queue_throughput(count, true));
+        off.push(queue_throughput(count, false));
+    }
+    let (on, off) = (median(&mut on), median(&mut off));
+    println!(
+        "journal cost: median {on:.0} messages/s on vs {off:.0} off, ratio {:.2} ({pairs} runs each)",
+        on / off
+    );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn topic_fan_out(count: usize, subscribers: usize) {
@@ -240,8 +263,8 @@ fn topic_fan_out(count: usize, subscribers: usize) {
 fn main() {
     // `cargo bench` passes `--bench`; `quick` runs each workload briefly.
     let quick = std::env::args().any(|a| a == "quick");
-    if std::env::args().any(|a| a == "queue-only") {
-        queue_throughput(1_000_000, true);
+    if std::env::args().any(|a| a == "journal") {
+        journal_cost(1_000_000, 5);
         return;
     }
     let scale = if quick { 10 } else { 1 };
@@ -249,10 +272,6 @@ fn main() {
     echo_floor(50_000 / scale);
     round_trip(50_000 / scale, false);
     round_trip(50_000 / scale, true);
-    // Alternate so drift in the machine's speed affects both alike.
-    for _ in 0..2 {
-        queue_throughput(1_000_000 / scale, true);
-        queue_throughput(1_000_000 / scale, false);
-    }
+    journal_cost(1_000_000 / scale, 3);
     topic_fan_out(200_000 / scale, 10);
 }

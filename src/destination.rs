@@ -56,6 +56,21 @@ impl Default for DestinationRules {
 }
 
 impl DestinationRules {
+    /// Every destination is of `kind`, whatever its name.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{DestinationKind, DestinationRules};
+    /// let rules = DestinationRules::all(DestinationKind::Topic);
+    /// assert_eq!(rules.kind_of("/queue/a"), DestinationKind::Topic);
+    /// ```
+    pub fn all(kind: DestinationKind) -> Self {
+        DestinationRules {
+            prefixes: Vec::new(),
+            default: kind,
+        }
+    }
+
     /// Adds (or replaces) the rule for destinations starting with `prefix`.
     ///
     /// # Examples

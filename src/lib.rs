@@ -57,6 +57,7 @@
 #![deny(missing_docs)]
 
 mod ack;
+pub mod auth;
 mod broker;
 mod client;
 mod destination;
@@ -67,6 +68,8 @@ mod expect;
 pub mod fixtures;
 mod frame;
 mod journal;
+mod permissions;
+mod rules;
 mod version;
 
 pub use ack::Ack;
@@ -77,11 +80,13 @@ pub use error::Error;
 pub use expect::{Expectation, Times};
 pub use frame::{Command, Decoded, Decoder, Frame, FrameError, Headers, Limits};
 pub use journal::{
-    AckKind, AckRecord, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,
-    Event, FrameRecord, Journal, JournalLimits, MessageStatus, Origin, PublishedMessage,
-    QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo, TransactionInfo, TransactionOutcome,
-    TransactionRecord,
+    AckKind, AckRecord, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord,
+    ErrorRecord, Event, FrameRecord, Journal, JournalLimits, MessageStatus, Origin,
+    PermissionDenial, PublishedMessage, QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo,
+    TransactionInfo, TransactionOutcome, TransactionRecord,
 };
+pub use permissions::{Access, TopicMapping};
+pub use rules::DestinationSyntax;
 pub use version::Version;
 
 /// The README's Rust examples, compiled and run as doc tests.

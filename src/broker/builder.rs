@@ -8,7 +8,12 @@ use std::time::Duration;
 use super::shared::Config;
 use super::traffic::Traffic;
 use super::Broker;
-use crate::{DestinationKind, DestinationRules, Error, JournalLimits, Limits};
+use crate::auth::{Authenticator, Passwords, RocketMqSignature};
+use crate::rules::SessionRules;
+use crate::{
+    Access, DestinationKind, DestinationRules, DestinationSyntax, Error, JournalLimits, Limits,
+    TopicMapping,
+};
 
 /// Options for a [`Broker`]; every one has a default.
 ///
@@ -30,12 +35,15 @@ use crate::{DestinationKind, DestinationRules, Error, JournalLimits, Limits};
 #[must_use = "a builder does nothing until .start() is called"]
 pub struct BrokerBuilder {
     config: Config,
+    /// Whether the authenticator is still the default one.
+    default_authenticator: bool,
 }
 
 impl BrokerBuilder {
     pub(crate) fn new() -> BrokerBuilder {
         BrokerBuilder {
             config: Config::default(),
+            default_authenticator: true,
         }
     }
 
@@ -234,6 +242,217 @@ impl BrokerBuilder {
     /// ```
     pub fn journal_limits(mut self, limits: JournalLimits) -> Self {
         self.config.journal_limits = limits;
+        self
+    }
+
+    /// How CONNECT frames are authenticated (default [`AllowAll`](crate::auth::AllowAll)).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{auth::Passwords, Broker, Client, Error};
+    ///
+    /// let broker = Broker::builder().authenticator(Passwords).user("alice", "pw").start()?;
+    /// assert!(Client::builder().login("alice", "pw").connect(broker.addr()).is_ok());
+    /// let refused = Client::builder().login("alice", "nope").connect(broker.addr()).unwrap_err();
+    /// assert_eq!(refused.to_string(), "broker sent ERROR: wrong passcode for login 'alice'");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn authenticator(mut self, authenticator: impl Authenticator) -> Self {
+        self.config.authenticator = Arc::new(authenticator);
+        self.default_authenticator = false;
+        self
+    }
+
+    /// Adds a user to the table the authenticator checks: a login and its
+    /// passcode ([`Passwords`](crate::auth::Passwords)), or an AccessKey and its
+    /// secret ([`RocketMqSignature`](crate::auth::RocketMqSignature)). Switches
+    /// the default [`AllowAll`](crate::auth::AllowAll) to
+    /// [`Passwords`](crate::auth::Passwords).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().user("alice", "pw").start()?;
+    /// assert!(stompbox::Client::connect(broker.addr()).is_err()); // no login
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn user(mut self, login: impl Into<String>, passcode: impl Into<String>) -> Self {
+        if self.config.users.is_empty() && self.default_authenticator {
+            self.config.authenticator = Arc::new(Passwords);
+        }
+        self.config.users.push((login.into(), passcode.into()));
+        self
+    }
+
+    /// Grants `principal` `access` (PUB, SUB or both) on every topic matching
+    /// `topic_pattern` (`*` matches any run of characters), and turns
+    /// permission checks on: from then on, SEND needs PUB and SUBSCRIBE and
+    /// UNSUBSCRIBE need SUB on the destination's topic.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Access, Broker, Client};
+    ///
+    /// let broker = Broker::builder()
+    ///     .user("app", "pw")
+    ///     .grant("app", "/queue/orders.*", Access::PUB)
+    ///     .start()?;
+    /// let mut app = Client::builder().login("app", "pw").connect(broker.addr())?;
+    /// app.send_with_receipt("/queue/orders.eu", "ok")?;
+    /// let denied = app.send_with_receipt("/queue/payments", "no").unwrap_err();
+    /// assert!(denied.to_string().contains("needs PUB on topic '/queue/payments'"), "{denied}");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn grant(mut self, principal: &str, topic_pattern: &str, access: Access) -> Self {
+        self.config.permissions.enforced = true;
+        self.config
+            .permissions
+            .grant(principal, topic_pattern, access);
+        self
+    }
+
+    /// Turns permission checks on (or off) without granting anything: with
+    /// no grants, every SEND, SUBSCRIBE and UNSUBSCRIBE is denied.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().enforce_permissions(true).start()?;
+    /// let mut client = stompbox::Client::connect(broker.addr())?;
+    /// assert!(client.send_with_receipt("/queue/a", "x").is_err());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn enforce_permissions(mut self, on: bool) -> Self {
+        self.config.permissions.enforced = on;
+        self
+    }
+
+    /// How a destination names the topic permissions are granted on
+    /// (default: the whole destination).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Access, Broker, TopicMapping};
+    /// let broker = Broker::builder()
+    ///     .topic_mapping(TopicMapping::FirstSegment)
+    ///     .grant("anonymous", "orders", Access::PUB_SUB)
+    ///     .start()?;
+    /// let mut client = stompbox::Client::connect(broker.addr())?;
+    /// client.send_with_receipt("/orders/eu", "x")?;
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn topic_mapping(mut self, mapping: TopicMapping) -> Self {
+        self.config.permissions.mapping = mapping;
+        self
+    }
+
+    /// Which destination names SEND and SUBSCRIBE may use (default: any).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, Client, DestinationSyntax};
+    /// let broker = Broker::builder().destination_syntax(DestinationSyntax::Words).start()?;
+    /// let mut client = Client::connect(broker.addr())?;
+    /// assert!(client.send_with_receipt("/a.b", "x").is_err());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn destination_syntax(mut self, syntax: DestinationSyntax) -> Self {
+        self.config.rules.destination_syntax = syntax;
+        self
+    }
+
+    /// The most transactions one connection may have open at once (default:
+    /// no limit); one more BEGIN is an ERROR.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().max_open_transactions(1).start()?;
+    /// let mut client = stompbox::Client::connect(broker.addr())?;
+    /// client.begin("t1")?;
+    /// let begin = stompbox::Frame::new(stompbox::Command::Begin).with_header("transaction", "t2");
+    /// let err = client.request(begin).unwrap_err(); // waits for the answer
+    /// assert!(err.to_string().contains("too many open transactions: at most 1 per connection"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn max_open_transactions(mut self, count: usize) -> Self {
+        self.config.rules.max_open_transactions = Some(count);
+        self
+    }
+
+    /// The most messages one transaction may hold (default: no limit); one
+    /// more SEND in it is an ERROR.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().max_messages_per_transaction(1).start()?;
+    /// let mut client = stompbox::Client::connect(broker.addr())?;
+    /// client.begin("t")?;
+    /// client.send_in("t", "/queue/a", "1")?;
+    /// let second = stompbox::Frame::new(stompbox::Command::Send)
+    ///     .with_header("destination", "/queue/a")
+    ///     .with_header("transaction", "t");
+    /// let err = client.request(second).unwrap_err(); // waits for the answer
+    /// assert!(err.to_string().contains("too many messages in transaction 't': at most 1"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn max_messages_per_transaction(mut self, count: usize) -> Self {
+        self.config.rules.max_messages_per_transaction = Some(count);
+        self
+    }
+
+    /// Refuses SUBSCRIBE frames with a `selector` header (default: a
+    /// selector is accepted and ignored).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().refuse_selectors(true).start()?;
+    /// let mut client = stompbox::Client::connect(broker.addr())?;
+    /// let err = client.subscribe_with("/t/a", "1", stompbox::Ack::Auto, &[("selector", "x = 1")]).unwrap_err();
+    /// assert!(err.to_string().contains("selectors are not supported"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn refuse_selectors(mut self, on: bool) -> Self {
+        self.config.rules.refuse_selectors = on;
+        self
+    }
+
+    /// The RocketMQ STOMP gateway's rules: `login` is an AccessKey and
+    /// `passcode` its HMAC-SHA1 signature of the `client-id` header
+    /// ([`RocketMqSignature`](crate::auth::RocketMqSignature); add AccessKeys
+    /// with [`user`](BrokerBuilder::user)(access_key, secret)); permissions per
+    /// topic, the topic being a destination's first level (grant with
+    /// [`grant`](BrokerBuilder::grant)); destinations `/<topic>[/<more>]` of
+    /// letters, digits, `-` and `_`; every destination a topic (nothing kept
+    /// for absent subscribers); one open transaction per connection, three
+    /// messages per transaction; selectors refused. STOMP 1.0, 1.1 and 1.2.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{auth::rocketmq_passcode, Access, Broker, Client};
+    ///
+    /// let broker = Broker::builder()
+    ///     .rocketmq()
+    ///     .user("AK1", "secret1")
+    ///     .grant("AK1", "orders", Access::PUB | Access::SUB)
+    ///     .start()?;
+    /// let mut client = Client::builder()
+    ///     .login("AK1", rocketmq_passcode("secret1", "svc-1"))
+    ///     .header("client-id", "svc-1")
+    ///     .header("instance-id", "MQ_INST_1")
+    ///     .connect(broker.addr())?;
+    /// client.send_with_receipt("/orders/eu", "hello")?;
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn rocketmq(mut self) -> Self {
+        self.config.authenticator = Arc::new(RocketMqSignature);
+        self.default_authenticator = false;
+        self.config.permissions.enforced = true;
+        self.config.permissions.mapping = TopicMapping::FirstSegment;
+        self.config.destinations = DestinationRules::all(DestinationKind::Topic);
+        self.config.rules = SessionRules {
+            destination_syntax: DestinationSyntax::Words,
+            max_open_transactions: Some(1),
+            max_messages_per_transaction: Some(3),
+            refuse_selectors: true,
+        };
         self
     }
 

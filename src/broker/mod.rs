@@ -11,11 +11,13 @@
 mod acceptor;
 mod builder;
 mod expectations;
+mod faults;
 mod heart_beat;
 mod inspect;
 pub(crate) mod message;
 mod outbox;
 mod router;
+mod security;
 mod session;
 mod shared;
 mod traffic;

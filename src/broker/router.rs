@@ -287,6 +287,15 @@ impl Router {
             .map(|(id, _)| id.to_string())
     }
 
+    /// The destination of subscription `id` of connection `conn`.
+    pub(crate) fn destination_of(&self, conn: ConnId, id: &str) -> Option<String> {
+        let connection = self.connections.get(&conn)?;
+        connection
+            .subscriptions
+            .get(id)
+            .map(|s| s.destination.clone())
+    }
+
     /// Routes a newly published message.
     pub(crate) fn publish(&mut self, message: Arc<Stored>) {
         match self.rules.kind_of(&message.destination) {

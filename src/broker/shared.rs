@@ -7,11 +7,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
+use super::faults::Faults;
 use super::router::Router;
 use super::traffic::{Direction, Observer, Traffic};
+use crate::auth::{AllowAll, Authenticator, Users};
 use crate::journal::{JournalLimits, Recorder};
+use crate::permissions::Permissions;
+use crate::rules::SessionRules;
 use crate::{DestinationRules, Frame, Limits};
 
 /// A connection's number, unique within one broker.
@@ -36,6 +40,11 @@ pub(crate) struct Config {
     /// Whether the journal keeps history (messages, frames...).
     pub(crate) recording: bool,
     pub(crate) journal_limits: JournalLimits,
+    pub(crate) authenticator: Arc<dyn Authenticator>,
+    /// Users known at start (login or AccessKey, passcode or secret).
+    pub(crate) users: Vec<(String, String)>,
+    pub(crate) permissions: Permissions,
+    pub(crate) rules: SessionRules,
 }
 
 impl Default for Config {
@@ -52,6 +61,10 @@ impl Default for Config {
             observer: None,
             recording: true,
             journal_limits: JournalLimits::default(),
+            authenticator: Arc::new(AllowAll),
+            users: Vec::new(),
+            permissions: Permissions::default(),
+            rules: SessionRules::default(),
         }
     }
 }
@@ -62,6 +75,12 @@ pub(crate) struct Shared {
     pub(crate) router: Mutex<Router>,
     pub(crate) journal: Arc<Recorder>,
     pub(crate) shutting_down: AtomicBool,
+    /// Users, editable while the broker runs.
+    pub(crate) users: Users,
+    /// Grants, editable while the broker runs.
+    pub(crate) permissions: RwLock<Permissions>,
+    /// Failures the test has armed.
+    pub(crate) faults: Faults,
     next_conn: AtomicU64,
     next_message: AtomicU64,
     /// A clone of each open connection's socket, so shutdown can close it.
@@ -71,9 +90,16 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
         let journal = Recorder::new(config.journal_limits, config.recording);
+        let users = Users::default();
+        for (login, passcode) in &config.users {
+            users.insert(login.clone(), passcode.clone());
+        }
         Arc::new(Shared {
             router: Mutex::new(Router::new(&config, journal.clone())),
             journal,
+            users,
+            permissions: RwLock::new(config.permissions.clone()),
+            faults: Faults::default(),
             config,
             shutting_down: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),

@@ -1,7 +1,8 @@
 //! Typed events, for tests that react as things happen.
 
 use super::records::{
-    AckRecord, CloseReason, ConnectionId, DeliveryRecord, ErrorRecord, PublishedMessage,
+    AckRecord, AuthFailure, CloseReason, ConnectionId, DeliveryRecord, ErrorRecord,
+    PermissionDenial, PublishedMessage,
 };
 
 /// Something that happened in the broker, as sent to every receiver from
@@ -91,4 +92,8 @@ pub enum Event {
     },
     /// The broker sent an ERROR frame.
     ErrorSent(Box<ErrorRecord>),
+    /// A CONNECT was refused.
+    AuthenticationFailed(Box<AuthFailure>),
+    /// A SEND, SUBSCRIBE or UNSUBSCRIBE was refused for lack of permission.
+    PermissionDenied(Box<PermissionDenial>),
 }

@@ -26,9 +26,10 @@ use parking_lot::{Condvar, Mutex};
 
 pub use events::Event;
 pub use records::{
-    AckKind, AckRecord, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,
-    FrameRecord, MessageStatus, Origin, PublishedMessage, QueueSnapshot, QueuedMessage, Recipient,
-    SubscriptionInfo, TransactionInfo, TransactionOutcome, TransactionRecord,
+    AckKind, AckRecord, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord,
+    ErrorRecord, FrameRecord, MessageStatus, Origin, PermissionDenial, PublishedMessage,
+    QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo, TransactionInfo, TransactionOutcome,
+    TransactionRecord,
 };
 
 pub(crate) use report::is_published;
@@ -247,6 +248,8 @@ pub struct Journal {
     waiters: Arc<AtomicUsize>,
     recorder: Weak<Recorder>,
     errors: VecDeque<ErrorRecord>,
+    auth_failures: VecDeque<AuthFailure>,
+    denials: VecDeque<PermissionDenial>,
     close_reasons: HashMap<ConnectionId, CloseReason>,
     listeners: Vec<Sender<Event>>,
 }
@@ -278,6 +281,8 @@ impl Journal {
             closed_order: VecDeque::new(),
             transcripts: HashMap::new(),
             errors: VecDeque::new(),
+            auth_failures: VecDeque::new(),
+            denials: VecDeque::new(),
             close_reasons: HashMap::new(),
             listeners: Vec::new(),
         }
@@ -422,6 +427,22 @@ impl Journal {
         self.transcripts.get(&connection).map(|t| t.render())
     }
 
+    /// The refused CONNECTs, oldest first.
+    ///
+    /// # Examples
+    /// See [`AuthFailure`].
+    pub fn auth_failures(&self) -> impl Iterator<Item = &AuthFailure> {
+        self.auth_failures.iter()
+    }
+
+    /// The frames refused for lack of permission, oldest first.
+    ///
+    /// # Examples
+    /// See [`PermissionDenial`].
+    pub fn permission_denials(&self) -> impl Iterator<Item = &PermissionDenial> {
+        self.denials.iter()
+    }
+
     /// The ERROR frames sent, oldest first.
     ///
     /// # Examples
@@ -469,6 +490,8 @@ impl Journal {
             peer,
             login: None,
             client_id: None,
+            principal: None,
+            headers: Headers::new(),
             version: None,
             heart_beat: (0, 0),
             opened_at: self.now(),
@@ -492,12 +515,15 @@ impl Journal {
         &mut self,
         connection: ConnectionId,
         frame: &Frame,
+        principal: String,
         version: Version,
         heart_beat: (u64, u64),
     ) {
         let Some(info) = self.connections.get_mut(&connection) else {
             return;
         };
+        info.principal = Some(principal);
+        info.headers = without_passcode(frame.headers());
         info.login = frame.header("login").map(str::to_owned);
         info.client_id = frame.header("client-id").map(str::to_owned);
         info.version = Some(version);
@@ -539,6 +565,33 @@ impl Journal {
             }
         }
         self.emit(|_| Event::Disconnected { connection, reason });
+    }
+
+    /// A CONNECT was refused.
+    pub(crate) fn auth_failed(
+        &mut self,
+        connection: ConnectionId,
+        frame: &Frame,
+        reason: &str,
+        simulated: bool,
+    ) {
+        let record = AuthFailure {
+            connection,
+            login: frame.header("login").map(str::to_owned),
+            client_id: frame.header("client-id").map(str::to_owned),
+            reason: reason.to_owned(),
+            simulated,
+            at: self.now(),
+        };
+        push_bounded(&mut self.auth_failures, record.clone(), self.limits.closed);
+        self.emit(|_| Event::AuthenticationFailed(Box::new(record)));
+    }
+
+    /// A frame was refused for lack of permission.
+    pub(crate) fn denied(&mut self, mut denial: PermissionDenial) {
+        denial.at = self.now();
+        push_bounded(&mut self.denials, denial.clone(), self.limits.closed);
+        self.emit(|_| Event::PermissionDenied(Box::new(denial)));
     }
 
     // ---- transcripts -----------------------------------------------------
@@ -856,6 +909,8 @@ impl Journal {
         self.acks.clear();
         self.history.clear();
         self.errors.clear();
+        self.auth_failures.clear();
+        self.denials.clear();
         for id in self.closed_order.drain(..) {
             self.connections.remove(&id);
             self.transcripts.remove(&id);
@@ -974,4 +1029,20 @@ impl Recorder {
     pub(crate) fn listen(&self, sender: Sender<Event>) {
         self.journal.lock().listeners.push(sender);
     }
+}
+
+fn push_bounded<T>(list: &mut VecDeque<T>, item: T, limit: usize) {
+    list.push_back(item);
+    if list.len() > limit {
+        list.pop_front();
+    }
+}
+
+/// CONNECT headers as recorded: everything but the passcode.
+fn without_passcode(headers: &Headers) -> Headers {
+    let mut kept = Headers::new();
+    for (name, value) in headers.iter().filter(|(name, _)| *name != "passcode") {
+        kept.push(name, value);
+    }
+    kept
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::{Ack, Direction, Frame, Headers, Version};
+use crate::{Access, Ack, Command, Direction, Frame, Headers, Version};
 
 /// A connection's number within one broker: 1 for the first, and so on.
 pub type ConnectionId = u64;
@@ -500,6 +500,11 @@ pub struct ConnectionInfo {
     pub login: Option<String>,
     /// The CONNECT frame's `client-id`.
     pub client_id: Option<String>,
+    /// Who the authenticator says it is; `None` before CONNECT succeeds.
+    pub principal: Option<String>,
+    /// The CONNECT frame's headers, `passcode` left out (`instance-id` and
+    /// the like are here).
+    pub headers: Headers,
     /// The negotiated version; `None` before CONNECT.
     pub version: Option<Version>,
     /// The negotiated heart-beats in milliseconds: (broker sends every,
@@ -519,6 +524,73 @@ impl ConnectionInfo {
     pub fn is_connected(&self) -> bool {
         self.version.is_some() && self.closed.is_none()
     }
+}
+
+/// A CONNECT the broker refused.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Broker, Client};
+///
+/// let broker = Broker::builder().user("alice", "pw").start()?;
+/// let _ = Client::builder().login("mallory", "x").connect(broker.addr());
+/// broker.wait_until(|j| j.auth_failures().count() == 1, Duration::from_secs(1))?;
+/// let failure = &broker.auth_failures()[0];
+/// assert_eq!(failure.login.as_deref(), Some("mallory"));
+/// assert_eq!(failure.reason, "unknown login 'mallory'");
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthFailure {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// The `login` header.
+    pub login: Option<String>,
+    /// The `client-id` header.
+    pub client_id: Option<String>,
+    /// Why (the ERROR frame's `message`).
+    pub reason: String,
+    /// Whether the test arranged it ([`Broker::fail_next_connections`](crate::Broker::fail_next_connections)).
+    pub simulated: bool,
+    /// When, from the broker's start.
+    pub at: Duration,
+}
+
+/// A SEND, SUBSCRIBE or UNSUBSCRIBE refused for lack of permission.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Access, Broker, Client, Command};
+///
+/// let broker = Broker::builder().grant("anonymous", "/queue/in", Access::SUB).start()?;
+/// let mut client = Client::connect(broker.addr())?;
+/// let _ = client.send_with_receipt("/queue/in", "x");
+/// broker.wait_until(|j| j.permission_denials().count() == 1, Duration::from_secs(1))?;
+/// let denial = &broker.permission_denials()[0];
+/// assert_eq!((denial.command.clone(), denial.needed), (Command::Send, Access::PUB));
+/// assert_eq!(denial.principal, "anonymous");
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PermissionDenial {
+    /// The connection.
+    pub connection: ConnectionId,
+    /// Who asked.
+    pub principal: String,
+    /// SEND, SUBSCRIBE or UNSUBSCRIBE.
+    pub command: Command,
+    /// The frame's destination.
+    pub destination: String,
+    /// The destination's topic.
+    pub topic: String,
+    /// What was needed: PUB or SUB.
+    pub needed: Access,
+    /// When, from the broker's start.
+    pub at: Duration,
 }
 
 /// One entry of a connection's transcript: a frame or heart-beat, in or out.

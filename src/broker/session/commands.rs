@@ -3,8 +3,10 @@
 
 use super::{Failure, Session, TxOp};
 use crate::broker::router::{AckTarget, RouteError, SubscribeRequest};
-use crate::journal::{AckKind, TransactionOutcome};
-use crate::{Ack, Frame, Version};
+use std::time::Duration;
+
+use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
+use crate::{Access, Ack, Command, Frame, Version};
 
 impl Session {
     /// SEND: the journal records it (the transcript entry shares the
@@ -40,16 +42,80 @@ impl Session {
         Ok(())
     }
 
+    /// Everything that may refuse a SEND, in order: the destination's name,
+    /// permission, the transaction and its size, a failure the test armed.
     fn check_send(&mut self, frame: &Frame) -> Result<(), Failure> {
-        required(frame, "destination")?;
+        let destination = required(frame, "destination")?;
+        self.check_syntax(destination)?;
+        self.permit(Command::Send, destination, Access::PUB)?;
         if let Some(tx) = frame.header("transaction") {
-            self.transaction(tx)?;
+            let held = self.transaction(tx)?;
+            let messages = held.iter().filter(|op| matches!(op, TxOp::Send(_))).count();
+            if let Some(max) = self.shared.config.rules.max_messages_per_transaction {
+                if messages >= max {
+                    return Err(Failure::new(
+                        format!("too many messages in transaction '{tx}': at most {max}"),
+                        format!("This broker allows at most {max} messages in one transaction."),
+                    ));
+                }
+            }
+        }
+        if let Some(message) = self.shared.faults.take_send(destination) {
+            return Err(Failure::new(
+                message,
+                "The test arranged for this SEND to fail.",
+            ));
         }
         Ok(())
     }
 
+    fn check_syntax(&self, destination: &str) -> Result<(), Failure> {
+        let syntax = self.shared.config.rules.destination_syntax;
+        syntax
+            .check(destination)
+            .map_err(|message| Failure::new(message, "This broker restricts destination names."))
+    }
+
+    /// Refuses (and records) `command` on `destination` unless the
+    /// connection's principal has `needed` on its topic.
+    fn permit(&self, command: Command, destination: &str, needed: Access) -> Result<(), Failure> {
+        let principal = self.principal.as_deref().unwrap_or("anonymous");
+        let checked = self
+            .shared
+            .permissions
+            .read()
+            .check(principal, destination, needed);
+        let Err(denial) = checked else {
+            return Ok(());
+        };
+        let message = format!(
+            "permission denied: {command} on '{destination}' needs {needed} on topic '{}', which principal '{principal}' lacks",
+            denial.topic
+        );
+        self.shared.journal.update(|j| {
+            j.denied(PermissionDenial {
+                connection: self.conn,
+                principal: denial.principal,
+                command,
+                destination: destination.to_owned(),
+                topic: denial.topic,
+                needed,
+                at: Duration::ZERO,
+            })
+        });
+        Err(Failure::new(message, "Nothing of the frame took effect."))
+    }
+
     pub(super) fn subscribe(&mut self, frame: &Frame) -> Result<(), Failure> {
         let destination = required(frame, "destination")?;
+        self.check_syntax(destination)?;
+        if self.shared.config.rules.refuse_selectors && frame.header("selector").is_some() {
+            return Err(Failure::new(
+                "selectors are not supported",
+                "This broker refuses SUBSCRIBE frames with a 'selector' header.",
+            ));
+        }
+        self.permit(Command::Subscribe, destination, Access::SUB)?;
         let id = match (frame.header("id"), self.version) {
             (Some(id), _) => id,
             // STOMP 1.0 makes the id optional; the destination stands in for it.
@@ -93,6 +159,10 @@ impl Session {
                 })?,
             (None, _, _) => return Err(Failure::missing("id", frame.command())),
         };
+        let destination = self.shared.router.lock().destination_of(self.conn, &id);
+        if let Some(destination) = destination {
+            self.permit(Command::Unsubscribe, &destination, Access::SUB)?;
+        }
         let result = self.shared.router.lock().unsubscribe(self.conn, &id);
         result.map_err(route_failure)
     }
@@ -140,6 +210,14 @@ impl Session {
                 format!("transaction '{tx}' is already open"),
                 "BEGIN named a transaction that this connection has already begun and not yet committed or aborted.",
             ));
+        }
+        if let Some(max) = self.shared.config.rules.max_open_transactions {
+            if self.transactions.len() >= max {
+                return Err(Failure::new(
+                    format!("too many open transactions: at most {max} per connection"),
+                    format!("BEGIN '{tx}' while this connection already has {max} open."),
+                ));
+            }
         }
         self.transactions.insert(tx.to_owned(), Vec::new());
         self.shared.journal.update(|j| j.begun(self.conn, tx));

@@ -1,6 +1,7 @@
 //! CONNECT and STOMP: version negotiation, heart-beats, CONNECTED.
 
 use super::{Failure, Session};
+use crate::auth::ConnectRequest;
 use crate::broker::heart_beat;
 use crate::broker::outbox::Outbound;
 use crate::{Command, Frame, Version};
@@ -23,6 +24,7 @@ impl Session {
                 )
             })?,
         };
+        let principal = self.authenticate(frame)?;
         let agreed = heart_beat::negotiate(self.shared.config.heart_beat, client_beats);
         self.version = Some(version);
         self.decoder.set_version(Some(version));
@@ -52,8 +54,34 @@ impl Session {
         let beats = (millis(agreed.send_every), millis(agreed.expect_every));
         self.shared
             .journal
-            .update(|j| j.connected(self.conn, frame, version, beats));
+            .update(|j| j.connected(self.conn, frame, principal.clone(), version, beats));
+        self.principal = Some(principal);
         Ok(())
+    }
+
+    /// The principal this CONNECT authenticates as, or the refusal (after a
+    /// failure the test armed, if any).
+    fn authenticate(&mut self, frame: &Frame) -> Result<String, Failure> {
+        let refuse = |reason: String, simulated: bool| {
+            self.shared
+                .journal
+                .update(|j| j.auth_failed(self.conn, frame, &reason, simulated));
+            let detail = if simulated {
+                "The test arranged for this connection attempt to fail."
+            } else {
+                "The broker did not accept the CONNECT frame's credentials."
+            };
+            Failure::new(reason, detail)
+        };
+        if let Some(reason) = self.shared.faults.take_connect() {
+            return Err(refuse(reason, true));
+        }
+        let request = ConnectRequest {
+            headers: frame.headers(),
+            users: &self.shared.users,
+        };
+        let result = self.shared.config.authenticator.authenticate(&request);
+        result.map_err(|reason| refuse(reason, false))
     }
 }
 

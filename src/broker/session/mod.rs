@@ -95,6 +95,8 @@ pub(crate) struct Session {
     transcript: Option<Arc<Transcript>>,
     decoder: Decoder,
     version: Option<Version>,
+    /// Who the authenticator said this connection is.
+    principal: Option<String>,
     transactions: HashMap<String, Vec<TxOp>>,
 }
 
@@ -117,6 +119,7 @@ impl Session {
             transcript,
             decoder,
             version: None,
+            principal: None,
             transactions: HashMap::new(),
         }
     }

@@ -1,0 +1,64 @@
+//! Failures a test arranges in advance: refuse the next connections, fail
+//! the next SEND to a destination.
+
+use std::collections::{HashMap, VecDeque};
+
+use parking_lot::Mutex;
+
+/// Armed failures, consumed as they fire.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    connects: Mutex<VecDeque<String>>,
+    sends: Mutex<HashMap<String, VecDeque<String>>>,
+}
+
+impl Faults {
+    /// The next `count` CONNECTs are refused with `reason`.
+    pub(crate) fn fail_connects(&self, count: usize, reason: &str) {
+        let mut connects = self.connects.lock();
+        connects.extend(std::iter::repeat_n(reason.to_owned(), count));
+    }
+
+    /// The reason to refuse this CONNECT, if one is armed.
+    pub(crate) fn take_connect(&self) -> Option<String> {
+        self.connects.lock().pop_front()
+    }
+
+    /// The next SEND to `destination` fails with `message`.
+    pub(crate) fn fail_send(&self, destination: &str, message: &str) {
+        self.sends
+            .lock()
+            .entry(destination.to_owned())
+            .or_default()
+            .push_back(message.to_owned());
+    }
+
+    /// The message to fail this SEND with, if one is armed.
+    pub(crate) fn take_send(&self, destination: &str) -> Option<String> {
+        let mut sends = self.sends.lock();
+        let queue = sends.get_mut(destination)?;
+        let message = queue.pop_front();
+        if queue.is_empty() {
+            sends.remove(destination);
+        }
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn armed_failures_fire_once_each() {
+        let faults = Faults::default();
+        faults.fail_connects(2, "down");
+        assert_eq!(faults.take_connect().as_deref(), Some("down"));
+        assert_eq!(faults.take_connect().as_deref(), Some("down"));
+        assert_eq!(faults.take_connect(), None);
+        faults.fail_send("/queue/a", "full");
+        assert_eq!(faults.take_send("/queue/b"), None);
+        assert_eq!(faults.take_send("/queue/a").as_deref(), Some("full"));
+        assert_eq!(faults.take_send("/queue/a"), None);
+    }
+}

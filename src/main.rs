@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use stompbox::{Broker, Traffic};
+use stompbox::{Access, Broker, Traffic};
 
 /// A STOMP 1.0/1.1/1.2 broker for tests.
 #[derive(Debug, Parser)]
@@ -25,6 +25,47 @@ struct Args {
     /// Do not print each frame.
     #[arg(long, short)]
     quiet: bool,
+    /// Rules to follow: `default`, or `rocketmq` (the RocketMQ STOMP
+    /// gateway's: signed logins, per-topic grants, topic semantics, limits).
+    #[arg(long, value_enum, default_value_t = Profile::Default)]
+    profile: Profile,
+    /// A user, LOGIN:PASSCODE (with `--profile rocketmq`: ACCESS_KEY:SECRET).
+    /// Repeatable; any user turns on authentication.
+    #[arg(long = "user", value_name = "LOGIN:PASSCODE", value_parser = parse_user)]
+    users: Vec<(String, String)>,
+    /// A permission, PRINCIPAL:TOPIC:ACCESS with ACCESS one of PUB, SUB,
+    /// PUB+SUB; `*` in TOPIC matches anything. Repeatable; any grant turns on
+    /// permission checks.
+    #[arg(long = "grant", value_name = "PRINCIPAL:TOPIC:ACCESS", value_parser = parse_grant)]
+    grants: Vec<(String, String, Access)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Profile {
+    /// Plain STOMP: anyone may connect, send and subscribe.
+    Default,
+    /// The RocketMQ STOMP gateway's rules.
+    Rocketmq,
+}
+
+fn parse_user(text: &str) -> Result<(String, String), String> {
+    let (login, passcode) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected LOGIN:PASSCODE, got {text:?}"))?;
+    Ok((login.to_owned(), passcode.to_owned()))
+}
+
+fn parse_grant(text: &str) -> Result<(String, String, Access), String> {
+    let malformed = || format!("expected PRINCIPAL:TOPIC:ACCESS, got {text:?}");
+    let (principal, rest) = text.split_once(':').ok_or_else(malformed)?;
+    let (topic, access) = rest.rsplit_once(':').ok_or_else(malformed)?;
+    let access = match access.to_ascii_uppercase().as_str() {
+        "PUB" => Access::PUB,
+        "SUB" => Access::SUB,
+        "PUB+SUB" | "SUB+PUB" => Access::PUB_SUB,
+        other => return Err(format!("ACCESS must be PUB, SUB or PUB+SUB, got {other:?}")),
+    };
+    Ok((principal.to_owned(), topic.to_owned(), access))
 }
 
 fn main() -> ExitCode {
@@ -43,6 +84,15 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), stompbox::Error> {
     let mut builder = Broker::builder().ip(args.bind).port(args.port);
+    if args.profile == Profile::Rocketmq {
+        builder = builder.rocketmq();
+    }
+    for (login, passcode) in &args.users {
+        builder = builder.user(login.clone(), passcode.clone());
+    }
+    for (principal, topic, access) in &args.grants {
+        builder = builder.grant(principal, topic, *access);
+    }
     if !args.quiet {
         builder = builder.on_traffic(print_traffic);
     }

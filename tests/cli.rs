@@ -122,3 +122,52 @@ fn help_and_version_work() {
         format!("stompbox {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn the_rocketmq_profile_takes_users_and_grants() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--quiet",
+        "--profile",
+        "rocketmq",
+        "--user",
+        "AK1:secret",
+        "--grant",
+        "AK1:orders:PUB+SUB",
+    ]);
+    let addr = listening_addr(&broker.line());
+    let passcode = stompbox::auth::rocketmq_passcode("secret", "c1");
+    let mut client = Client::builder()
+        .login("AK1", passcode)
+        .header("client-id", "c1")
+        .connect(addr.as_str())
+        .unwrap();
+    client.send_with_receipt("/orders/a", "ok").unwrap();
+    let err = client.send_with_receipt("/payments/a", "no").unwrap_err();
+    assert!(
+        err.to_string().contains("needs PUB on topic 'payments'"),
+        "{err}"
+    );
+    let unsigned = Client::builder()
+        .login("AK1", "secret")
+        .connect(addr.as_str());
+    assert!(unsigned
+        .unwrap_err()
+        .to_string()
+        .contains("missing client-id header"));
+}
+
+#[test]
+fn a_malformed_grant_is_a_clear_error() {
+    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .args(["--grant", "AK1:orders:WRITE"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ACCESS must be PUB, SUB or PUB+SUB, got \"WRITE\""),
+        "{stderr}"
+    );
+}

@@ -1,116 +1,107 @@
-//! `stompbox`: the broker as a standalone program.
+//! `stompbox`: the broker as a standalone program, for test suites in any
+//! language.
 //!
-//! Prints `stompbox listening on ADDR` as its first line of stdout (the last
-//! word is the address, for fixtures to parse), then one line per frame in and
-//! out unless `--quiet`. Runs until killed.
+//! The first line on stdout says where it listens: `stompbox listening on
+//! ADDR` (the last word is the address), or with `--ready-json`
+//! `{"stomp":"ADDR","http":"ADDR"|null}`. Then the traffic log, one line per
+//! frame. SIGINT or SIGTERM stops it cleanly (exit 0); a bad config file or a
+//! busy port is a message on stderr naming the file and line or the port, and
+//! exit 1.
 
-use std::io::Write;
-use std::net::IpAddr;
+mod cli;
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use clap::Parser;
-use stompbox::{Access, Broker, Traffic};
-
-/// A STOMP 1.0/1.1/1.2 broker for tests.
-#[derive(Debug, Parser)]
-#[command(name = "stompbox", version, about)]
-struct Args {
-    /// Port to listen on; 0 picks a free one.
-    #[arg(long, default_value_t = 61613)]
-    port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: IpAddr,
-    /// Do not print each frame.
-    #[arg(long, short)]
-    quiet: bool,
-    /// Rules to follow: `default`, or `rocketmq` (the RocketMQ STOMP
-    /// gateway's: signed logins, per-topic grants, topic semantics, limits).
-    #[arg(long, value_enum, default_value_t = Profile::Default)]
-    profile: Profile,
-    /// A user, LOGIN:PASSCODE (with `--profile rocketmq`: ACCESS_KEY:SECRET).
-    /// Repeatable; any user turns on authentication.
-    #[arg(long = "user", value_name = "LOGIN:PASSCODE", value_parser = parse_user)]
-    users: Vec<(String, String)>,
-    /// A permission, PRINCIPAL:TOPIC:ACCESS with ACCESS one of PUB, SUB,
-    /// PUB+SUB; `*` in TOPIC matches anything. Repeatable; any grant turns on
-    /// permission checks.
-    #[arg(long = "grant", value_name = "PRINCIPAL:TOPIC:ACCESS", value_parser = parse_grant)]
-    grants: Vec<(String, String, Access)>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Profile {
-    /// Plain STOMP: anyone may connect, send and subscribe.
-    Default,
-    /// The RocketMQ STOMP gateway's rules.
-    Rocketmq,
-}
-
-fn parse_user(text: &str) -> Result<(String, String), String> {
-    let (login, passcode) = text
-        .split_once(':')
-        .ok_or_else(|| format!("expected LOGIN:PASSCODE, got {text:?}"))?;
-    Ok((login.to_owned(), passcode.to_owned()))
-}
-
-fn parse_grant(text: &str) -> Result<(String, String, Access), String> {
-    let malformed = || format!("expected PRINCIPAL:TOPIC:ACCESS, got {text:?}");
-    let (principal, rest) = text.split_once(':').ok_or_else(malformed)?;
-    let (topic, access) = rest.rsplit_once(':').ok_or_else(malformed)?;
-    let access = match access.to_ascii_uppercase().as_str() {
-        "PUB" => Access::PUB,
-        "SUB" => Access::SUB,
-        "PUB+SUB" | "SUB+PUB" => Access::PUB_SUB,
-        other => return Err(format!("ACCESS must be PUB, SUB or PUB+SUB, got {other:?}")),
-    };
-    Ok((principal.to_owned(), topic.to_owned(), access))
-}
+use cli::args::{Args, Colour, LogLevel, Serve};
+use cli::config::Settings;
+use cli::http::HttpApi;
+use cli::log::TrafficLog;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
+    let serve = Args::parse().serve();
+    match run(&serve) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!(
-                "stompbox: cannot listen on {}:{}: {e}",
-                args.bind, args.port
-            );
+        Err(message) => {
+            eprintln!("stompbox: {message}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(args: &Args) -> Result<(), stompbox::Error> {
-    let mut builder = Broker::builder().ip(args.bind).port(args.port);
-    if args.profile == Profile::Rocketmq {
-        builder = builder.rocketmq();
+fn run(args: &Serve) -> Result<(), String> {
+    let settings = match &args.config {
+        Some(path) => Settings::load(path)?,
+        None => Settings::default(),
     }
-    for (login, passcode) in &args.users {
-        builder = builder.user(login.clone(), passcode.clone());
+    .merge(args)?;
+    let stop = stop_signal()?;
+    let log = TrafficLog {
+        level: settings.log_level(),
+        colour: match args.color {
+            Colour::Always => true,
+            Colour::Never => false,
+            Colour::Auto => std::io::stdout().is_terminal(),
+        },
+    };
+    let mut builder = settings.builder()?;
+    if log.level != LogLevel::Off {
+        builder = builder.on_traffic(move |traffic| log.print(traffic));
     }
-    for (principal, topic, access) in &args.grants {
-        builder = builder.grant(principal, topic, *access);
+    let stomp_addr = settings.stomp_addr();
+    let broker = builder
+        .start()
+        .map_err(|e| format!("cannot listen for STOMP on {stomp_addr}: {e}"))?;
+    let broker = Arc::new(broker);
+    let http = match settings.http_port {
+        Some(port) => {
+            let addr = SocketAddr::new(stomp_addr.ip(), port);
+            Some(HttpApi::start(addr, broker.clone())?)
+        }
+        None => None,
+    };
+    announce(
+        broker.addr(),
+        http.as_ref().map(|h| h.addr),
+        args.ready_json,
+    );
+    let _ = stop.recv();
+    if let Some(http) = http {
+        http.stop();
     }
-    if !args.quiet {
-        builder = builder.on_traffic(print_traffic);
+    // A long-poll still waiting holds a handle; the process exit ends it.
+    if let Ok(broker) = Arc::try_unwrap(broker) {
+        broker.shutdown();
     }
-    let broker = builder.start()?;
-    println!("stompbox listening on {}", broker.addr());
-    let _ = std::io::stdout().flush();
-    loop {
-        std::thread::park();
-    }
+    Ok(())
 }
 
-fn print_traffic(traffic: &Traffic<'_>) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs();
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    let millis = now.subsec_millis();
-    let line = format!("{h:02}:{m:02}:{s:02}.{millis:03} {traffic}\n");
-    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+/// The ready line, flushed at once so a fixture reading it is not kept waiting.
+fn announce(stomp: SocketAddr, http: Option<SocketAddr>, as_json: bool) {
+    let line = if as_json {
+        let http = http.map_or("null".to_owned(), |a| format!("\"{a}\""));
+        format!("{{\"stomp\":\"{stomp}\",\"http\":{http}}}")
+    } else {
+        // The first line's last word stays the STOMP address.
+        match http {
+            Some(http) => format!("stompbox listening on {stomp}\nHTTP API on http://{http}/"),
+            None => format!("stompbox listening on {stomp}"),
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// A channel that receives once SIGINT or SIGTERM arrives.
+fn stop_signal() -> Result<crossbeam_channel::Receiver<()>, String> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    ctrlc::set_handler(move || {
+        let _ = tx.try_send(());
+    })
+    .map_err(|e| format!("cannot handle SIGINT/SIGTERM: {e}"))?;
+    Ok(rx)
 }

@@ -1,4 +1,5 @@
-//! The `stompbox` binary: address line, traffic log, port errors.
+//! The `stompbox` binary: ready line, traffic log, HTTP API, signals,
+//! config file and port errors.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
@@ -29,6 +30,10 @@ impl Running {
             }
         });
         Running { child, lines }
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
     }
 
     fn line(&self) -> String {
@@ -100,7 +105,7 @@ fn a_busy_port_is_a_clear_error_and_a_failure_exit() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        stderr.contains(&format!("cannot listen for STOMP on 127.0.0.1:{port}")),
         "{stderr}"
     );
 }
@@ -170,4 +175,217 @@ fn a_malformed_grant_is_a_clear_error() {
         stderr.contains("ACCESS must be PUB, SUB or PUB+SUB, got \"WRITE\""),
         "{stderr}"
     );
+}
+
+/// A one-shot HTTP/1.1 request; returns the status and the JSON body.
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let (_, json) = response.split_once("\r\n\r\n").unwrap();
+    (status, serde_json::from_str(json).unwrap())
+}
+
+fn ready_json(broker: &Running) -> (String, String) {
+    let ready: serde_json::Value = serde_json::from_str(&broker.line()).unwrap();
+    (
+        ready["stomp"].as_str().unwrap().to_owned(),
+        ready["http"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn the_http_api_shows_the_journal_and_injects_messages() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--ready-json",
+        "--log",
+        "off",
+    ]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let mut client = Client::connect(stomp.as_str()).unwrap();
+    client
+        .subscribe("/queue/jobs", Ack::ClientIndividual)
+        .unwrap();
+    client
+        .send_with_receipt("/queue/orders", "order 1")
+        .unwrap();
+
+    let (status, messages) = http(
+        &http_addr,
+        "GET",
+        "/messages?destination=%2Fqueue%2Forders",
+        "",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(messages[0]["body"], "order 1");
+    assert_eq!(messages[0]["origin"]["connection"], 1);
+
+    let (status, created) = http(
+        &http_addr,
+        "POST",
+        "/messages",
+        r#"{"destination":"/queue/jobs","body":"job","headers":{"kind":"test"}}"#,
+    );
+    assert_eq!(status, 201);
+    let job = client.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(job.body_text(), "job");
+    assert_eq!(job.header("kind"), Some("test"));
+    assert_eq!(created["message_id"], job.message_id().unwrap());
+
+    let (_, subs) = http(&http_addr, "GET", "/subscriptions", "");
+    assert_eq!(subs[0]["destination"], "/queue/jobs");
+    assert_eq!(subs[0]["unacked"], 1);
+    let (_, conns) = http(&http_addr, "GET", "/connections", "");
+    assert_eq!(conns[0]["version"], "1.2");
+    let (_, frames) = http(&http_addr, "GET", "/connections/1/frames", "");
+    assert_eq!(frames[0]["frame"]["command"], "CONNECT");
+    assert_eq!(frames[0]["direction"], "in");
+
+    let (status, _) = http(&http_addr, "POST", "/reset", "");
+    assert_eq!(status, 200);
+    let (_, messages) = http(&http_addr, "GET", "/messages", "");
+    assert_eq!(messages, serde_json::json!([]));
+}
+
+#[test]
+fn the_http_wait_answers_on_arrival_or_with_408() {
+    let broker = Running::start(&["--port", "0", "--http-port", "0", "--ready-json", "-q"]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let (status, body) = http(
+        &http_addr,
+        "GET",
+        "/wait?destination=/queue/w&count=1&timeout_ms=30",
+        "",
+    );
+    assert_eq!(status, 408);
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("waiting for 1 message published to /queue/w"),
+        "{error}"
+    );
+    assert_eq!(body["arrived"], serde_json::json!([]));
+
+    let waiter = {
+        let http_addr = http_addr.clone();
+        std::thread::spawn(move || {
+            http(
+                &http_addr,
+                "GET",
+                "/wait?destination=/queue/w&count=2&timeout_ms=10000",
+                "",
+            )
+        })
+    };
+    let mut client = Client::connect(stomp.as_str()).unwrap();
+    client.send("/queue/w", "1").unwrap();
+    client.send("/queue/w", "2").unwrap();
+    let (status, body) = waiter.join().unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(body["messages"].as_array().unwrap().len(), 2);
+
+    let (status, body) = http(&http_addr, "GET", "/wait?count=1", "");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("destination is required"))
+    );
+    let (status, _) = http(&http_addr, "GET", "/nowhere", "");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn sigterm_stops_it_cleanly_with_exit_0() {
+    let mut broker = Running::start(&["--port", "0", "--http-port", "0", "-q"]);
+    let addr = listening_addr(&broker.line());
+    let _client = Client::connect(addr.as_str()).unwrap();
+    let killed = Process::new("kill")
+        .args(["-TERM", &broker.pid()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = broker.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(std::net::TcpStream::connect(addr.as_str()).is_err());
+}
+
+#[test]
+fn a_config_file_sets_users_grants_and_limits() {
+    let dir = std::env::temp_dir().join(format!("stompbox-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("good.toml");
+    std::fs::write(
+        &path,
+        r#"
+port = 0
+log = "off"
+[[users]]
+login = "alice"
+passcode = "pw"
+[[grants]]
+principal = "alice"
+topic = "/queue/*"
+access = "PUB"
+[limits]
+max_open_transactions = 1
+"#,
+    )
+    .unwrap();
+    let broker = Running::start(&["--config", path.to_str().unwrap()]);
+    let addr = listening_addr(&broker.line());
+    assert!(Client::connect(addr.as_str()).is_err(), "login required");
+    let mut alice = Client::builder()
+        .login("alice", "pw")
+        .connect(addr.as_str())
+        .unwrap();
+    alice.send_with_receipt("/queue/a", "ok").unwrap();
+    let err = alice.subscribe("/queue/a", Ack::Auto).unwrap_err();
+    assert!(err.to_string().contains("needs SUB"), "{err}");
+}
+
+#[test]
+fn a_bad_config_file_names_the_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("stompbox-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "port = 0\n[[users]]\nlogin = \"a\"\npasscod = \"x\"\n",
+    )
+    .unwrap();
+    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .args(["serve", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "stompbox: bad config file {}:4:1: unknown field `passcod`",
+        path.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn the_log_level_connections_shows_only_sessions_and_errors() {
+    let broker = Running::start(&["--port", "0", "--log", "connections", "--color", "never"]);
+    let addr = listening_addr(&broker.line());
+    let mut client = Client::connect(addr.as_str()).unwrap();
+    client.send_with_receipt("/queue/x", "not logged").unwrap();
+    client.disconnect().unwrap();
+    // Had SEND or RECEIPT been logged, they would come before DISCONNECT.
+    let commands: Vec<String> = (0..3)
+        .map(|_| broker.line().split_whitespace().nth(4).unwrap().to_owned())
+        .collect();
+    assert_eq!(commands, ["CONNECT", "CONNECTED", "DISCONNECT"]);
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Whole-process figures of the stompbox binary: time from launch to its
+ready line, and resident memory when idle.
+
+Usage: python3 benches/standalone.py [path/to/stompbox] (default: target/release/stompbox)
+"""
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/stompbox"
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def launch():
+    started = time.perf_counter()
+    process = subprocess.Popen([binary, "--port", "0", "--quiet"], stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    return process, time.perf_counter() - started, line.split()[-1]
+
+
+times = []
+for _ in range(100):
+    process, elapsed, _ = launch()
+    times.append(elapsed * 1000)
+    process.terminate()
+    process.wait()
+times.sort()
+print(f"launch to ready line: median {statistics.median(times):.2f} ms, "
+      f"p99 {times[98]:.2f} ms, min {times[0]:.2f} ms (100 runs)")
+
+process, _, addr = launch()
+host, port = addr.rsplit(":", 1)
+print(f"idle resident memory: {rss_kib(process.pid)} KiB")
+clients = []
+for _ in range(100):
+    s = socket.create_connection((host, int(port)))
+    s.sendall(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+    clients.append(s)
+for s in clients:
+    assert s.recv(4096).startswith(b"CONNECTED")
+print(f"with 100 idle connections: {rss_kib(process.pid)} KiB")
+for s in clients:
+    s.close()
+process.terminate()
+process.wait()

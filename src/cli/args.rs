@@ -1,0 +1,146 @@
+//! The command line.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use stompbox::Access;
+
+/// A STOMP 1.0/1.1/1.2 broker for tests: run it, point clients at it, ask
+/// it over HTTP what it saw.
+#[derive(Debug, Parser)]
+#[command(name = "stompbox", version, about, long_about = None)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+    #[command(flatten)]
+    pub(crate) serve: Serve,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Start the broker (what `stompbox` alone does).
+    Serve(Serve),
+}
+
+/// Options of `stompbox [serve]`; each overrides the config file.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub(crate) struct Serve {
+    /// STOMP port; 0 picks a free one [default: 61613].
+    #[arg(long, short)]
+    pub(crate) port: Option<u16>,
+    /// Address to listen on [default: 127.0.0.1].
+    #[arg(long)]
+    pub(crate) bind: Option<IpAddr>,
+    /// HTTP inspection API port (0 picks a free one); off unless given.
+    #[arg(long)]
+    pub(crate) http_port: Option<u16>,
+    /// A TOML config file: users, grants, destinations, limits, profile.
+    #[arg(long, short, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Rules to follow [default: default].
+    #[arg(long, value_enum)]
+    pub(crate) profile: Option<Profile>,
+    /// A user, LOGIN:PASSCODE (with `--profile rocketmq`: ACCESS_KEY:SECRET).
+    /// Repeatable; any user turns on authentication.
+    #[arg(long = "user", value_name = "LOGIN:PASSCODE", value_parser = parse_user)]
+    pub(crate) users: Vec<(String, String)>,
+    /// A permission, PRINCIPAL:TOPIC:ACCESS with ACCESS one of PUB, SUB,
+    /// PUB+SUB; `*` in TOPIC matches anything. Repeatable; any grant turns on
+    /// permission checks.
+    #[arg(long = "grant", value_name = "PRINCIPAL:TOPIC:ACCESS", value_parser = parse_grant)]
+    pub(crate) grants: Vec<(String, String, Access)>,
+    /// Heart-beats the broker offers, SEND_MS,RECEIVE_MS (default: agree to
+    /// whatever the client asks).
+    #[arg(long, value_name = "SEND_MS,RECEIVE_MS", value_parser = parse_heart_beat)]
+    pub(crate) heart_beat: Option<(u32, u32)>,
+    /// What the traffic log shows [default: frames].
+    #[arg(long, value_enum)]
+    pub(crate) log: Option<LogLevel>,
+    /// Same as `--log off`.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Colours in the traffic log [default: auto, when stdout is a terminal].
+    #[arg(long, value_enum, default_value_t = Colour::Auto)]
+    pub(crate) color: Colour,
+    /// Print the first line as JSON, {"stomp":"ADDR","http":"ADDR"|null},
+    /// for fixtures to parse.
+    #[arg(long)]
+    pub(crate) ready_json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Profile {
+    /// Plain STOMP: anyone may connect, send and subscribe.
+    Default,
+    /// The RocketMQ STOMP gateway's rules.
+    Rocketmq,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogLevel {
+    /// Nothing after the first line.
+    Off,
+    /// Connections opening and closing, and ERROR frames.
+    Connections,
+    /// Every frame in and out (heart-beats left out).
+    Frames,
+    /// Every frame and every heart-beat.
+    All,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Colour {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl Args {
+    /// The serve options, whether given after `serve` or without it.
+    pub(crate) fn serve(self) -> Serve {
+        match self.command {
+            Some(Command::Serve(serve)) => serve,
+            None => self.serve,
+        }
+    }
+}
+
+fn parse_user(text: &str) -> Result<(String, String), String> {
+    let (login, passcode) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected LOGIN:PASSCODE, got {text:?}"))?;
+    Ok((login.to_owned(), passcode.to_owned()))
+}
+
+pub(crate) fn parse_grant(text: &str) -> Result<(String, String, Access), String> {
+    let malformed = || format!("expected PRINCIPAL:TOPIC:ACCESS, got {text:?}");
+    let (principal, rest) = text.split_once(':').ok_or_else(malformed)?;
+    let (topic, access) = rest.rsplit_once(':').ok_or_else(malformed)?;
+    Ok((
+        principal.to_owned(),
+        topic.to_owned(),
+        parse_access(access)?,
+    ))
+}
+
+pub(crate) fn parse_access(text: &str) -> Result<Access, String> {
+    match text.to_ascii_uppercase().as_str() {
+        "PUB" => Ok(Access::PUB),
+        "SUB" => Ok(Access::SUB),
+        "PUB+SUB" | "SUB+PUB" => Ok(Access::PUB_SUB),
+        other => Err(format!("ACCESS must be PUB, SUB or PUB+SUB, got {other:?}")),
+    }
+}
+
+fn parse_heart_beat(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("expected SEND_MS,RECEIVE_MS such as 1000,1000, got {text:?}");
+    let (send, receive) = text.split_once(',').ok_or_else(bad)?;
+    Ok((
+        send.trim().parse().map_err(|_| bad())?,
+        receive.trim().parse().map_err(|_| bad())?,
+    ))
+}

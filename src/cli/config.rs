@@ -1,0 +1,253 @@
+//! The TOML config file, merged with the command line (which wins), and
+//! turned into a broker.
+//!
+//! ```toml
+//! profile = "default"            # or "rocketmq"
+//! bind = "127.0.0.1"
+//! port = 61613                   # 0: a free port
+//! http_port = 8080               # the HTTP inspection API; off if absent
+//! log = "frames"                 # off | connections | frames | all
+//! heart_beat = [0, 0]            # the broker's offer, in ms
+//!
+//! [[users]]
+//! login = "alice"
+//! passcode = "secret"
+//!
+//! [[grants]]
+//! principal = "alice"
+//! topic = "/queue/orders.*"
+//! access = "PUB+SUB"
+//!
+//! [destinations]
+//! default = "queue"              # queue | topic
+//! topics = ["/topic/", "/exchange/"]
+//! queues = ["/queue/"]
+//!
+//! [limits]
+//! max_frame_size = 1048576
+//! max_open_transactions = 10
+//! max_messages_per_transaction = 100
+//! refuse_selectors = false
+//!
+//! [journal]
+//! recording = true
+//! messages = 100000
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use serde::Deserialize;
+use stompbox::{Broker, BrokerBuilder, DestinationKind, DestinationRules, JournalLimits, Limits};
+
+use super::args::{parse_access, LogLevel, Profile, Serve};
+
+/// Everything the broker is started with, after merging.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    pub(crate) profile: Option<Profile>,
+    pub(crate) bind: Option<IpAddr>,
+    pub(crate) port: Option<u16>,
+    pub(crate) http_port: Option<u16>,
+    pub(crate) log: Option<LogLevel>,
+    pub(crate) heart_beat: Option<(u32, u32)>,
+    #[serde(default)]
+    users: Vec<User>,
+    #[serde(default)]
+    grants: Vec<Grant>,
+    destinations: Option<Destinations>,
+    limits: Option<LimitSettings>,
+    journal: Option<JournalSettings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct User {
+    login: String,
+    passcode: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Grant {
+    principal: String,
+    topic: String,
+    access: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Destinations {
+    default: Option<Kind>,
+    #[serde(default)]
+    topics: Vec<String>,
+    #[serde(default)]
+    queues: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Queue,
+    Topic,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitSettings {
+    max_frame_size: Option<usize>,
+    max_headers: Option<usize>,
+    max_header_line: Option<usize>,
+    max_outbound_backlog: Option<usize>,
+    max_open_transactions: Option<usize>,
+    max_messages_per_transaction: Option<usize>,
+    refuse_selectors: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JournalSettings {
+    recording: Option<bool>,
+    messages: Option<usize>,
+    frames_per_connection: Option<usize>,
+}
+
+impl Settings {
+    /// Reads `path`; the error names the file and, for bad content, the
+    /// line and column.
+    pub(crate) fn load(path: &Path) -> Result<Settings, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start].matches('\n').count() + 1;
+                    let column =
+                        span.start - text[..span.start].rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!(":{line}:{column}")
+                })
+                .unwrap_or_default();
+            format!("bad config file {}{at}: {}", path.display(), e.message())
+        })
+    }
+
+    /// The command line's options over these.
+    pub(crate) fn merge(mut self, args: &Serve) -> Result<Settings, String> {
+        self.profile = args.profile.or(self.profile);
+        self.bind = args.bind.or(self.bind);
+        self.port = args.port.or(self.port);
+        self.http_port = args.http_port.or(self.http_port);
+        self.heart_beat = args.heart_beat.or(self.heart_beat);
+        self.log = if args.quiet {
+            Some(LogLevel::Off)
+        } else {
+            args.log.or(self.log)
+        };
+        for (login, passcode) in &args.users {
+            self.users.push(User {
+                login: login.clone(),
+                passcode: passcode.clone(),
+            });
+        }
+        for (principal, topic, access) in &args.grants {
+            self.grants.push(Grant {
+                principal: principal.clone(),
+                topic: topic.clone(),
+                access: access.to_string(),
+            });
+        }
+        Ok(self)
+    }
+
+    pub(crate) fn stomp_addr(&self) -> SocketAddr {
+        SocketAddr::new(
+            self.bind.unwrap_or(IpAddr::from([127, 0, 0, 1])),
+            self.port.unwrap_or(61613),
+        )
+    }
+
+    pub(crate) fn log_level(&self) -> LogLevel {
+        self.log.unwrap_or(LogLevel::Frames)
+    }
+
+    /// A builder with every setting applied.
+    pub(crate) fn builder(&self) -> Result<BrokerBuilder, String> {
+        let mut builder = Broker::builder().bind(self.stomp_addr());
+        if self.profile == Some(Profile::Rocketmq) {
+            builder = builder.rocketmq();
+        }
+        if let Some((send, receive)) = self.heart_beat {
+            builder = builder.heart_beat(send, receive);
+        }
+        for user in &self.users {
+            builder = builder.user(user.login.clone(), user.passcode.clone());
+        }
+        for grant in &self.grants {
+            let access = parse_access(&grant.access)
+                .map_err(|e| format!("grant to {}: {e}", grant.principal))?;
+            builder = builder.grant(&grant.principal, &grant.topic, access);
+        }
+        if let Some(destinations) = &self.destinations {
+            builder = builder.destinations(destination_rules(destinations));
+        }
+        if let Some(limits) = &self.limits {
+            builder = apply_limits(builder, limits);
+        }
+        if let Some(journal) = &self.journal {
+            let defaults = JournalLimits::default();
+            builder = builder
+                .recording(journal.recording.unwrap_or(true))
+                .journal_limits(JournalLimits {
+                    messages: journal.messages.unwrap_or(defaults.messages),
+                    frames_per_connection: journal
+                        .frames_per_connection
+                        .unwrap_or(defaults.frames_per_connection),
+                    ..defaults
+                });
+        }
+        Ok(builder)
+    }
+}
+
+fn destination_rules(settings: &Destinations) -> DestinationRules {
+    let kind = |k: Kind| match k {
+        Kind::Queue => DestinationKind::Queue,
+        Kind::Topic => DestinationKind::Topic,
+    };
+    let mut rules = DestinationRules::default();
+    if let Some(default) = settings.default {
+        rules = rules.with_default(kind(default));
+    }
+    for prefix in &settings.topics {
+        rules = rules.with_prefix(prefix.clone(), DestinationKind::Topic);
+    }
+    for prefix in &settings.queues {
+        rules = rules.with_prefix(prefix.clone(), DestinationKind::Queue);
+    }
+    rules
+}
+
+fn apply_limits(mut builder: BrokerBuilder, settings: &LimitSettings) -> BrokerBuilder {
+    let defaults = Limits::default();
+    builder = builder.limits(Limits {
+        max_frame_size: settings.max_frame_size.unwrap_or(defaults.max_frame_size),
+        max_headers: settings.max_headers.unwrap_or(defaults.max_headers),
+        max_header_line: settings.max_header_line.unwrap_or(defaults.max_header_line),
+        ..defaults
+    });
+    if let Some(bytes) = settings.max_outbound_backlog {
+        builder = builder.max_outbound_backlog(bytes);
+    }
+    if let Some(n) = settings.max_open_transactions {
+        builder = builder.max_open_transactions(n);
+    }
+    if let Some(n) = settings.max_messages_per_transaction {
+        builder = builder.max_messages_per_transaction(n);
+    }
+    if let Some(on) = settings.refuse_selectors {
+        builder = builder.refuse_selectors(on);
+    }
+    builder
+}

@@ -1,0 +1,322 @@
+//! The HTTP inspection API: the journal as JSON, plus injecting a message,
+//! resetting, and a long-poll wait. One thread serves requests; a wait gets
+//! a thread of its own so it does not hold up other requests.
+//!
+//! | Request | Answer |
+//! | --- | --- |
+//! | `GET /messages[?destination=D]` | published messages |
+//! | `POST /messages` `{"destination","body","headers":{..}}` | `{"message_id"}` |
+//! | `GET /deliveries`, `/acks`, `/subscriptions`, `/transactions`, `/transactions/history`, `/connections`, `/errors`, `/auth-failures`, `/permission-denials` | lists |
+//! | `GET /connections/ID/frames` | the connection's transcript |
+//! | `GET /queues[?destination=D]` | queue contents |
+//! | `POST /reset[?queues=true]` | clears the journal (and the queues) |
+//! | `GET /wait?destination=D&count=N&timeout_ms=T` | 200 with the messages once there, or 408 with what did arrive |
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use stompbox::{Broker, Error};
+use tiny_http::{Header, Method, Request, Response, Server};
+
+use super::json;
+
+/// Longest a `/wait` may block.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// A running HTTP API; [`HttpApi::stop`] ends it.
+pub(crate) struct HttpApi {
+    server: Arc<Server>,
+    thread: Option<JoinHandle<()>>,
+    pub(crate) addr: SocketAddr,
+}
+
+impl HttpApi {
+    pub(crate) fn start(addr: SocketAddr, broker: Arc<Broker>) -> Result<HttpApi, String> {
+        let server =
+            Server::http(addr).map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or("the HTTP server has no IP address")?;
+        let server = Arc::new(server);
+        let serving = server.clone();
+        let thread = thread::Builder::new()
+            .name("stompbox-http".into())
+            .spawn(move || {
+                for request in serving.incoming_requests() {
+                    serve(request, &broker);
+                }
+            })
+            .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;
+        Ok(HttpApi {
+            server,
+            thread: Some(thread),
+            addr,
+        })
+    }
+
+    pub(crate) fn stop(mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+type Answer = (u16, Value);
+
+fn serve(mut request: Request, broker: &Arc<Broker>) {
+    let (path, query) = split_url(request.url());
+    if request.method() == &Method::Get && path == "/wait" {
+        // Long poll: answered from its own thread.
+        let broker = broker.clone();
+        let _ = thread::Builder::new()
+            .name("stompbox-http-wait".into())
+            .spawn(move || {
+                let answer = wait(&broker, &query).unwrap_or_else(bad_request);
+                respond(request, answer);
+            });
+        return;
+    }
+    let mut body = String::new();
+    let _ = request.as_reader().read_to_string(&mut body);
+    let answer = route(request.method(), &path, &query, &body, broker).unwrap_or_else(bad_request);
+    respond(request, answer);
+}
+
+fn respond(request: Request, (status, value): Answer) {
+    let header = Header::from_bytes("Content-Type", "application/json").expect("valid header");
+    let response = Response::from_string(value.to_string())
+        .with_status_code(status)
+        .with_header(header);
+    let _ = request.respond(response);
+}
+
+fn bad_request(message: String) -> Answer {
+    (400, json!({ "error": message }))
+}
+
+fn route(
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    body: &str,
+    broker: &Broker,
+) -> Result<Answer, String> {
+    let list = |values: Vec<Value>| Ok((200, Value::Array(values)));
+    let destination = query.get("destination");
+    match (method, path) {
+        (Method::Get, "/") => Ok((200, index())),
+        (Method::Get, "/messages") => list(match destination {
+            Some(d) => broker.published_to(d).iter().map(json::message).collect(),
+            None => broker.published().iter().map(json::message).collect(),
+        }),
+        (Method::Post, "/messages") => inject(broker, body),
+        (Method::Get, "/deliveries") => {
+            list(broker.deliveries().iter().map(json::delivery).collect())
+        }
+        (Method::Get, "/acks") => list(broker.acks().iter().map(json::ack).collect()),
+        (Method::Get, "/subscriptions") => list(
+            broker
+                .subscriptions()
+                .iter()
+                .map(json::subscription)
+                .collect(),
+        ),
+        (Method::Get, "/transactions") => list(
+            broker
+                .transactions()
+                .iter()
+                .map(json::transaction)
+                .collect(),
+        ),
+        (Method::Get, "/transactions/history") => list(
+            broker
+                .transaction_history()
+                .iter()
+                .map(json::ended_transaction)
+                .collect(),
+        ),
+        (Method::Get, "/connections") => {
+            list(broker.connections().iter().map(json::connection).collect())
+        }
+        (Method::Get, "/errors") => list(broker.errors_sent().iter().map(json::error).collect()),
+        (Method::Get, "/auth-failures") => list(
+            broker
+                .auth_failures()
+                .iter()
+                .map(json::auth_failure)
+                .collect(),
+        ),
+        (Method::Get, "/permission-denials") => list(
+            broker
+                .permission_denials()
+                .iter()
+                .map(json::denial)
+                .collect(),
+        ),
+        (Method::Get, "/queues") => list(match destination {
+            Some(d) => vec![json::queue(&broker.queue(d))],
+            None => broker.queues().iter().map(json::queue).collect(),
+        }),
+        (Method::Post, "/reset") => {
+            broker.reset();
+            if query.get("queues").map(String::as_str) == Some("true") {
+                broker.clear_queues();
+            }
+            Ok((200, json!({ "reset": true })))
+        }
+        (Method::Get, _) if path.starts_with("/connections/") && path.ends_with("/frames") => {
+            frames(broker, path)
+        }
+        _ => Ok((
+            404,
+            json!({ "error": format!("no such endpoint: {method} {path} (GET / lists them)") }),
+        )),
+    }
+}
+
+fn index() -> Value {
+    json!({
+        "endpoints": [
+            "GET /messages[?destination=D]", "POST /messages {destination, body, headers}",
+            "GET /deliveries", "GET /acks", "GET /subscriptions", "GET /transactions",
+            "GET /transactions/history", "GET /connections", "GET /connections/ID/frames",
+            "GET /errors", "GET /auth-failures", "GET /permission-denials",
+            "GET /queues[?destination=D]", "POST /reset[?queues=true]",
+            "GET /wait?destination=D&count=N&timeout_ms=T",
+        ]
+    })
+}
+
+fn inject(broker: &Broker, body: &str) -> Result<Answer, String> {
+    let request: Value =
+        serde_json::from_str(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let destination = request["destination"]
+        .as_str()
+        .ok_or("\"destination\" (a string) is required")?;
+    let text = request["body"].as_str().unwrap_or_default().to_owned();
+    let headers: Vec<(String, String)> = match &request["headers"] {
+        Value::Null => Vec::new(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
+            .collect(),
+        _ => return Err("\"headers\" must be an object of strings".to_owned()),
+    };
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let id = broker.publish_with(destination, text, &pairs);
+    Ok((201, json!({ "message_id": id })))
+}
+
+fn frames(broker: &Broker, path: &str) -> Result<Answer, String> {
+    let id = path
+        .trim_start_matches("/connections/")
+        .trim_end_matches("/frames");
+    let id: u64 = id
+        .parse()
+        .map_err(|_| format!("connection id must be a number, got {id:?}"))?;
+    Ok(match broker.frames(id) {
+        Some(frames) => (
+            200,
+            Value::Array(frames.iter().map(json::frame_record).collect()),
+        ),
+        None => (
+            404,
+            json!({ "error": format!("no transcript for connection {id} (unknown, or recording is off)") }),
+        ),
+    })
+}
+
+fn wait(broker: &Broker, query: &HashMap<String, String>) -> Result<Answer, String> {
+    let destination = query.get("destination").ok_or("destination is required")?;
+    let number = |name: &str, default: u64| -> Result<u64, String> {
+        query.get(name).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| format!("{name} must be a whole number, got {v:?}"))
+        })
+    };
+    let count = usize::try_from(number("count", 1)?).map_err(|e| e.to_string())?;
+    let timeout = Duration::from_millis(number("timeout_ms", 5000)?).min(MAX_WAIT);
+    match broker.wait_for_messages(destination, count, timeout) {
+        Ok(messages) => Ok((
+            200,
+            json!({ "messages": messages.iter().map(json::message).collect::<Vec<_>>() }),
+        )),
+        Err(e @ Error::Timeout { .. }) => {
+            let arrived: Vec<Value> = broker
+                .published_to(destination)
+                .iter()
+                .map(json::message)
+                .collect();
+            Ok((408, json!({ "error": e.to_string(), "arrived": arrived })))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `/path?a=1&b=x%2Fy` into the path and decoded parameters.
+fn split_url(url: &str) -> (String, HashMap<String, String>) {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let params = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect();
+    (percent_decode(path), params)
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_split_and_decoded() {
+        let (path, query) = split_url("/wait?destination=%2Fqueue%2Fa&count=2&x");
+        assert_eq!(path, "/wait");
+        assert_eq!(query["destination"], "/queue/a");
+        assert_eq!(query["count"], "2");
+        assert_eq!(query["x"], "");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("a+b%20c"), "a b c");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,167 @@
+//! The journal as JSON, for the HTTP API.
+
+use serde_json::{json, Map, Value};
+use stompbox::{
+    AckRecord, AuthFailure, ConnectionInfo, DeliveryRecord, ErrorRecord, Frame, FrameRecord,
+    Headers, Origin, PermissionDenial, PublishedMessage, QueueSnapshot, QueuedMessage,
+    SubscriptionInfo, TransactionInfo, TransactionRecord,
+};
+
+fn headers(headers: &Headers) -> Value {
+    Value::Array(
+        headers
+            .iter()
+            .map(|(name, value)| json!([name, value]))
+            .collect(),
+    )
+}
+
+fn body(bytes: &[u8]) -> Value {
+    Value::String(String::from_utf8_lossy(bytes).into_owned())
+}
+
+fn millis(at: std::time::Duration) -> f64 {
+    at.as_secs_f64() * 1000.0
+}
+
+pub(crate) fn frame(frame: &Frame) -> Value {
+    json!({
+        "command": frame.command().to_string(),
+        "headers": headers(frame.headers()),
+        "body": body(frame.body()),
+    })
+}
+
+fn origin(origin: &Origin) -> Value {
+    match origin {
+        Origin::Client {
+            connection,
+            login,
+            client_id,
+        } => json!({"connection": connection, "login": login, "client_id": client_id}),
+        _ => json!("injected"),
+    }
+}
+
+pub(crate) fn message(m: &PublishedMessage) -> Value {
+    let deliveries: Vec<Value> = m
+        .deliveries
+        .iter()
+        .map(|r| {
+            json!({"connection": r.connection, "subscription": r.subscription, "redelivered": r.redelivered})
+        })
+        .collect();
+    json!({
+        "seq": m.seq,
+        "message_id": m.message_id,
+        "destination": m.destination,
+        "headers": headers(&m.headers),
+        "body": body(&m.body),
+        "origin": origin(&m.origin),
+        "transaction": m.transaction,
+        "at_ms": millis(m.at),
+        "status": format!("{:?}", m.status).to_lowercase(),
+        "deliveries": deliveries,
+    })
+}
+
+pub(crate) fn delivery(d: &DeliveryRecord) -> Value {
+    json!({
+        "seq": d.seq, "message_id": d.message_id, "destination": d.destination,
+        "connection": d.connection, "subscription": d.subscription,
+        "redelivered": d.redelivered, "delivery_count": d.delivery_count, "at_ms": millis(d.at),
+    })
+}
+
+pub(crate) fn ack(a: &AckRecord) -> Value {
+    json!({
+        "kind": a.kind.to_string(), "seq": a.seq, "message_id": a.message_id,
+        "connection": a.connection, "subscription": a.subscription,
+        "transaction": a.transaction, "at_ms": millis(a.at),
+    })
+}
+
+pub(crate) fn subscription(s: &SubscriptionInfo) -> Value {
+    json!({
+        "connection": s.connection, "id": s.id, "destination": s.destination,
+        "ack": s.ack.to_string(), "headers": headers(&s.headers),
+        "delivered": s.delivered, "acked": s.acked, "nacked": s.nacked, "unacked": s.unacked,
+    })
+}
+
+pub(crate) fn transaction(t: &TransactionInfo) -> Value {
+    json!({
+        "connection": t.connection, "id": t.id,
+        "frames": t.frames.iter().map(frame).collect::<Vec<_>>(),
+        "begun_at_ms": millis(t.begun_at),
+    })
+}
+
+pub(crate) fn ended_transaction(t: &TransactionRecord) -> Value {
+    json!({
+        "connection": t.connection, "id": t.id, "outcome": t.outcome.to_string(),
+        "frames": t.frames.iter().map(frame).collect::<Vec<_>>(), "at_ms": millis(t.at),
+    })
+}
+
+pub(crate) fn connection(c: &ConnectionInfo) -> Value {
+    let closed = c
+        .closed
+        .as_ref()
+        .map(|(at, reason)| json!({"at_ms": millis(*at), "reason": reason.to_string()}));
+    json!({
+        "id": c.id, "peer": c.peer.to_string(), "login": c.login, "client_id": c.client_id,
+        "principal": c.principal, "headers": headers(&c.headers),
+        "version": c.version.map(|v| v.to_string()),
+        "heart_beat": [c.heart_beat.0, c.heart_beat.1],
+        "opened_at_ms": millis(c.opened_at), "closed": closed,
+    })
+}
+
+pub(crate) fn frame_record(f: &FrameRecord) -> Value {
+    let mut entry = Map::new();
+    entry.insert("at_ms".into(), json!(millis(f.at)));
+    entry.insert(
+        "direction".into(),
+        json!(match f.direction {
+            stompbox::Direction::In => "in",
+            _ => "out",
+        }),
+    );
+    match &f.frame {
+        Some(f) => entry.insert("frame".into(), frame(f)),
+        None => entry.insert("heart_beat".into(), json!(true)),
+    };
+    Value::Object(entry)
+}
+
+pub(crate) fn error(e: &ErrorRecord) -> Value {
+    json!({"connection": e.connection, "message": e.message, "receipt_id": e.receipt_id, "at_ms": millis(e.at)})
+}
+
+pub(crate) fn auth_failure(f: &AuthFailure) -> Value {
+    json!({
+        "connection": f.connection, "login": f.login, "client_id": f.client_id,
+        "reason": f.reason, "simulated": f.simulated, "at_ms": millis(f.at),
+    })
+}
+
+pub(crate) fn denial(d: &PermissionDenial) -> Value {
+    json!({
+        "connection": d.connection, "principal": d.principal, "command": d.command.to_string(),
+        "destination": d.destination, "topic": d.topic, "needed": d.needed.to_string(),
+        "at_ms": millis(d.at),
+    })
+}
+
+fn queued(m: &QueuedMessage) -> Value {
+    json!({"message_id": m.message_id, "headers": headers(&m.headers), "body": body(&m.body)})
+}
+
+pub(crate) fn queue(q: &QueueSnapshot) -> Value {
+    json!({
+        "destination": q.destination,
+        "waiting": q.waiting.iter().map(queued).collect::<Vec<_>>(),
+        "unacked": q.unacked.iter().map(queued).collect::<Vec<_>>(),
+    })
+}

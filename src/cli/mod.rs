@@ -1,0 +1,8 @@
+//! The `stompbox` binary's parts: command line, config file, traffic log,
+//! HTTP inspection API and its JSON.
+
+pub(crate) mod args;
+pub(crate) mod config;
+pub(crate) mod http;
+pub(crate) mod json;
+pub(crate) mod log;

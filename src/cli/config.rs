@@ -235,7 +235,6 @@ fn apply_limits(mut builder: BrokerBuilder, settings: &LimitSettings) -> BrokerB
         max_frame_size: settings.max_frame_size.unwrap_or(defaults.max_frame_size),
         max_headers: settings.max_headers.unwrap_or(defaults.max_headers),
         max_header_line: settings.max_header_line.unwrap_or(defaults.max_header_line),
-        ..defaults
     });
     if let Some(bytes) = settings.max_outbound_backlog {
         builder = builder.max_outbound_backlog(bytes);

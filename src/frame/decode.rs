@@ -253,8 +253,13 @@ impl Decoder {
                 return Err(FrameError::HeaderTooLong);
             }
             if self.buf[end] == 0 {
-                // A NUL before the blank line: headers cut short or NUL in a header.
-                return Err(FrameError::HeaderLine);
+                // A NUL before the blank line: in the command line, or
+                // headers cut short or NUL in a header.
+                return Err(if *lines == 0 {
+                    FrameError::Command
+                } else {
+                    FrameError::HeaderLine
+                });
             }
             *scanned = end + 1;
             *line_start = end + 1;
@@ -276,7 +281,12 @@ impl Decoder {
 
     /// Parses the command and headers of `head_len` bytes; moves to Body.
     fn parse_head(&mut self, head_len: usize) -> Result<(), FrameError> {
-        let head = std::str::from_utf8(&self.buf[..head_len]).map_err(|_| FrameError::Utf8)?;
+        let raw = &self.buf[..head_len];
+        let command_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+        if std::str::from_utf8(&raw[..command_end]).is_err() {
+            return Err(FrameError::Command);
+        }
+        let head = std::str::from_utf8(raw).map_err(|_| FrameError::Utf8)?;
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let command_line = lines.next().unwrap_or_default();
         if command_line.is_empty() {
@@ -470,6 +480,8 @@ mod tests {
     #[case::nul_in_header(b"SEND\nx:a\0b\n\n\0", FrameError::HeaderLine)]
     #[case::bad_utf8(b"SEND\nx:\xff\n\n\0", FrameError::Utf8)]
     #[case::cr_then_garbage(b"\rX", FrameError::Command)]
+    #[case::command_not_utf8(b"\xde\xad\n\n\0", FrameError::Command)]
+    #[case::nul_in_command(b"SE\0ND\n\n\0", FrameError::Command)]
     fn rejects_malformed_frames(#[case] bytes: &[u8], #[case] want: FrameError) {
         assert_eq!(decode_all(bytes, Some(Version::V1_2)), Err(want));
     }

@@ -480,7 +480,7 @@ mod tests {
     #[case::nul_in_header(b"SEND\nx:a\0b\n\n\0", FrameError::HeaderLine)]
     #[case::bad_utf8(b"SEND\nx:\xff\n\n\0", FrameError::Utf8)]
     #[case::cr_then_garbage(b"\rX", FrameError::Command)]
-    #[case::command_not_utf8(b"\xde\xad\n\n\0", FrameError::Command)]
+    #[case::command_not_utf8(b"\xff\xfe\n\n\0", FrameError::Command)]
     #[case::nul_in_command(b"SE\0ND\n\n\0", FrameError::Command)]
     fn rejects_malformed_frames(#[case] bytes: &[u8], #[case] want: FrameError) {
         assert_eq!(decode_all(bytes, Some(Version::V1_2)), Err(want));

@@ -1,6 +1,6 @@
 //! The accept loop and the threads it starts for each connection.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 use super::outbox::{Outbox, Writer};
 use super::session::Session;
 use super::shared::Shared;
+use crate::{Command, Frame};
 
 /// The reader threads of live and finished connections, to be joined.
 #[derive(Clone, Default)]
@@ -55,6 +56,14 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, threads: &Threads) 
         }
         match accepted {
             Ok((stream, _)) => {
+                if let Some(max) = shared.config.max_connections {
+                    if shared.open_connections() >= max {
+                        if let Ok(handle) = refuse(stream, max) {
+                            threads.add(handle);
+                        }
+                        continue;
+                    }
+                }
                 if let Ok(reader) = start_connection(shared, stream) {
                     threads.add(reader);
                 }
@@ -64,6 +73,25 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, threads: &Threads) 
             Err(_) => thread::sleep(Duration::from_millis(5)),
         }
     }
+}
+
+/// Answers a connection past the limit with an ERROR and closes it. A
+/// short-lived thread waits (at most a second) for the client to close first,
+/// so that unread CONNECT bytes do not turn the close into a reset that
+/// would lose the ERROR.
+fn refuse(mut stream: TcpStream, max: usize) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name("stompbox-refuse".into())
+        .spawn(move || {
+            let error = Frame::new(Command::Error)
+                .with_header("message", format!("too many connections: at most {max}"));
+            // No version is negotiated yet: no escaping (as for any ERROR before CONNECTED).
+            let _ = stream.write_all(&error.encode(None));
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+            let mut sink = [0u8; 4096];
+            while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+        })
 }
 
 /// Starts the writer and the reader (session) of a new connection.

@@ -414,6 +414,42 @@ impl BrokerBuilder {
         self
     }
 
+    /// The most messages that may wait on one queue (default: no limit). A
+    /// SEND (or a COMMIT) that would put more there is refused with an ERROR
+    /// naming the queue and the limit, and nothing of it takes effect.
+    /// Messages the test injects are not limited.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().max_queue_depth(1).start()?;
+    /// let mut producer = stompbox::Client::connect(broker.addr())?;
+    /// producer.send_with_receipt("/queue/a", "1")?;
+    /// let err = producer.send_with_receipt("/queue/a", "2").unwrap_err();
+    /// assert_eq!(err.to_string(), "broker sent ERROR: queue '/queue/a' is full: at most 1 message may wait");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn max_queue_depth(mut self, messages: usize) -> Self {
+        self.config.max_queue_depth = Some(messages);
+        self
+    }
+
+    /// The most connections open at once (default: no limit). One more is
+    /// answered with an ERROR frame (`too many connections: at most N`) and
+    /// closed, before any thread is started for it.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().max_connections(1).start()?;
+    /// let _first = stompbox::Client::connect(broker.addr())?;
+    /// let err = stompbox::Client::connect(broker.addr()).unwrap_err();
+    /// assert_eq!(err.to_string(), "broker sent ERROR: too many connections: at most 1");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.config.max_connections = Some(connections);
+        self
+    }
+
     /// The RocketMQ STOMP gateway's rules: `login` is an AccessKey and
     /// `passcode` its HMAC-SHA1 signature of the `client-id` header
     /// ([`RocketMqSignature`](crate::auth::RocketMqSignature); add AccessKeys

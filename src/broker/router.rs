@@ -296,6 +296,16 @@ impl Router {
             .map(|s| s.destination.clone())
     }
 
+    /// Whether `extra` more messages fit on `destination` when at most `max`
+    /// may wait there; topics always have room.
+    pub(crate) fn has_room(&self, destination: &str, extra: usize, max: usize) -> bool {
+        if self.rules.kind_of(destination) != DestinationKind::Queue {
+            return true;
+        }
+        let waiting = self.queues.get(destination).map_or(0, |q| q.messages.len());
+        waiting + extra <= max
+    }
+
     /// Routes a newly published message.
     pub(crate) fn publish(&mut self, message: Arc<Stored>) {
         match self.rules.kind_of(&message.destination) {

@@ -45,6 +45,10 @@ pub(crate) struct Config {
     pub(crate) users: Vec<(String, String)>,
     pub(crate) permissions: Permissions,
     pub(crate) rules: SessionRules,
+    /// Most messages that may wait on one queue; a SEND past it is an ERROR.
+    pub(crate) max_queue_depth: Option<usize>,
+    /// Most open connections; one more is answered with an ERROR and closed.
+    pub(crate) max_connections: Option<usize>,
 }
 
 impl Default for Config {
@@ -65,6 +69,8 @@ impl Default for Config {
             users: Vec::new(),
             permissions: Permissions::default(),
             rules: SessionRules::default(),
+            max_queue_depth: None,
+            max_connections: None,
         }
     }
 }
@@ -123,6 +129,11 @@ impl Shared {
 
     pub(crate) fn register_stream(&self, conn: ConnId, stream: TcpStream) {
         self.streams.lock().insert(conn, stream);
+    }
+
+    /// How many connections are open.
+    pub(crate) fn open_connections(&self) -> usize {
+        self.streams.lock().len()
     }
 
     pub(crate) fn forget_stream(&self, conn: ConnId) {

@@ -3,6 +3,7 @@
 
 use super::{Failure, Session, TxOp};
 use crate::broker::router::{AckTarget, RouteError, SubscribeRequest};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
@@ -18,6 +19,19 @@ impl Session {
         }
         let destination = frame.header("destination").unwrap_or_default().to_owned();
         let transaction = frame.header("transaction").map(str::to_owned);
+        // With a queue depth limit, the router's lock is held from the check
+        // to the routing, so concurrent producers cannot overfill a queue.
+        let shared = self.shared.clone();
+        let mut reserved = None;
+        if let (None, Some(max)) = (&transaction, shared.config.max_queue_depth) {
+            let router = shared.router.lock();
+            if !router.has_room(&destination, 1, max) {
+                drop(router);
+                self.record_in(Some(&frame));
+                return Err(queue_full(&destination, max));
+            }
+            reserved = Some(router);
+        }
         let buffered = transaction.as_ref().map(|_| frame.clone());
         let (_, headers, body) = frame.into_parts();
         let id = self.shared.next_message_id();
@@ -37,7 +51,9 @@ impl Session {
         });
         match transaction {
             Some(tx) => self.transaction(&tx)?.push(TxOp::Send(message)),
-            None => self.shared.router.lock().publish(message),
+            None => reserved
+                .unwrap_or_else(|| shared.router.lock())
+                .publish(message),
         }
         Ok(())
     }
@@ -247,6 +263,25 @@ impl Session {
                 }
             }
         }
+        if let Some(max) = self.shared.config.max_queue_depth {
+            let mut per_destination: HashMap<&str, usize> = HashMap::new();
+            for op in &ops {
+                if let TxOp::Send(message) = op {
+                    *per_destination.entry(&message.destination).or_default() += 1;
+                }
+            }
+            if let Some((full, _)) = per_destination
+                .iter()
+                .find(|(destination, count)| !router.has_room(destination, **count, max))
+            {
+                let failure = queue_full(full, max);
+                drop(router);
+                self.shared
+                    .journal
+                    .update(|j| j.ended(self.conn, tx, TransactionOutcome::RolledBack));
+                return Err(failure);
+            }
+        }
         // Recorded first (under the router's lock, so nothing is routed in
         // between): events read "committed", then what the commit did.
         self.shared
@@ -289,6 +324,16 @@ fn required<'f>(frame: &'f Frame, name: &str) -> Result<&'f str, Failure> {
         Some(value) if !value.is_empty() => Ok(value),
         _ => Err(Failure::missing(name, frame.command())),
     }
+}
+
+fn queue_full(destination: &str, max: usize) -> Failure {
+    Failure::new(
+        format!(
+            "queue '{destination}' is full: at most {max} message{} may wait",
+            if max == 1 { "" } else { "s" }
+        ),
+        "Nothing of the frame took effect; consumers must take messages off the queue first.",
+    )
 }
 
 fn unknown_transaction(tx: &str) -> Failure {

@@ -53,3 +53,41 @@ for s in clients:
     s.close()
 process.terminate()
 process.wait()
+
+
+def memory_per_item():
+    """Resident memory per idle connection and per queued 100-byte message."""
+    process, _, addr = launch()
+    host, port = addr.rsplit(":", 1)
+    base = rss_kib(process.pid)
+    clients = []
+    for _ in range(1000):
+        s = socket.create_connection((host, int(port)))
+        s.sendall(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+        clients.append(s)
+    for s in clients:
+        assert s.recv(4096).startswith(b"CONNECTED")
+    with_connections = rss_kib(process.pid)
+    print(f"per idle connection: {(with_connections - base) / 1000:.1f} KiB (1,000 connections)")
+    for s in clients:
+        s.close()
+
+    producer = socket.create_connection((host, int(port)))
+    producer.sendall(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+    assert producer.recv(4096).startswith(b"CONNECTED")
+    before = rss_kib(process.pid)
+    count = 100_000
+    frame = b"SEND\ndestination:/queue/mem\n\n" + b"x" * 100 + b"\0"
+    producer.sendall(frame * (count - 1) + frame.replace(b"\n\n", b"\nreceipt:done\n\n", 1))
+    reply = b""
+    while b"receipt-id:done" not in reply:
+        reply += producer.recv(4096)
+    after = rss_kib(process.pid)
+    print(f"per queued 100-byte message: {(after - before) * 1024 / count:.0f} bytes "
+          f"({count:,} messages, journal recording on)")
+    producer.close()
+    process.terminate()
+    process.wait()
+
+
+memory_per_item()

@@ -58,4 +58,66 @@ fn start_and_stop_leave_no_threads_and_free_the_port() {
     }
     drop(clients);
     assert_eq!(thread_count(), baseline);
+
+    shutdown_under_load_joins_every_thread_in_bounded_time(baseline);
+}
+
+/// Producers hammering a queue and a topic, subscribers that read and some
+/// that do not: the broker still stops within a bound.
+fn shutdown_under_load_joins_every_thread_in_bounded_time(baseline: usize) {
+    let broker = Broker::start().unwrap();
+    let addr = broker.addr();
+    let mut idle: Vec<Client> = (0..50).map(|_| Client::connect(addr).unwrap()).collect();
+    for (i, c) in idle.iter_mut().enumerate() {
+        let destination = if i % 2 == 0 {
+            "/topic/load"
+        } else {
+            "/queue/load"
+        };
+        c.subscribe(destination, Ack::Client).unwrap(); // and never read
+    }
+    let connected = std::sync::Arc::new(std::sync::Barrier::new(21));
+    let producers: Vec<_> = (0..20)
+        .map(|i| {
+            let connected = connected.clone();
+            std::thread::spawn(move || {
+                let mut client = Client::connect(addr).unwrap();
+                connected.wait();
+                let destination = if i % 2 == 0 {
+                    "/topic/load"
+                } else {
+                    "/queue/load"
+                };
+                let mut sent = 0u64;
+                // Until the broker goes away (bounded as a safety net).
+                while sent < 10_000_000 && client.send(destination, "x".repeat(100)).is_ok() {
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    connected.wait();
+    broker
+        .wait_for_messages("/queue/load", 1000, Duration::from_secs(10))
+        .unwrap();
+    let started = Instant::now();
+    broker.shutdown();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "shutdown under load took {took:?}"
+    );
+    let sent: u64 = producers.into_iter().map(|p| p.join().unwrap()).sum();
+    let noticed = started.elapsed();
+    assert!(
+        noticed < Duration::from_secs(5),
+        "producers noticed after {noticed:?}"
+    );
+    assert!(sent >= 1000);
+    drop(idle);
+    assert_eq!(thread_count(), baseline, "every thread joined");
+    println!(
+        "shutdown under load ({sent} messages sent by 20 producers): {took:?}; producers noticed within {noticed:?}"
+    );
 }

@@ -153,8 +153,12 @@ impl Shared {
     }
 
     /// Shuts down every open socket, which ends each connection's threads.
+    /// The close is abortive (a reset): a client blocked writing to the
+    /// stopped broker learns it at once, not after TCP's zero-window probes
+    /// give up (minutes, seen under load).
     pub(crate) fn close_all_streams(&self) {
         for stream in self.streams.lock().values() {
+            let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
     }

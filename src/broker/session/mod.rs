@@ -139,8 +139,10 @@ impl Session {
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
-        self.shared.journal.update(|j| j.closed(self.conn, reason));
+        // Forgotten first, so that once the journal says "closed" the
+        // connection no longer counts against `max_connections`.
         self.shared.forget_stream(self.conn);
+        self.shared.journal.update(|j| j.closed(self.conn, reason));
     }
 
     /// Open transactions die with their connection.

@@ -30,6 +30,8 @@ use crate::{Command, Decoded, Decoder, Frame, Version};
 /// client's unread bytes do not turn the close into a reset that loses it.
 const LINGER: Duration = Duration::from_secs(1);
 const READ_CHUNK: usize = 32 * 1024;
+/// The read buffer a connection starts with.
+const FIRST_READ_CHUNK: usize = 2 * 1024;
 
 /// Why a frame failed: becomes the ERROR frame.
 #[derive(Debug)]
@@ -160,7 +162,9 @@ impl Session {
         let _ = self
             .stream
             .set_read_timeout(Some(self.shared.config.connect_timeout));
-        let mut chunk = [0u8; READ_CHUNK];
+        // Small while the client is quiet (an idle connection costs little),
+        // doubled up to READ_CHUNK while reads fill it.
+        let mut chunk = vec![0u8; FIRST_READ_CHUNK];
         loop {
             match self.decoder.next_item() {
                 Ok(Some(Decoded::Frame(frame))) => {
@@ -181,7 +185,12 @@ impl Session {
                 }
                 Ok(None) => match self.stream.read(&mut chunk) {
                     Ok(0) => return self.ended(),
-                    Ok(n) => self.decoder.feed(&chunk[..n]),
+                    Ok(n) => {
+                        self.decoder.feed(&chunk[..n]);
+                        if n == chunk.len() && n < READ_CHUNK {
+                            chunk.resize(n * 2, 0);
+                        }
+                    }
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
                     Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                         return self.timed_out();

@@ -21,6 +21,18 @@ def rss_kib(pid):
     raise RuntimeError("no VmRSS")
 
 
+def open_idle(host, port, count):
+    """`count` connected STOMP sessions that then stay silent."""
+    clients = []
+    for _ in range(count):
+        s = socket.create_connection((host, int(port)))
+        s.sendall(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+        clients.append(s)
+    for s in clients:
+        assert s.recv(4096).startswith(b"CONNECTED")
+    return clients
+
+
 def launch():
     started = time.perf_counter()
     process = subprocess.Popen([binary, "--port", "0", "--quiet"], stdout=subprocess.PIPE, text=True)
@@ -41,13 +53,7 @@ print(f"launch to ready line: median {statistics.median(times):.2f} ms, "
 process, _, addr = launch()
 host, port = addr.rsplit(":", 1)
 print(f"idle resident memory: {rss_kib(process.pid)} KiB")
-clients = []
-for _ in range(100):
-    s = socket.create_connection((host, int(port)))
-    s.sendall(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
-    clients.append(s)
-for s in clients:
-    assert s.recv(4096).startswith(b"CONNECTED")
+clients = open_idle(host, port, 100)
 print(f"with 100 idle connections: {rss_kib(process.pid)} KiB")
 for s in clients:
     s.close()
@@ -60,13 +66,7 @@ def memory_per_item():
     process, _, addr = launch()
     host, port = addr.rsplit(":", 1)
     base = rss_kib(process.pid)
-    clients = []
-    for _ in range(1000):
-        s = socket.create_connection((host, int(port)))
-        s.sendall(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
-        clients.append(s)
-    for s in clients:
-        assert s.recv(4096).startswith(b"CONNECTED")
+    clients = open_idle(host, port, 1000)
     with_connections = rss_kib(process.pid)
     print(f"per idle connection: {(with_connections - base) / 1000:.1f} KiB (1,000 connections)")
     for s in clients:

@@ -12,8 +12,10 @@
 //! transactions) is always kept.
 
 mod events;
+mod recorder;
 mod records;
 mod report;
+mod tracked;
 mod transcript;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -22,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use crossbeam_channel::Sender;
-use parking_lot::{Condvar, Mutex};
 
 pub use events::Event;
 pub use records::{
@@ -32,10 +33,13 @@ pub use records::{
     TransactionRecord,
 };
 
+pub(crate) use recorder::Recorder;
 pub(crate) use report::is_published;
+pub(crate) use tracked::Entry;
+use tracked::{AckEntry, DeliveryEntry, Tracked};
 pub(crate) use transcript::Transcript;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
 
 use crate::broker::message::{Delivery, Stored};
@@ -71,137 +75,6 @@ impl Default for JournalLimits {
             body_bytes: 256 * 1024 * 1024,
             frames_per_connection: 10_000,
             closed: 10_000,
-        }
-    }
-}
-
-/// A published message and what the journal tracks about it.
-#[derive(Debug)]
-struct Tracked {
-    seq: u64,
-    stored: Arc<Stored>,
-    origin: Arc<Origin>,
-    transaction: Option<String>,
-    at: Duration,
-    status: MessageStatus,
-    /// On its queue, waiting for a consumer.
-    waiting: bool,
-    /// Deliveries not yet settled.
-    awaiting_ack: u32,
-    deliveries: Vec<(ConnectionId, Arc<str>, bool)>,
-}
-
-impl Tracked {
-    fn refresh_status(&mut self) {
-        if matches!(
-            self.status,
-            MessageStatus::InTransaction
-                | MessageStatus::Discarded
-                | MessageStatus::RolledBack
-                | MessageStatus::Dropped
-        ) {
-            return;
-        }
-        self.status = if self.awaiting_ack > 0 {
-            MessageStatus::Unacked
-        } else if self.waiting {
-            MessageStatus::Queued
-        } else {
-            MessageStatus::Consumed
-        };
-    }
-
-    fn render(&self) -> PublishedMessage {
-        PublishedMessage {
-            seq: self.seq,
-            message_id: self.stored.id.clone(),
-            destination: self.stored.destination.clone(),
-            headers: self.stored.sent.clone(),
-            body: self.stored.body.clone(),
-            origin: (*self.origin).clone(),
-            transaction: self.transaction.clone(),
-            at: self.at,
-            status: self.status,
-            deliveries: self
-                .deliveries
-                .iter()
-                .map(|(connection, subscription, redelivered)| Recipient {
-                    connection: *connection,
-                    subscription: subscription.to_string(),
-                    redelivered: *redelivered,
-                })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct DeliveryEntry {
-    seq: u64,
-    stored: Arc<Stored>,
-    connection: ConnectionId,
-    subscription: Arc<str>,
-    redelivered: bool,
-    count: u32,
-    at: Duration,
-}
-
-impl DeliveryEntry {
-    fn render(&self) -> DeliveryRecord {
-        DeliveryRecord {
-            seq: self.seq,
-            message_id: self.stored.id.clone(),
-            destination: self.stored.destination.clone(),
-            connection: self.connection,
-            subscription: self.subscription.to_string(),
-            redelivered: self.redelivered,
-            delivery_count: self.count,
-            at: self.at,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct AckEntry {
-    kind: AckKind,
-    stored: Arc<Stored>,
-    connection: ConnectionId,
-    subscription: Arc<str>,
-    transaction: Option<String>,
-    at: Duration,
-}
-
-impl AckEntry {
-    fn render(&self) -> AckRecord {
-        AckRecord {
-            kind: self.kind,
-            seq: self.stored.journal_seq,
-            message_id: self.stored.id.clone(),
-            connection: self.connection,
-            subscription: self.subscription.to_string(),
-            transaction: self.transaction.clone(),
-            at: self.at,
-        }
-    }
-}
-
-/// A transcript entry as kept: frames the broker made itself are rendered
-/// only when read.
-#[derive(Debug)]
-pub(crate) enum Entry {
-    Frame(Frame),
-    Send(Arc<Stored>),
-    Delivery(Delivery),
-    HeartBeat,
-}
-
-impl Entry {
-    fn render(&self) -> Option<Frame> {
-        match self {
-            Entry::Frame(frame) => Some(frame.clone()),
-            Entry::Send(stored) => Some(stored.send_frame()),
-            Entry::Delivery(delivery) => Some(delivery.to_frame()),
-            Entry::HeartBeat => None,
         }
     }
 }
@@ -928,106 +801,6 @@ impl Journal {
             info.nacked = 0;
             info.unacked = 0;
         }
-    }
-}
-
-/// The journal locked for changes; dropping it unlocks and wakes the waits.
-pub(crate) struct Updating<'a> {
-    journal: Option<parking_lot::MutexGuard<'a, Journal>>,
-    changed: &'a Condvar,
-}
-
-impl std::ops::Deref for Updating<'_> {
-    type Target = Journal;
-    fn deref(&self) -> &Journal {
-        self.journal.as_ref().expect("held until drop")
-    }
-}
-
-impl std::ops::DerefMut for Updating<'_> {
-    fn deref_mut(&mut self) -> &mut Journal {
-        self.journal.as_mut().expect("held until drop")
-    }
-}
-
-impl Drop for Updating<'_> {
-    fn drop(&mut self) {
-        drop(self.journal.take());
-        self.changed.notify_all();
-    }
-}
-
-/// The journal, its lock, and the condition variable waits block on.
-#[derive(Debug)]
-pub(crate) struct Recorder {
-    journal: Mutex<Journal>,
-    changed: Condvar,
-    waiters: Arc<AtomicUsize>,
-}
-
-impl Recorder {
-    pub(crate) fn new(limits: JournalLimits, recording: bool) -> Arc<Recorder> {
-        let waiters = Arc::new(AtomicUsize::new(0));
-        Arc::new_cyclic(|recorder| Recorder {
-            journal: Mutex::new(Journal::new(
-                limits,
-                recording,
-                waiters.clone(),
-                recorder.clone(),
-            )),
-            changed: Condvar::new(),
-            waiters,
-        })
-    }
-
-    /// Wakes every wait after a change made outside the journal's lock:
-    /// taking the lock first means a wait between its check and its sleep
-    /// cannot miss the change.
-    pub(crate) fn wake(&self) {
-        drop(self.journal.lock());
-        self.changed.notify_all();
-    }
-
-    /// Locks the journal for a series of changes; waits wake when the guard drops.
-    pub(crate) fn lock(&self) -> Updating<'_> {
-        Updating {
-            journal: Some(self.journal.lock()),
-            changed: &self.changed,
-        }
-    }
-
-    /// Changes the journal and wakes every wait.
-    pub(crate) fn update<R>(&self, change: impl FnOnce(&mut Journal) -> R) -> R {
-        let result = change(&mut self.journal.lock());
-        self.changed.notify_all();
-        result
-    }
-
-    /// Reads the journal.
-    pub(crate) fn read<R>(&self, read: impl FnOnce(&Journal) -> R) -> R {
-        read(&self.journal.lock())
-    }
-
-    /// Blocks until `done` holds or `timeout` passes; re-checks on every change.
-    pub(crate) fn wait(&self, timeout: Duration, mut done: impl FnMut(&Journal) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        let mut journal = self.journal.lock();
-        let result = loop {
-            if done(&journal) {
-                break true;
-            }
-            if self.changed.wait_until(&mut journal, deadline).timed_out() {
-                break done(&journal);
-            }
-        };
-        drop(journal);
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
-        result
-    }
-
-    pub(crate) fn listen(&self, sender: Sender<Event>) {
-        self.journal.lock().listeners.push(sender);
     }
 }
 

@@ -1,0 +1,143 @@
+//! What the journal keeps about each message, delivery, ack and transcript
+//! entry; public records are rendered from these only when read.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::records::{
+    AckKind, AckRecord, ConnectionId, DeliveryRecord, MessageStatus, Origin, PublishedMessage,
+    Recipient,
+};
+use crate::broker::message::{Delivery, Stored};
+use crate::Frame;
+
+/// A published message and what the journal tracks about it.
+#[derive(Debug)]
+pub(super) struct Tracked {
+    pub(super) seq: u64,
+    pub(super) stored: Arc<Stored>,
+    pub(super) origin: Arc<Origin>,
+    pub(super) transaction: Option<String>,
+    pub(super) at: Duration,
+    pub(super) status: MessageStatus,
+    /// On its queue, waiting for a consumer.
+    pub(super) waiting: bool,
+    /// Deliveries not yet settled.
+    pub(super) awaiting_ack: u32,
+    pub(super) deliveries: Vec<(ConnectionId, Arc<str>, bool)>,
+}
+
+impl Tracked {
+    pub(super) fn refresh_status(&mut self) {
+        if matches!(
+            self.status,
+            MessageStatus::InTransaction
+                | MessageStatus::Discarded
+                | MessageStatus::RolledBack
+                | MessageStatus::Dropped
+        ) {
+            return;
+        }
+        self.status = if self.awaiting_ack > 0 {
+            MessageStatus::Unacked
+        } else if self.waiting {
+            MessageStatus::Queued
+        } else {
+            MessageStatus::Consumed
+        };
+    }
+
+    pub(super) fn render(&self) -> PublishedMessage {
+        PublishedMessage {
+            seq: self.seq,
+            message_id: self.stored.id.clone(),
+            destination: self.stored.destination.clone(),
+            headers: self.stored.sent.clone(),
+            body: self.stored.body.clone(),
+            origin: (*self.origin).clone(),
+            transaction: self.transaction.clone(),
+            at: self.at,
+            status: self.status,
+            deliveries: self
+                .deliveries
+                .iter()
+                .map(|(connection, subscription, redelivered)| Recipient {
+                    connection: *connection,
+                    subscription: subscription.to_string(),
+                    redelivered: *redelivered,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct DeliveryEntry {
+    pub(super) seq: u64,
+    pub(super) stored: Arc<Stored>,
+    pub(super) connection: ConnectionId,
+    pub(super) subscription: Arc<str>,
+    pub(super) redelivered: bool,
+    pub(super) count: u32,
+    pub(super) at: Duration,
+}
+
+impl DeliveryEntry {
+    pub(super) fn render(&self) -> DeliveryRecord {
+        DeliveryRecord {
+            seq: self.seq,
+            message_id: self.stored.id.clone(),
+            destination: self.stored.destination.clone(),
+            connection: self.connection,
+            subscription: self.subscription.to_string(),
+            redelivered: self.redelivered,
+            delivery_count: self.count,
+            at: self.at,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct AckEntry {
+    pub(super) kind: AckKind,
+    pub(super) stored: Arc<Stored>,
+    pub(super) connection: ConnectionId,
+    pub(super) subscription: Arc<str>,
+    pub(super) transaction: Option<String>,
+    pub(super) at: Duration,
+}
+
+impl AckEntry {
+    pub(super) fn render(&self) -> AckRecord {
+        AckRecord {
+            kind: self.kind,
+            seq: self.stored.journal_seq,
+            message_id: self.stored.id.clone(),
+            connection: self.connection,
+            subscription: self.subscription.to_string(),
+            transaction: self.transaction.clone(),
+            at: self.at,
+        }
+    }
+}
+
+/// A transcript entry as kept: frames the broker made itself are rendered
+/// only when read.
+#[derive(Debug)]
+pub(crate) enum Entry {
+    Frame(Frame),
+    Send(Arc<Stored>),
+    Delivery(Delivery),
+    HeartBeat,
+}
+
+impl Entry {
+    pub(super) fn render(&self) -> Option<Frame> {
+        match self {
+            Entry::Frame(frame) => Some(frame.clone()),
+            Entry::Send(stored) => Some(stored.send_frame()),
+            Entry::Delivery(delivery) => Some(delivery.to_frame()),
+            Entry::HeartBeat => None,
+        }
+    }
+}

@@ -28,22 +28,22 @@ pub struct Access {
 }
 
 impl Access {
-    /// May SEND.
+    /// May SEND. See [`Access`] for an example.
     pub const PUB: Access = Access {
         publish: true,
         subscribe: false,
     };
-    /// May SUBSCRIBE and UNSUBSCRIBE.
+    /// May SUBSCRIBE and UNSUBSCRIBE. See [`Access`] for an example.
     pub const SUB: Access = Access {
         publish: false,
         subscribe: true,
     };
-    /// Both.
+    /// Both. See [`Access`] for an example.
     pub const PUB_SUB: Access = Access {
         publish: true,
         subscribe: true,
     };
-    /// Neither.
+    /// Neither. See [`Access`] for an example.
     pub const NONE: Access = Access {
         publish: false,
         subscribe: false,

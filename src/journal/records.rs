@@ -10,6 +10,15 @@ use bytes::Bytes;
 use crate::{Access, Ack, Command, Direction, Frame, Headers, Version};
 
 /// A connection's number within one broker: 1 for the first, and so on.
+///
+/// # Examples
+/// ```
+/// let broker = stompbox::Broker::start()?;
+/// let _client = stompbox::Client::connect(broker.addr())?;
+/// let first: stompbox::ConnectionId = broker.connections()[0].id;
+/// assert_eq!(first, 1);
+/// # Ok::<(), stompbox::Error>(())
+/// ```
 pub type ConnectionId = u64;
 
 /// Who published a message.

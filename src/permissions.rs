@@ -10,6 +10,9 @@
 
 use std::fmt;
 use std::ops::BitOr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::RwLock;
 
 /// PUB, SUB, or both.
 ///
@@ -120,13 +123,49 @@ impl TopicMapping {
     }
 }
 
-/// The grants of one broker.
+/// Who may do what: (principal, topic pattern, access), in the order granted.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Grants(Vec<(String, String, Access)>);
+
+impl Grants {
+    /// Adds `access` on topics matching `pattern` for `principal`.
+    pub(crate) fn grant(&mut self, principal: &str, pattern: &str, access: Access) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(p, t, _)| p == principal && t == pattern)
+        {
+            Some((_, _, existing)) => *existing = *existing | access,
+            None => self
+                .0
+                .push((principal.to_owned(), pattern.to_owned(), access)),
+        }
+    }
+
+    /// Takes `access` away from the grants of `principal` on `pattern`.
+    pub(crate) fn revoke(&mut self, principal: &str, pattern: &str, access: Access) {
+        for (p, t, existing) in &mut self.0 {
+            if p == principal && t == pattern {
+                *existing = existing.without(access);
+            }
+        }
+    }
+
+    /// Everything `principal` may do on `topic`.
+    fn access(&self, principal: &str, topic: &str) -> Access {
+        self.0
+            .iter()
+            .filter(|(p, pattern, _)| p == principal && matches(pattern, topic))
+            .fold(Access::NONE, |all, (_, _, access)| all | *access)
+    }
+}
+
+/// The permission settings a builder collects.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Permissions {
     pub(crate) enforced: bool,
     pub(crate) mapping: TopicMapping,
-    /// (principal, topic pattern, access), in the order granted.
-    grants: Vec<(String, String, Access)>,
+    pub(crate) grants: Grants,
 }
 
 /// Why an operation was refused.
@@ -137,28 +176,39 @@ pub(crate) struct Denial {
     pub(crate) needed: Access,
 }
 
-impl Permissions {
-    /// Adds `access` on topics matching `pattern` for `principal`.
-    pub(crate) fn grant(&mut self, principal: &str, pattern: &str, access: Access) {
-        match self
-            .grants
-            .iter_mut()
-            .find(|(p, t, _)| p == principal && t == pattern)
-        {
-            Some((_, _, existing)) => *existing = *existing | access,
-            None => self
-                .grants
-                .push((principal.to_owned(), pattern.to_owned(), access)),
+/// The permissions of a running broker, checked on every SEND, SUBSCRIBE
+/// and UNSUBSCRIBE and changed by the test. While checks are off (the
+/// default) a check is one atomic load, with no lock taken.
+#[derive(Debug)]
+pub(crate) struct LivePermissions {
+    enforced: AtomicBool,
+    mapping: TopicMapping,
+    grants: RwLock<Grants>,
+}
+
+impl LivePermissions {
+    pub(crate) fn new(settings: Permissions) -> LivePermissions {
+        LivePermissions {
+            enforced: AtomicBool::new(settings.enforced),
+            mapping: settings.mapping,
+            grants: RwLock::new(settings.grants),
         }
     }
 
-    /// Takes `access` away from the grants of `principal` on `pattern`.
-    pub(crate) fn revoke(&mut self, principal: &str, pattern: &str, access: Access) {
-        for (p, t, existing) in &mut self.grants {
-            if p == principal && t == pattern {
-                *existing = existing.without(access);
-            }
-        }
+    /// Whether checks are on.
+    pub(crate) fn enforced(&self) -> bool {
+        self.enforced.load(Ordering::Acquire)
+    }
+
+    /// Grants `access`, and turns checks on.
+    pub(crate) fn grant(&self, principal: &str, pattern: &str, access: Access) {
+        self.grants.write().grant(principal, pattern, access);
+        self.enforced.store(true, Ordering::Release);
+    }
+
+    /// Takes `access` away from `principal`'s grant on `pattern`.
+    pub(crate) fn revoke(&self, principal: &str, pattern: &str, access: Access) {
+        self.grants.write().revoke(principal, pattern, access);
     }
 
     /// `Ok` if `principal` may do what `needed` says on `destination`.
@@ -168,16 +218,11 @@ impl Permissions {
         destination: &str,
         needed: Access,
     ) -> Result<(), Denial> {
-        if !self.enforced {
+        if !self.enforced() {
             return Ok(());
         }
         let topic = self.mapping.topic_of(destination);
-        let granted = self
-            .grants
-            .iter()
-            .filter(|(p, pattern, _)| p == principal && matches(pattern, topic))
-            .fold(Access::NONE, |all, (_, _, access)| all | *access);
-        if granted.allows(needed) {
+        if self.grants.read().access(principal, topic).allows(needed) {
             Ok(())
         } else {
             Err(Denial {
@@ -228,10 +273,7 @@ mod tests {
 
     #[test]
     fn grants_add_up_and_revokes_take_away() {
-        let mut p = Permissions {
-            enforced: true,
-            ..Permissions::default()
-        };
+        let p = LivePermissions::new(Permissions::default());
         p.grant("alice", "orders", Access::PUB);
         p.grant("alice", "orders", Access::SUB);
         assert!(p.check("alice", "orders", Access::PUB_SUB).is_ok());
@@ -244,8 +286,13 @@ mod tests {
 
     #[test]
     fn nothing_is_checked_until_enforced() {
-        assert!(Permissions::default()
-            .check("anyone", "/queue/a", Access::PUB)
-            .is_ok());
+        let p = LivePermissions::new(Permissions::default());
+        assert!(!p.enforced());
+        assert!(p.check("anyone", "/queue/a", Access::PUB).is_ok());
+        let on = LivePermissions::new(Permissions {
+            enforced: true,
+            ..Permissions::default()
+        });
+        assert!(on.check("anyone", "/queue/a", Access::PUB).is_err());
     }
 }

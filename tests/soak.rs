@@ -6,16 +6,15 @@
 //! A short run is part of the suite; `cargo test --release --test soak --
 //! --ignored` runs the long one for `STOMPBOX_SOAK_SECS` seconds (default 60).
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+mod support;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::{Shutdown, SocketAddr};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stompbox::{
-    AckKind, Broker, Command, Decoded, Decoder, Frame, JournalLimits, Limits, MessageStatus,
-    Version,
-};
+use stompbox::{AckKind, Broker, Command, Frame, JournalLimits, MessageStatus, Version};
+use support::Raw;
 
 const QUEUE: &str = "/queue/soak";
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -34,65 +33,36 @@ impl Rng {
 
 /// A raw client, so it can stop anywhere, even inside a frame.
 struct Conn {
-    stream: TcpStream,
-    decoder: Decoder,
+    raw: Raw,
     /// Frames read while waiting for a RECEIPT.
-    early: std::collections::VecDeque<Frame>,
+    early: VecDeque<Frame>,
 }
 
 impl Conn {
     fn open(addr: SocketAddr) -> Conn {
-        let stream = TcpStream::connect(addr).unwrap();
-        let mut decoder = Decoder::new(Limits::default());
-        decoder.set_version(Some(Version::V1_2));
-        let mut conn = Conn {
-            stream,
-            decoder,
-            early: Default::default(),
-        };
-        conn.write(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0");
-        assert_eq!(conn.frame(PATIENCE).unwrap().command(), &Command::Connected);
-        conn
+        let mut raw = Raw::connect(addr);
+        raw.connect_v(Version::V1_2);
+        Conn {
+            raw,
+            early: VecDeque::new(),
+        }
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).unwrap();
+        self.raw.send(bytes);
     }
 
     /// The next frame within `timeout`; `None` if none came.
     fn frame(&mut self, timeout: Duration) -> Option<Frame> {
-        if let Some(frame) = self.early.pop_front() {
-            return Some(frame);
-        }
-        self.read_frame(timeout)
-    }
-
-    fn read_frame(&mut self, timeout: Duration) -> Option<Frame> {
-        let deadline = Instant::now() + timeout;
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            if let Some(Decoded::Frame(frame)) = self.decoder.next_item().unwrap() {
-                return Some(frame);
-            }
-            let left = deadline.checked_duration_since(Instant::now())?;
-            self.stream
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .unwrap();
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(n) => self.decoder.feed(&chunk[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return None
-                }
-                Err(e) => panic!("read: {e}"),
-            }
-        }
+        self.early
+            .pop_front()
+            .or_else(|| self.raw.try_frame(timeout))
     }
 
     /// Waits for the RECEIPT `id`; MESSAGEs that come first are kept.
     fn receipt(&mut self, id: &str) {
         loop {
-            let frame = self.read_frame(PATIENCE).expect("a RECEIPT");
+            let frame = self.raw.try_frame(PATIENCE).expect("a RECEIPT");
             if frame.command() == &Command::Message {
                 self.early.push_back(frame);
                 continue;
@@ -112,7 +82,7 @@ impl Conn {
             1 => {}
             _ => self.write(b"SEND\ndestination:/queue/soak\ncontent-le"),
         }
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = self.raw.stream.shutdown(Shutdown::Both);
     }
 }
 

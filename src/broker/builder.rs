@@ -306,6 +306,7 @@ impl BrokerBuilder {
         self.config.permissions.enforced = true;
         self.config
             .permissions
+            .grants
             .grant(principal, topic_pattern, access);
         self
     }

@@ -2,6 +2,7 @@
 //! the next SEND to a destination.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -10,6 +11,8 @@ use parking_lot::Mutex;
 pub(crate) struct Faults {
     connects: Mutex<VecDeque<String>>,
     sends: Mutex<HashMap<String, VecDeque<String>>>,
+    /// How many SEND failures are armed: while none is, a SEND takes no lock.
+    armed_sends: AtomicUsize,
 }
 
 impl Faults {
@@ -26,20 +29,27 @@ impl Faults {
 
     /// The next SEND to `destination` fails with `message`.
     pub(crate) fn fail_send(&self, destination: &str, message: &str) {
-        self.sends
-            .lock()
+        let mut sends = self.sends.lock();
+        sends
             .entry(destination.to_owned())
             .or_default()
             .push_back(message.to_owned());
+        self.armed_sends.fetch_add(1, Ordering::Release);
     }
 
     /// The message to fail this SEND with, if one is armed.
     pub(crate) fn take_send(&self, destination: &str) -> Option<String> {
+        if self.armed_sends.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let mut sends = self.sends.lock();
         let queue = sends.get_mut(destination)?;
         let message = queue.pop_front();
         if queue.is_empty() {
             sends.remove(destination);
+        }
+        if message.is_some() {
+            self.armed_sends.fetch_sub(1, Ordering::Release);
         }
         message
     }

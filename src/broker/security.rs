@@ -48,9 +48,9 @@ impl Broker {
     /// # Examples
     /// See [`Broker::revoke`].
     pub fn grant(&self, principal: &str, topic_pattern: &str, access: Access) {
-        let mut permissions = self.shared.permissions.write();
-        permissions.enforced = true;
-        permissions.grant(principal, topic_pattern, access);
+        self.shared
+            .permissions
+            .grant(principal, topic_pattern, access);
     }
 
     /// Takes `access` away from `principal`'s grant on `topic_pattern` (the
@@ -73,7 +73,6 @@ impl Broker {
     pub fn revoke(&self, principal: &str, topic_pattern: &str, access: Access) {
         self.shared
             .permissions
-            .write()
             .revoke(principal, topic_pattern, access);
     }
 

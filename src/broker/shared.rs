@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use super::faults::Faults;
 use super::router::Router;
 use super::traffic::{Direction, Observer, Traffic};
 use crate::auth::{AllowAll, Authenticator, Users};
 use crate::journal::{JournalLimits, Recorder};
-use crate::permissions::Permissions;
+use crate::permissions::{LivePermissions, Permissions};
 use crate::rules::SessionRules;
 use crate::{DestinationRules, Frame, Limits};
 
@@ -84,7 +84,7 @@ pub(crate) struct Shared {
     /// Users, editable while the broker runs.
     pub(crate) users: Users,
     /// Grants, editable while the broker runs.
-    pub(crate) permissions: RwLock<Permissions>,
+    pub(crate) permissions: LivePermissions,
     /// Failures the test has armed.
     pub(crate) faults: Faults,
     next_conn: AtomicU64,
@@ -104,7 +104,7 @@ impl Shared {
             router: Mutex::new(Router::new(&config, journal.clone())),
             journal,
             users,
-            permissions: RwLock::new(config.permissions.clone()),
+            permissions: LivePermissions::new(config.permissions.clone()),
             faults: Faults::default(),
             config,
             shutting_down: AtomicBool::new(false),

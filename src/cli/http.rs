@@ -13,6 +13,7 @@
 //! | `GET /wait?destination=D&count=N&timeout_ms=T` | 200 with the messages once there, or 408 with what did arrive |
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -23,6 +24,9 @@ use stompbox::{Broker, Error};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use super::json;
+
+/// The most of a request body that is read (a message to inject).
+const MAX_BODY: u64 = 16 * 1024 * 1024;
 
 /// Longest a `/wait` may block.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -83,7 +87,7 @@ fn serve(mut request: Request, broker: &Arc<Broker>) {
         return;
     }
     let mut body = String::new();
-    let _ = request.as_reader().read_to_string(&mut body);
+    let _ = request.as_reader().take(MAX_BODY).read_to_string(&mut body);
     let answer = route(request.method(), &path, &query, &body, broker).unwrap_or_else(bad_request);
     respond(request, answer);
 }

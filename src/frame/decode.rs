@@ -282,11 +282,15 @@ impl Decoder {
     /// Parses the command and headers of `head_len` bytes; moves to Body.
     fn parse_head(&mut self, head_len: usize) -> Result<(), FrameError> {
         let raw = &self.buf[..head_len];
-        let command_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
-        if std::str::from_utf8(&raw[..command_end]).is_err() {
-            return Err(FrameError::Command);
-        }
-        let head = std::str::from_utf8(raw).map_err(|_| FrameError::Utf8)?;
+        let head = std::str::from_utf8(raw).map_err(|e| {
+            // Bad bytes before the first LF are in the command line.
+            let valid = &raw[..e.valid_up_to()];
+            if valid.contains(&b'\n') {
+                FrameError::Utf8
+            } else {
+                FrameError::Command
+            }
+        })?;
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let command_line = lines.next().unwrap_or_default();
         if command_line.is_empty() {

@@ -2,8 +2,10 @@
 //! BEGIN, COMMIT and ABORT.
 
 use super::{Failure, Session, TxOp};
+use crate::broker::message::Stored;
 use crate::broker::router::{AckTarget, RouteError, SubscribeRequest};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
@@ -17,45 +19,55 @@ impl Session {
             self.record_in(Some(&frame));
             return Err(failure);
         }
-        let destination = frame.header("destination").unwrap_or_default().to_owned();
-        let transaction = frame.header("transaction").map(str::to_owned);
-        // With a queue depth limit, the router's lock is held from the check
-        // to the routing, so concurrent producers cannot overfill a queue.
-        let shared = self.shared.clone();
-        let mut reserved = None;
-        if let (None, Some(max)) = (&transaction, shared.config.max_queue_depth) {
-            let router = shared.router.lock();
-            if !router.has_room(&destination, 1, max) {
-                drop(router);
-                self.record_in(Some(&frame));
-                return Err(queue_full(&destination, max));
+        match frame.header("transaction").map(str::to_owned) {
+            Some(tx) => {
+                let message = self.record_send(frame, Some(&tx));
+                self.transaction(&tx)?.push(TxOp::Send(message));
             }
-            reserved = Some(router);
+            None => match self.shared.config.max_queue_depth {
+                None => {
+                    let message = self.record_send(frame, None);
+                    self.shared.router.lock().publish(message);
+                }
+                // Checked under the lock that routes, so concurrent producers
+                // cannot overfill a queue.
+                Some(max) => {
+                    let mut router = self.shared.router.lock();
+                    let destination = frame.header("destination").unwrap_or_default();
+                    if !router.has_room(destination, 1, max) {
+                        let failure = queue_full(destination, max);
+                        drop(router);
+                        self.record_in(Some(&frame));
+                        return Err(failure);
+                    }
+                    router.publish(self.record_send(frame, None));
+                }
+            },
         }
-        let buffered = transaction.as_ref().map(|_| frame.clone());
+        Ok(())
+    }
+
+    /// Makes the message of a SEND, recorded in the journal (with the frame
+    /// buffered in its transaction, if any, in the same update).
+    fn record_send(&self, frame: Frame, transaction: Option<&str>) -> Arc<Stored> {
+        let destination = frame.header("destination").unwrap_or_default().to_owned();
+        let buffered = transaction.map(|_| frame.clone());
         let (_, headers, body) = frame.into_parts();
         let id = self.shared.next_message_id();
-        let message = self.shared.journal.update(|j| {
+        self.shared.journal.update(|j| {
             let message = j.sent(
                 Some(self.conn),
                 id,
                 &destination,
                 headers,
                 body,
-                transaction.as_deref(),
+                transaction,
             );
-            if let (Some(tx), Some(frame)) = (&transaction, buffered) {
+            if let (Some(tx), Some(frame)) = (transaction, buffered) {
                 j.buffered(self.conn, tx, frame, Some(message.journal_seq));
             }
             message
-        });
-        match transaction {
-            Some(tx) => self.transaction(&tx)?.push(TxOp::Send(message)),
-            None => reserved
-                .unwrap_or_else(|| shared.router.lock())
-                .publish(message),
-        }
-        Ok(())
+        })
     }
 
     /// Everything that may refuse a SEND, in order: the destination's name,
@@ -65,9 +77,10 @@ impl Session {
         self.check_syntax(destination)?;
         self.permit(Command::Send, destination, Access::PUB)?;
         if let Some(tx) = frame.header("transaction") {
+            let limit = self.shared.config.rules.max_messages_per_transaction;
             let held = self.transaction(tx)?;
-            let messages = held.iter().filter(|op| matches!(op, TxOp::Send(_))).count();
-            if let Some(max) = self.shared.config.rules.max_messages_per_transaction {
+            if let Some(max) = limit {
+                let messages = held.iter().filter(|op| matches!(op, TxOp::Send(_))).count();
                 if messages >= max {
                     return Err(Failure::new(
                         format!("too many messages in transaction '{tx}': at most {max}"),
@@ -99,7 +112,6 @@ impl Session {
         let checked = self
             .shared
             .permissions
-            .read()
             .check(principal, destination, needed);
         let Err(denial) = checked else {
             return Ok(());
@@ -175,9 +187,11 @@ impl Session {
                 })?,
             (None, _, _) => return Err(Failure::missing("id", frame.command())),
         };
-        let destination = self.shared.router.lock().destination_of(self.conn, &id);
-        if let Some(destination) = destination {
-            self.permit(Command::Unsubscribe, &destination, Access::SUB)?;
+        if self.shared.permissions.enforced() {
+            let destination = self.shared.router.lock().destination_of(self.conn, &id);
+            if let Some(destination) = destination {
+                self.permit(Command::Unsubscribe, &destination, Access::SUB)?;
+            }
         }
         let result = self.shared.router.lock().unsubscribe(self.conn, &id);
         result.map_err(route_failure)

@@ -4,7 +4,8 @@
 //! 2. one client's SEND-with-receipt round trip (median, p99);
 //! 3. one producer to one consumer on a queue, 100-byte bodies, messages/s,
 //!    with the journal recording and without;
-//! 4. one producer to 10 topic subscribers, deliveries/s.
+//! 4. the same queue with the consumer ACKing every message, messages/s;
+//! 5. one producer to 10 topic subscribers, deliveries/s.
 //!
 //! Clients here are lean raw sockets (pre-encoded frames, buffered writes, the
 //! crate's decoder to read), so the figures are the broker's, not a client's.
@@ -61,11 +62,33 @@ impl Conn {
     }
 
     fn subscribe(&mut self, destination: &str) {
+        self.subscribe_with(destination, "auto");
+    }
+
+    fn subscribe_with(&mut self, destination: &str, ack: &str) {
         self.write(
-            format!("SUBSCRIBE\ndestination:{destination}\nid:1\nack:auto\nreceipt:s\n\n\0")
+            format!("SUBSCRIBE\ndestination:{destination}\nid:1\nack:{ack}\nreceipt:s\n\n\0")
                 .as_bytes(),
         );
         assert_eq!(self.frame().command(), &Command::Receipt);
+    }
+
+    /// Reads `count` MESSAGE frames, ACKing each one (client-individual),
+    /// the ACKs written through a buffer flushed whenever no frame is ready.
+    fn drain_acking(&mut self, count: usize) {
+        let mut acks: Vec<u8> = Vec::with_capacity(64 * 1024);
+        for _ in 0..count {
+            if self.decoder.buffered() == 0 && !acks.is_empty() {
+                self.stream.write_all(&acks).unwrap();
+                acks.clear();
+            }
+            let frame = self.frame();
+            let id = frame.header("ack").expect("client-individual MESSAGE has an ack header");
+            acks.extend_from_slice(b"ACK\nid:");
+            acks.extend_from_slice(id.as_bytes());
+            acks.extend_from_slice(b"\n\n\0");
+        }
+        self.stream.write_all(&acks).unwrap();
     }
 
     /// Reads until `count` MESSAGE frames have arrived.
@@ -214,6 +237,24 @@ fn queue_throughput(count: usize, recording: bool) -> f64 {
     rate
 }
 
+/// Messages/s through one queue whose consumer ACKs every message
+/// (client-individual), recording on.
+fn queue_acked_throughput(count: usize) -> f64 {
+    let broker = Broker::start().unwrap();
+    let mut consumer = Conn::open(broker.addr());
+    consumer.subscribe_with("/queue/bench", "client-individual");
+    let started = Instant::now();
+    let producer = produce(broker.addr(), send_frame("/queue/bench", 100), count);
+    consumer.drain_acking(count);
+    let elapsed = started.elapsed();
+    producer.join().unwrap();
+    let rate = count as f64 / elapsed.as_secs_f64();
+    println!(
+        "queue, 1 producer -> 1 consumer ACKing each (client-individual), 100-byte bodies: {rate:.0} messages/s ({count} in {elapsed:?})",
+    );
+    rate
+}
+
 /// What recording costs: queue throughput with the journal on and off,
 /// alternated `pairs` times so drift in the machine's speed affects both.
 fn journal_cost(count: usize, pairs: usize) {
@@ -273,5 +314,6 @@ fn main() {
     round_trip(50_000 / scale, false);
     round_trip(50_000 / scale, true);
     journal_cost(1_000_000 / scale, 3);
+    queue_acked_throughput(1_000_000 / scale);
     topic_fan_out(200_000 / scale, 10);
 }

@@ -83,7 +83,9 @@ impl Conn {
                 acks.clear();
             }
             let frame = self.frame();
-            let id = frame.header("ack").expect("client-individual MESSAGE has an ack header");
+            let id = frame
+                .header("ack")
+                .expect("client-individual MESSAGE has an ack header");
             acks.extend_from_slice(b"ACK\nid:");
             acks.extend_from_slice(id.as_bytes());
             acks.extend_from_slice(b"\n\n\0");

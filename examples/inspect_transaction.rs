@@ -17,7 +17,7 @@ fn main() -> Result<(), stompbox::Error> {
 
     // Mid-way, nothing is published yet, and the transaction holds both.
     broker.wait_until(
-        |j| j.transactions().any(|t| t.frames.len() == 2),
+        |j| j.transactions().iter().any(|t| t.frames.len() == 2),
         Duration::from_secs(1),
     )?;
     let open = &broker.transactions()[0];

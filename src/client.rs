@@ -19,7 +19,9 @@ use bytes::Bytes;
 use crossbeam_channel::{RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
-use crate::{Ack, Command, Decoded, Decoder, Error, Frame, Limits, Version};
+use crate::frame::{Command, Decoded, Decoder, Frame, Limits};
+use crate::protocol::heart_beat;
+use crate::{Ack, Error, Version};
 
 /// How long calls that wait for the broker wait by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -867,15 +869,10 @@ impl Client {
 
     /// Starts the heart-beat thread if the broker expects beats from us.
     fn start_heart_beats(&mut self, connected: &Frame, send_ms: u32) {
-        let server_wants = connected
-            .header("heart-beat")
-            .and_then(|hb| hb.split(',').nth(1))
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .unwrap_or(0);
-        if send_ms == 0 || server_wants == 0 {
+        let Some(every) = heart_beat::client_send_interval(connected.header("heart-beat"), send_ms)
+        else {
             return;
-        }
-        let every = Duration::from_millis(u64::from(send_ms.max(server_wants)));
+        };
         let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
         let writer = self.writer.clone();
         let thread = std::thread::Builder::new()

@@ -7,7 +7,8 @@ use std::ops::{Range, RangeFrom, RangeInclusive, RangeTo, RangeToInclusive};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::journal::{is_published, Journal, MessageStatus};
+use crate::journal::{Journal, MessageStatus};
+use crate::state::is_published;
 
 /// How many times something must happen: exactly, at least, at most, or a
 /// range. Made from a `usize` (exactly) or any range of `usize`.
@@ -305,6 +306,7 @@ impl Expectation {
 fn check_all_acked(journal: &Journal) -> Result<(), String> {
     let unsettled: Vec<String> = journal
         .subscriptions()
+        .into_iter()
         .filter(|s| s.unacked > 0)
         .map(|s| {
             format!(

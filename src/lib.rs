@@ -60,20 +60,26 @@ mod ack;
 pub mod auth;
 mod broker;
 mod client;
+mod config;
+mod connection;
 mod destination;
 mod error;
 mod expect;
+mod faults;
 #[cfg(feature = "rstest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rstest")))]
 pub mod fixtures;
-mod frame;
-mod journal;
+pub mod frame;
+pub mod journal;
 mod permissions;
+mod protocol;
 mod rules;
-mod version;
+mod session;
+mod state;
+mod transport;
 
 pub use ack::Ack;
-pub use broker::{Broker, BrokerBuilder, Direction, ExpectationGuard, Traffic};
+pub use broker::{Broker, BrokerBuilder, ExpectationGuard, Traffic};
 pub use client::{Client, ClientBuilder, Message};
 pub use destination::{DestinationKind, DestinationRules};
 pub use error::Error;
@@ -81,13 +87,13 @@ pub use expect::{Expectation, Times};
 pub use frame::{Command, Decoded, Decoder, Frame, FrameError, Headers, Limits};
 pub use journal::{
     AckKind, AckRecord, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord,
-    ErrorRecord, Event, FrameRecord, Journal, JournalLimits, MessageStatus, Origin,
+    Direction, ErrorRecord, Event, FrameRecord, Journal, JournalLimits, MessageStatus, Origin,
     PermissionDenial, PublishedMessage, QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo,
     TransactionInfo, TransactionOutcome, TransactionRecord,
 };
 pub use permissions::{Access, TopicMapping};
+pub use protocol::Version;
 pub use rules::DestinationSyntax;
-pub use version::Version;
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]

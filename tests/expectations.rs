@@ -140,7 +140,7 @@ fn unacked_deliveries_fail_all_acked(broker: Broker) {
     // queue, and is still "delivered and never acked".
     client.disconnect().unwrap();
     broker
-        .wait_until(|j| j.subscriptions().count() == 0, SECOND)
+        .wait_until(|j| j.subscriptions().is_empty(), SECOND)
         .unwrap();
     let text = panic_text(|| broker.expect_scoped(Expectation::all_acked()).verify());
     assert!(

@@ -192,7 +192,10 @@ fn an_ack_in_a_transaction_counts_when_committed(broker: Broker) {
     consumer.begin("t").unwrap();
     consumer.ack_in("t", &msg).unwrap();
     broker
-        .wait_until(|j| j.transactions().any(|t| t.frames.len() == 1), PATIENCE)
+        .wait_until(
+            |j| j.transactions().iter().any(|t| t.frames.len() == 1),
+            PATIENCE,
+        )
         .unwrap();
     assert!(broker.acks().is_empty());
     consumer.commit("t").unwrap();
@@ -230,7 +233,7 @@ fn subscriptions_show_their_counts(broker: Broker) {
 
     consumer.unsubscribe(id).unwrap();
     broker
-        .wait_until(|j| j.subscriptions().count() == 0, PATIENCE)
+        .wait_until(|j| j.subscriptions().is_empty(), PATIENCE)
         .unwrap();
 }
 
@@ -241,7 +244,10 @@ fn open_transactions_show_their_frames_and_ended_ones_their_outcome(broker: Brok
     client.send_in("t1", "/queue/a", "one").unwrap();
     client.send_in("t1", "/queue/b", "two").unwrap();
     broker
-        .wait_until(|j| j.transactions().any(|t| t.frames.len() == 2), PATIENCE)
+        .wait_until(
+            |j| j.transactions().iter().any(|t| t.frames.len() == 2),
+            PATIENCE,
+        )
         .unwrap();
     let open = broker.transactions();
     assert_eq!((open[0].connection, open[0].id.as_str()), (1, "t1"));

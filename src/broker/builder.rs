@@ -5,10 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::shared::Config;
 use super::traffic::Traffic;
 use super::Broker;
 use crate::auth::{Authenticator, Passwords, RocketMqSignature};
+use crate::config::Config;
 use crate::rules::SessionRules;
 use crate::{
     Access, DestinationKind, DestinationRules, DestinationSyntax, Error, JournalLimits, Limits,

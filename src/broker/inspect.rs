@@ -7,12 +7,15 @@ use bytes::Bytes;
 use crossbeam_channel::Receiver;
 
 use super::Broker;
+use crate::frame::Headers;
 use crate::journal::{
-    is_published, AckKind, AckRecord, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,
-    Event, FrameRecord, Journal, PublishedMessage, QueueSnapshot, SubscriptionInfo,
-    TransactionInfo, TransactionRecord,
+    AckKind, AckRecord, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord, Event,
+    FrameRecord, Journal, PublishedMessage, QueueSnapshot, SubscriptionInfo, TransactionInfo,
+    TransactionRecord,
 };
-use crate::{Error, Headers};
+use crate::protocol::message::message_id_text;
+use crate::state::is_published;
+use crate::Error;
 
 fn is_routed(message: &PublishedMessage) -> bool {
     is_published(message.status)
@@ -29,7 +32,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn inspect<R>(&self, read: impl FnOnce(&Journal) -> R) -> R {
-        self.shared.journal.read(read)
+        self.state.read(read)
     }
 
     /// Every published message still in the journal, oldest first; see
@@ -76,7 +79,7 @@ impl Broker {
     /// # Examples
     /// See [`SubscriptionInfo`].
     pub fn subscriptions(&self) -> Vec<SubscriptionInfo> {
-        self.inspect(|j| j.subscriptions().cloned().collect())
+        self.inspect(Journal::subscriptions)
     }
 
     /// The open transactions, with the frames buffered in each.
@@ -84,7 +87,7 @@ impl Broker {
     /// # Examples
     /// See [`TransactionInfo`].
     pub fn transactions(&self) -> Vec<TransactionInfo> {
-        self.inspect(|j| j.transactions().cloned().collect())
+        self.inspect(Journal::transactions)
     }
 
     /// Ended transactions: committed, aborted, rolled back.
@@ -141,7 +144,7 @@ impl Broker {
     /// # Examples
     /// See [`QueueSnapshot`].
     pub fn queue(&self, destination: &str) -> QueueSnapshot {
-        self.shared.router.lock().queue_snapshot(destination)
+        self.inspect(|j| j.queue(destination))
     }
 
     /// Every queue that holds messages or has consumers.
@@ -154,12 +157,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn queues(&self) -> Vec<QueueSnapshot> {
-        let router = self.shared.router.lock();
-        router
-            .queue_names()
-            .iter()
-            .map(|name| router.queue_snapshot(name))
-            .collect()
+        self.inspect(Journal::queues)
     }
 
     /// A new receiver of [`Event`]s from now on. Any number may exist; each
@@ -170,7 +168,7 @@ impl Broker {
     /// See [`Event`].
     pub fn events(&self) -> Receiver<Event> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        self.shared.journal.listen(tx);
+        self.state.update(|j| j.history.listen(tx));
         rx
     }
 
@@ -215,13 +213,9 @@ impl Broker {
         for (name, value) in headers {
             all.push(*name, *value);
         }
-        let id = self.shared.next_message_id();
-        let message = self
-            .shared
-            .journal
-            .update(|j| j.sent(None, id.clone(), destination, all, body, None));
-        self.shared.router.lock().publish(message);
-        id
+        let id = self.state.next_message_id();
+        self.state.update(|j| j.inject(id, destination, all, body));
+        message_id_text(id)
     }
 
     /// Forgets the journal's history (published messages, deliveries, acks,
@@ -239,7 +233,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn reset(&self) {
-        self.shared.journal.update(Journal::reset);
+        self.state.update(Journal::reset);
     }
 
     /// Drops every message waiting on every queue. Messages delivered and not
@@ -254,7 +248,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn clear_queues(&self) {
-        self.shared.router.lock().clear_queues();
+        self.state.update(|j| j.live.clear_queues());
     }
 
     /// Blocks until `condition` holds for the journal, re-checking on every
@@ -270,7 +264,7 @@ impl Broker {
         condition: impl FnMut(&Journal) -> bool,
         timeout: Duration,
     ) -> Result<(), Error> {
-        if self.shared.journal.wait(timeout, condition) {
+        if self.state.wait(timeout, condition) {
             return Ok(());
         }
         Err(self.timeout(
@@ -307,8 +301,7 @@ impl Broker {
         timeout: Duration,
     ) -> Result<Vec<PublishedMessage>, Error> {
         if !self
-            .shared
-            .journal
+            .state
             .wait(timeout, |j| j.count_published_to(destination) >= count)
         {
             let what = format!(
@@ -335,11 +328,11 @@ impl Broker {
     ) -> Result<SubscriptionInfo, Error> {
         let find = |j: &Journal| {
             j.subscriptions()
+                .into_iter()
                 .find(|s| s.destination == destination)
-                .cloned()
         };
         let mut found = None;
-        if self.shared.journal.wait(timeout, |j| {
+        if self.state.wait(timeout, |j| {
             found = find(j);
             found.is_some()
         }) {
@@ -363,7 +356,7 @@ impl Broker {
         timeout: Duration,
     ) -> Result<Vec<ConnectionInfo>, Error> {
         let connected = |j: &Journal| j.connections().filter(|c| c.is_connected()).count();
-        if !self.shared.journal.wait(timeout, |j| connected(j) >= count) {
+        if !self.state.wait(timeout, |j| connected(j) >= count) {
             let what = format!("{count} connected client{}", plural(count));
             return Err(self.timeout(what, timeout, Journal::summary));
         }
@@ -385,8 +378,7 @@ impl Broker {
     /// See [`AckRecord`].
     pub fn wait_for_acks(&self, count: usize, timeout: Duration) -> Result<Vec<AckRecord>, Error> {
         if !self
-            .shared
-            .journal
+            .state
             .wait(timeout, |j| j.count_acks(AckKind::Ack) >= count)
         {
             let what = format!("{count} ACK{}", plural(count));

@@ -1,42 +1,39 @@
-//! The broker: [`Broker`] (a running instance) and [`BrokerBuilder`].
+//! The broker handle: [`Broker`] (a running instance) and [`BrokerBuilder`].
 //!
-//! Threads: one acceptor, and per connection a reader (the session, which
-//! applies frames) and a writer (which drains the connection's outbox). All
-//! routing state sits in one router behind one lock; nothing holds that lock
-//! while it touches a socket, so a slow client never stalls another.
+//! This module is the test's side: starting and stopping, inspection and
+//! waits (`inspect.rs`), expectations (`expectations.rs`), users and grants
+//! (`access.rs`), armed failures (`failures.rs`), traffic observers
+//! (`traffic.rs`). The broker itself is [`crate::state`] (one state behind
+//! one lock), [`crate::session`] (the protocol state machine) and
+//! [`crate::connection`] (the threads).
 //!
-//! Shutdown raises a flag, wakes the acceptor by connecting to it, shuts down
-//! every open socket (which ends its reader and writer), and joins them all.
+//! Shutdown raises a flag, wakes the acceptor by connecting to it, aborts
+//! every open connection (which ends its reader and writer), and joins them
+//! all.
 
-mod acceptor;
+mod access;
 mod builder;
 mod expectations;
-mod faults;
-mod heart_beat;
+mod failures;
 mod inspect;
-pub(crate) mod message;
-mod outbox;
-mod router;
-mod security;
-mod session;
-mod shared;
 mod traffic;
 
 use std::fmt;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use builder::BrokerBuilder;
 pub use expectations::ExpectationGuard;
-pub use traffic::{Direction, Traffic};
+pub(crate) use traffic::Observer;
+pub use traffic::Traffic;
 
 use parking_lot::Mutex;
 
+use crate::config::Config;
+use crate::connection::{acceptor, Threads};
+use crate::state::BrokerState;
 use crate::{Error, Expectation};
-use acceptor::Threads;
-use shared::{Config, Shared};
 
 /// A running STOMP broker.
 ///
@@ -62,7 +59,7 @@ use shared::{Config, Shared};
 /// # Ok::<(), stompbox::Error>(())
 /// ```
 pub struct Broker {
-    shared: Arc<Shared>,
+    state: Arc<BrokerState>,
     addr: SocketAddr,
     acceptor: Option<JoinHandle<()>>,
     threads: Threads,
@@ -99,11 +96,11 @@ impl Broker {
     fn launch(config: Config) -> Result<Broker, Error> {
         let listener = TcpListener::bind(config.bind)?;
         let addr = listener.local_addr()?;
-        let shared = Shared::new(config);
+        let state = BrokerState::new(config);
         let threads = Threads::default();
-        let acceptor = acceptor::spawn(listener, shared.clone(), threads.clone())?;
+        let acceptor = acceptor::spawn(listener, state.clone(), threads.clone())?;
         Ok(Broker {
-            shared,
+            state,
             addr,
             acceptor: Some(acceptor),
             threads,
@@ -166,7 +163,7 @@ impl Broker {
         let Some(acceptor) = self.acceptor.take() else {
             return;
         };
-        self.shared.shutting_down.store(true, Ordering::Release);
+        self.state.begin_shutdown();
         // Wake the acceptor blocked in accept(); it sees the flag and exits.
         let mut wake = self.addr;
         if wake.ip().is_unspecified() {
@@ -174,7 +171,7 @@ impl Broker {
         }
         drop(TcpStream::connect(wake));
         let _ = acceptor.join();
-        self.shared.close_all_streams();
+        self.state.abort_all();
         self.threads.join_all();
     }
 }

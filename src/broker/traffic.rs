@@ -3,30 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::Frame;
-
-/// Which way a frame went.
-///
-/// # Examples
-/// ```
-/// assert_eq!(stompbox::Direction::In.to_string(), "<-");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// From the client to the broker.
-    In,
-    /// From the broker to the client.
-    Out,
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Direction::In => "<-",
-            Direction::Out => "->",
-        })
-    }
-}
+use crate::frame::Frame;
+use crate::journal::Direction;
 
 /// One frame (or heart-beat) crossing a connection, as given to the callback
 /// of [`BrokerBuilder::on_traffic`](crate::BrokerBuilder::on_traffic).

@@ -371,7 +371,7 @@ pub struct SubscriptionInfo {
 /// let mut client = Client::connect(broker.addr())?;
 /// client.begin("tx1")?;
 /// client.send_in("tx1", "/queue/q", "pending")?;
-/// broker.wait_until(|s| s.transactions().any(|t| t.frames.len() == 1), Duration::from_secs(1))?;
+/// broker.wait_until(|s| s.transactions().iter().any(|t| t.frames.len() == 1), Duration::from_secs(1))?;
 /// let open = &broker.transactions()[0];
 /// assert_eq!(open.id, "tx1");
 /// assert_eq!(open.frames[0].command(), &Command::Send);
@@ -505,6 +505,8 @@ pub struct ConnectionInfo {
     pub id: ConnectionId,
     /// The client's address.
     pub peer: SocketAddr,
+    /// What the connection travels on: `"tcp"`.
+    pub transport: &'static str,
     /// The CONNECT frame's `login`.
     pub login: Option<String>,
     /// The CONNECT frame's `client-id`.

@@ -1,5 +1,5 @@
-//! What a test changes while the broker runs: users, grants, and failures
-//! it arranges in advance.
+//! Access control while the broker runs: users, grants, and what was
+//! refused.
 
 use super::Broker;
 use crate::journal::{AuthFailure, PermissionDenial};
@@ -20,7 +20,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn add_user(&self, login: &str, passcode: &str) {
-        self.shared.users.insert(login, passcode);
+        self.state.users.insert(login, passcode);
     }
 
     /// Removes a user: later CONNECTs with that login are refused with
@@ -38,7 +38,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn remove_user(&self, login: &str) -> bool {
-        self.shared.users.remove(login)
+        self.state.users.remove(login)
     }
 
     /// Grants `principal` `access` on topics matching `topic_pattern`, and
@@ -48,7 +48,7 @@ impl Broker {
     /// # Examples
     /// See [`Broker::revoke`].
     pub fn grant(&self, principal: &str, topic_pattern: &str, access: Access) {
-        self.shared
+        self.state
             .permissions
             .grant(principal, topic_pattern, access);
     }
@@ -71,47 +71,9 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn revoke(&self, principal: &str, topic_pattern: &str, access: Access) {
-        self.shared
+        self.state
             .permissions
             .revoke(principal, topic_pattern, access);
-    }
-
-    /// The next `count` connection attempts are refused: their CONNECT gets
-    /// an ERROR whose `message` is `reason`, then the connection closes.
-    ///
-    /// # Examples
-    /// ```
-    /// use stompbox::{Broker, Client};
-    ///
-    /// let broker = Broker::start()?;
-    /// broker.fail_next_connections(1, "server is restarting");
-    /// let err = Client::connect(broker.addr()).unwrap_err();
-    /// assert_eq!(err.to_string(), "broker sent ERROR: server is restarting");
-    /// assert!(Client::connect(broker.addr()).is_ok()); // the next one works
-    /// # Ok::<(), stompbox::Error>(())
-    /// ```
-    pub fn fail_next_connections(&self, count: usize, reason: &str) {
-        self.shared.faults.fail_connects(count, reason);
-    }
-
-    /// The next SEND to `destination` (from any connection) is refused with
-    /// an ERROR whose `message` is `message`, then its connection closes;
-    /// the message is not published. Calls add up: two calls fail two SENDs.
-    ///
-    /// # Examples
-    /// ```
-    /// use stompbox::{Broker, Client};
-    ///
-    /// let broker = Broker::start()?;
-    /// broker.fail_next_send("/queue/orders", "queue is full");
-    /// let mut client = Client::connect(broker.addr())?;
-    /// let err = client.send_with_receipt("/queue/orders", "1").unwrap_err();
-    /// assert_eq!(err.to_string(), "broker sent ERROR: queue is full");
-    /// assert!(broker.published().is_empty());
-    /// # Ok::<(), stompbox::Error>(())
-    /// ```
-    pub fn fail_next_send(&self, destination: &str, message: &str) {
-        self.shared.faults.fail_send(destination, message);
     }
 
     /// The refused CONNECTs, oldest first.

@@ -1,84 +1,75 @@
 //! The frames of an open session: SEND, SUBSCRIBE, UNSUBSCRIBE, ACK, NACK,
 //! BEGIN, COMMIT and ABORT.
 
-use super::{Failure, Session, TxOp};
-use crate::broker::message::Stored;
-use crate::broker::router::{AckTarget, RouteError, SubscribeRequest};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::{Failure, Session};
+use crate::ack::Ack;
+use crate::frame::{Command, Frame};
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
-use crate::{Access, Ack, Command, Frame, Version};
+use crate::permissions::Access;
+use crate::protocol::message::StoredMessage;
+use crate::protocol::Version;
+use crate::state::live::{AckTarget, RouteError, SubscribeRequest, TxOp};
+use crate::state::Journal;
 
 impl Session {
     /// SEND: the journal records it (the transcript entry shares the
     /// message), then it is routed or buffered in its transaction.
-    pub(super) fn send(&mut self, frame: Frame) -> Result<(), Failure> {
-        if let Err(failure) = self.check_send(&frame) {
-            self.record_in(Some(&frame));
+    pub(super) fn send(&mut self, journal: &mut Journal, frame: Frame) -> Result<(), Failure> {
+        if let Err(failure) = self.check_send(journal, &frame) {
+            journal.history.record_in(self.conn, Some(&frame));
             return Err(failure);
         }
-        match frame.header("transaction").map(str::to_owned) {
-            Some(tx) => {
-                let message = self.record_send(frame, Some(&tx));
-                self.transaction(&tx)?.push(TxOp::Send(message));
+        if let Some(max) = self.state.config.max_queue_depth {
+            let destination = frame.header("destination").unwrap_or_default();
+            if frame.header("transaction").is_none() && !journal.live.has_room(destination, 1, max)
+            {
+                let failure = queue_full(destination, max);
+                journal.history.record_in(self.conn, Some(&frame));
+                return Err(failure);
             }
-            None => match self.shared.config.max_queue_depth {
-                None => {
-                    let message = self.record_send(frame, None);
-                    self.shared.router.lock().publish(message);
-                }
-                // Checked under the lock that routes, so concurrent producers
-                // cannot overfill a queue.
-                Some(max) => {
-                    let mut router = self.shared.router.lock();
-                    let destination = frame.header("destination").unwrap_or_default();
-                    if !router.has_room(destination, 1, max) {
-                        let failure = queue_full(destination, max);
-                        drop(router);
-                        self.record_in(Some(&frame));
-                        return Err(failure);
-                    }
-                    router.publish(self.record_send(frame, None));
-                }
-            },
+        }
+        let transaction = frame.header("transaction").map(str::to_owned);
+        let message = self.record_send(journal, frame, transaction.as_deref());
+        match transaction {
+            Some(tx) => self.transaction(journal, &tx)?.push(TxOp::Send(message)),
+            None => journal.live.publish(message, &mut journal.history),
         }
         Ok(())
     }
 
-    /// Makes the message of a SEND, recorded in the journal (with the frame
-    /// buffered in its transaction, if any, in the same update).
-    fn record_send(&self, frame: Frame, transaction: Option<&str>) -> Arc<Stored> {
-        let destination = frame.header("destination").unwrap_or_default().to_owned();
-        let buffered = transaction.map(|_| frame.clone());
+    /// Makes the message of a SEND, recorded in the journal.
+    fn record_send(
+        &self,
+        journal: &mut Journal,
+        frame: Frame,
+        transaction: Option<&str>,
+    ) -> Arc<StoredMessage> {
         let (_, headers, body) = frame.into_parts();
-        let id = self.shared.next_message_id();
-        self.shared.journal.update(|j| {
-            let message = j.sent(
-                Some(self.conn),
-                id,
-                &destination,
-                headers,
-                body,
-                transaction,
-            );
-            if let (Some(tx), Some(frame)) = (transaction, buffered) {
-                j.buffered(self.conn, tx, frame, Some(message.journal_seq));
-            }
-            message
-        })
+        let destination = headers.get("destination").unwrap_or_default().to_owned();
+        let id = self.state.next_message_id();
+        journal.history.sent(
+            Some(self.conn),
+            id,
+            &destination,
+            headers,
+            body,
+            transaction,
+        )
     }
 
     /// Everything that may refuse a SEND, in order: the destination's name,
     /// permission, the transaction and its size, a failure the test armed.
-    fn check_send(&mut self, frame: &Frame) -> Result<(), Failure> {
+    fn check_send(&mut self, journal: &mut Journal, frame: &Frame) -> Result<(), Failure> {
         let destination = required(frame, "destination")?;
         self.check_syntax(destination)?;
-        self.permit(Command::Send, destination, Access::PUB)?;
+        self.permit(journal, Command::Send, destination, Access::PUB)?;
         if let Some(tx) = frame.header("transaction") {
-            let limit = self.shared.config.rules.max_messages_per_transaction;
-            let held = self.transaction(tx)?;
+            let limit = self.state.config.rules.max_messages_per_transaction;
+            let held = self.transaction(journal, tx)?;
             if let Some(max) = limit {
                 let messages = held.iter().filter(|op| matches!(op, TxOp::Send(_))).count();
                 if messages >= max {
@@ -89,7 +80,7 @@ impl Session {
                 }
             }
         }
-        if let Some(message) = self.shared.faults.take_send(destination) {
+        if let Some(message) = self.state.faults.take_send(destination) {
             return Err(Failure::new(
                 message,
                 "The test arranged for this SEND to fail.",
@@ -99,7 +90,7 @@ impl Session {
     }
 
     fn check_syntax(&self, destination: &str) -> Result<(), Failure> {
-        let syntax = self.shared.config.rules.destination_syntax;
+        let syntax = self.state.config.rules.destination_syntax;
         syntax
             .check(destination)
             .map_err(|message| Failure::new(message, "This broker restricts destination names."))
@@ -107,12 +98,15 @@ impl Session {
 
     /// Refuses (and records) `command` on `destination` unless the
     /// connection's principal has `needed` on its topic.
-    fn permit(&self, command: Command, destination: &str, needed: Access) -> Result<(), Failure> {
+    fn permit(
+        &self,
+        journal: &mut Journal,
+        command: Command,
+        destination: &str,
+        needed: Access,
+    ) -> Result<(), Failure> {
         let principal = self.principal.as_deref().unwrap_or("anonymous");
-        let checked = self
-            .shared
-            .permissions
-            .check(principal, destination, needed);
+        let checked = self.state.permissions.check(principal, destination, needed);
         let Err(denial) = checked else {
             return Ok(());
         };
@@ -120,30 +114,32 @@ impl Session {
             "permission denied: {command} on '{destination}' needs {needed} on topic '{}', which principal '{principal}' lacks",
             denial.topic
         );
-        self.shared.journal.update(|j| {
-            j.denied(PermissionDenial {
-                connection: self.conn,
-                principal: denial.principal,
-                command,
-                destination: destination.to_owned(),
-                topic: denial.topic,
-                needed,
-                at: Duration::ZERO,
-            })
+        journal.history.denied(PermissionDenial {
+            connection: self.conn,
+            principal: denial.principal,
+            command,
+            destination: destination.to_owned(),
+            topic: denial.topic,
+            needed,
+            at: Duration::ZERO,
         });
         Err(Failure::new(message, "Nothing of the frame took effect."))
     }
 
-    pub(super) fn subscribe(&mut self, frame: &Frame) -> Result<(), Failure> {
+    pub(super) fn subscribe(
+        &mut self,
+        journal: &mut Journal,
+        frame: &Frame,
+    ) -> Result<(), Failure> {
         let destination = required(frame, "destination")?;
         self.check_syntax(destination)?;
-        if self.shared.config.rules.refuse_selectors && frame.header("selector").is_some() {
+        if self.state.config.rules.refuse_selectors && frame.header("selector").is_some() {
             return Err(Failure::new(
                 "selectors are not supported",
                 "This broker refuses SUBSCRIBE frames with a 'selector' header.",
             ));
         }
-        self.permit(Command::Subscribe, destination, Access::SUB)?;
+        self.permit(journal, Command::Subscribe, destination, Access::SUB)?;
         let id = match (frame.header("id"), self.version) {
             (Some(id), _) => id,
             // STOMP 1.0 makes the id optional; the destination stands in for it.
@@ -166,56 +162,66 @@ impl Session {
             prefetch: prefetch(frame)?,
             headers: frame.headers().clone(),
         };
-        let result = self.shared.router.lock().subscribe(self.conn, request);
-        result.map_err(route_failure)
+        journal
+            .live
+            .subscribe(self.conn, request, &mut journal.history)
+            .map_err(route_failure)
     }
 
-    pub(super) fn unsubscribe(&mut self, frame: &Frame) -> Result<(), Failure> {
+    pub(super) fn unsubscribe(
+        &mut self,
+        journal: &mut Journal,
+        frame: &Frame,
+    ) -> Result<(), Failure> {
         let id = match (
             frame.header("id"),
             frame.header("destination"),
             self.version,
         ) {
             (Some(id), _, _) => id.to_owned(),
-            (None, Some(destination), Some(Version::V1_0)) => self
-                .shared
-                .router
-                .lock()
+            (None, Some(destination), Some(Version::V1_0)) => journal
+                .live
                 .subscription_to(self.conn, destination)
                 .ok_or_else(|| {
                     route_failure(RouteError::UnknownSubscription(destination.to_owned()))
                 })?,
             (None, _, _) => return Err(Failure::missing("id", frame.command())),
         };
-        if self.shared.permissions.enforced() {
-            let destination = self.shared.router.lock().destination_of(self.conn, &id);
-            if let Some(destination) = destination {
-                self.permit(Command::Unsubscribe, &destination, Access::SUB)?;
+        if self.state.permissions.enforced() {
+            if let Some(destination) = journal.live.destination_of(self.conn, &id) {
+                self.permit(journal, Command::Unsubscribe, &destination, Access::SUB)?;
             }
         }
-        let result = self.shared.router.lock().unsubscribe(self.conn, &id);
-        result.map_err(route_failure)
+        journal
+            .live
+            .unsubscribe(self.conn, &id, &mut journal.history)
+            .map_err(route_failure)
     }
 
-    pub(super) fn acknowledge(&mut self, frame: &Frame, kind: AckKind) -> Result<(), Failure> {
+    pub(super) fn acknowledge(
+        &mut self,
+        journal: &mut Journal,
+        frame: &Frame,
+        kind: AckKind,
+    ) -> Result<(), Failure> {
         let target = self.ack_target(frame)?;
         if let Some(tx) = frame.header("transaction") {
-            self.transaction(tx)?;
-            if !self.shared.router.lock().is_pending(self.conn, &target) {
+            self.transaction(journal, tx)?;
+            if !journal.live.is_pending(self.conn, &target) {
                 return Err(route_failure(RouteError::NotPending(target)));
             }
-            self.shared
-                .journal
-                .update(|j| j.buffered(self.conn, tx, frame.clone(), None));
-            self.transaction(tx)?.push(TxOp::Settle(target, kind));
+            let op = TxOp::Settle {
+                target,
+                kind,
+                frame: frame.clone(),
+            };
+            self.transaction(journal, tx)?.push(op);
             return Ok(());
         }
-        let result = self
-            .shared
-            .router
-            .lock()
-            .settle(self.conn, &target, kind, None);
-        result.map_err(route_failure)
+        journal
+            .live
+            .settle(self.conn, &target, kind, None, &mut journal.history)
+            .map_err(route_failure)
     }
 
     /// Which delivery an ACK/NACK names, by the rules of the session's version.
@@ -233,43 +239,74 @@ impl Session {
         }
     }
 
-    pub(super) fn begin(&mut self, frame: &Frame) -> Result<(), Failure> {
+    pub(super) fn begin(&mut self, journal: &mut Journal, frame: &Frame) -> Result<(), Failure> {
         let tx = required(frame, "transaction")?;
-        if self.transactions.contains_key(tx) {
+        if journal.live.transaction_mut(self.conn, tx).is_some() {
             return Err(Failure::new(
                 format!("transaction '{tx}' is already open"),
                 "BEGIN named a transaction that this connection has already begun and not yet committed or aborted.",
             ));
         }
-        if let Some(max) = self.shared.config.rules.max_open_transactions {
-            if self.transactions.len() >= max {
+        if let Some(max) = self.state.config.rules.max_open_transactions {
+            if journal.live.open_transactions(self.conn) >= max {
                 return Err(Failure::new(
                     format!("too many open transactions: at most {max} per connection"),
                     format!("BEGIN '{tx}' while this connection already has {max} open."),
                 ));
             }
         }
-        self.transactions.insert(tx.to_owned(), Vec::new());
-        self.shared.journal.update(|j| j.begun(self.conn, tx));
+        let at = journal.history.now();
+        journal.live.begin(self.conn, tx, at);
+        journal.history.begun(self.conn, tx);
         Ok(())
     }
 
-    /// Applies every buffered operation, or none: acknowledgements are checked
-    /// first, under the same lock that applies them.
-    pub(super) fn commit(&mut self, frame: &Frame) -> Result<(), Failure> {
+    /// Applies every buffered operation, or none: acknowledgements and queue
+    /// room are checked first, in the same pass that applies them.
+    pub(super) fn commit(&mut self, journal: &mut Journal, frame: &Frame) -> Result<(), Failure> {
         let tx = required(frame, "transaction")?;
-        let ops = self
-            .transactions
-            .remove(tx)
+        let transaction = journal
+            .live
+            .end_transaction(self.conn, tx)
             .ok_or_else(|| unknown_transaction(tx))?;
-        let mut router = self.shared.router.lock();
-        for op in &ops {
-            if let TxOp::Settle(target, _) = op {
-                if !router.is_pending(self.conn, target) {
-                    drop(router);
-                    self.shared
-                        .journal
-                        .update(|j| j.ended(self.conn, tx, TransactionOutcome::RolledBack));
+        if let Err(failure) = self.check_commit(journal, tx, &transaction.ops) {
+            let outcome = TransactionOutcome::RolledBack;
+            journal
+                .history
+                .ended(self.conn, tx, outcome, &transaction.ops);
+            return Err(failure);
+        }
+        // Recorded first: events read "committed", then what the commit did.
+        journal.history.ended(
+            self.conn,
+            tx,
+            TransactionOutcome::Committed,
+            &transaction.ops,
+        );
+        for op in transaction.ops {
+            // An acknowledgement already covered by an earlier cumulative ACK
+            // of the same transaction has nothing left to do.
+            match op {
+                TxOp::Send(message) => journal.live.publish(message, &mut journal.history),
+                TxOp::Settle { target, kind, .. } => {
+                    let _ = journal.live.settle(
+                        self.conn,
+                        &target,
+                        kind,
+                        Some(tx),
+                        &mut journal.history,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether every operation of a transaction can still be applied.
+    fn check_commit(&self, journal: &Journal, tx: &str, ops: &[TxOp]) -> Result<(), Failure> {
+        for op in ops {
+            if let TxOp::Settle { target, .. } = op {
+                if !journal.live.is_pending(self.conn, target) {
                     return Err(Failure::new(
                         format!("cannot commit transaction '{tx}': {target} is no longer pending"),
                         "Nothing of the transaction was applied.",
@@ -277,57 +314,47 @@ impl Session {
                 }
             }
         }
-        if let Some(max) = self.shared.config.max_queue_depth {
-            let mut per_destination: HashMap<&str, usize> = HashMap::new();
-            for op in &ops {
-                if let TxOp::Send(message) = op {
-                    *per_destination.entry(&message.destination).or_default() += 1;
-                }
-            }
-            if let Some((full, _)) = per_destination
-                .iter()
-                .find(|(destination, count)| !router.has_room(destination, **count, max))
-            {
-                let failure = queue_full(full, max);
-                drop(router);
-                self.shared
-                    .journal
-                    .update(|j| j.ended(self.conn, tx, TransactionOutcome::RolledBack));
-                return Err(failure);
-            }
-        }
-        // Recorded first (under the router's lock, so nothing is routed in
-        // between): events read "committed", then what the commit did.
-        self.shared
-            .journal
-            .update(|j| j.ended(self.conn, tx, TransactionOutcome::Committed));
+        let Some(max) = self.state.config.max_queue_depth else {
+            return Ok(());
+        };
+        let mut per_destination: HashMap<&str, usize> = HashMap::new();
         for op in ops {
-            // An acknowledgement already covered by an earlier cumulative ACK
-            // of the same transaction has nothing left to do.
-            match op {
-                TxOp::Send(message) => router.publish(message),
-                TxOp::Settle(target, kind) => {
-                    let _ = router.settle(self.conn, &target, kind, Some(tx));
-                }
+            if let TxOp::Send(message) = op {
+                *per_destination.entry(&message.destination).or_default() += 1;
             }
         }
-        Ok(())
+        let mut destinations: Vec<_> = per_destination.into_iter().collect();
+        destinations.sort();
+        match destinations
+            .into_iter()
+            .find(|(destination, count)| !journal.live.has_room(destination, *count, max))
+        {
+            Some((full, _)) => Err(queue_full(full, max)),
+            None => Ok(()),
+        }
     }
 
-    pub(super) fn abort(&mut self, frame: &Frame) -> Result<(), Failure> {
+    pub(super) fn abort(&mut self, journal: &mut Journal, frame: &Frame) -> Result<(), Failure> {
         let tx = required(frame, "transaction")?;
-        self.transactions
-            .remove(tx)
+        let transaction = journal
+            .live
+            .end_transaction(self.conn, tx)
             .ok_or_else(|| unknown_transaction(tx))?;
-        self.shared
-            .journal
-            .update(|j| j.ended(self.conn, tx, TransactionOutcome::Aborted));
+        journal
+            .history
+            .ended(self.conn, tx, TransactionOutcome::Aborted, &transaction.ops);
         Ok(())
     }
 
-    fn transaction(&mut self, tx: &str) -> Result<&mut Vec<TxOp>, Failure> {
-        self.transactions
-            .get_mut(tx)
+    fn transaction<'j>(
+        &self,
+        journal: &'j mut Journal,
+        tx: &str,
+    ) -> Result<&'j mut Vec<TxOp>, Failure> {
+        journal
+            .live
+            .transaction_mut(self.conn, tx)
+            .map(|t| &mut t.ops)
             .ok_or_else(|| unknown_transaction(tx))
     }
 }

@@ -8,12 +8,17 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::outbox::{Outbox, Writer};
-use super::session::Session;
-use super::shared::Shared;
-use crate::{Command, Frame};
+use super::reader::Reader;
+use super::writer::Writer;
+use crate::journal::CloseReason;
+use crate::protocol::replies;
+use crate::session::Session;
+use crate::state::outbox::Outbox;
+use crate::state::BrokerState;
+use crate::transport::tcp::TcpTransport;
+use crate::transport::Transport;
 
-/// The reader threads of live and finished connections, to be joined.
+/// The threads of live and finished connections, to be joined.
 #[derive(Clone, Default)]
 pub(crate) struct Threads(Arc<Mutex<Vec<JoinHandle<()>>>>);
 
@@ -40,31 +45,31 @@ impl Threads {
 
 pub(crate) fn spawn(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    state: Arc<BrokerState>,
     threads: Threads,
 ) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("stompbox-accept".into())
-        .spawn(move || accept_loop(&listener, &shared, &threads))
+        .spawn(move || accept_loop(&listener, &state, &threads))
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, threads: &Threads) {
+fn accept_loop(listener: &TcpListener, state: &Arc<BrokerState>, threads: &Threads) {
     loop {
         let accepted = listener.accept();
-        if shared.is_shutting_down() {
+        if state.is_shutting_down() {
             return;
         }
         match accepted {
             Ok((stream, _)) => {
-                if let Some(max) = shared.config.max_connections {
-                    if shared.open_connections() >= max {
+                if let Some(max) = state.config.max_connections {
+                    if state.read(|j| j.live.connection_count()) >= max {
                         if let Ok(handle) = refuse(stream, max) {
                             threads.add(handle);
                         }
                         continue;
                     }
                 }
-                if let Ok(reader) = start_connection(shared, stream) {
+                if let Ok(reader) = start_connection(state, stream) {
                     threads.add(reader);
                 }
             }
@@ -83,8 +88,8 @@ fn refuse(mut stream: TcpStream, max: usize) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("stompbox-refuse".into())
         .spawn(move || {
-            let error = Frame::new(Command::Error)
-                .with_header("message", format!("too many connections: at most {max}"));
+            let message = format!("too many connections: at most {max}");
+            let error = replies::error(message, "", None, &[]);
             // No version is negotiated yet: no escaping (as for any ERROR before CONNECTED).
             let _ = stream.write_all(&error.encode(None));
             let _ = stream.shutdown(std::net::Shutdown::Write);
@@ -95,41 +100,51 @@ fn refuse(mut stream: TcpStream, max: usize) -> io::Result<JoinHandle<()>> {
 }
 
 /// Starts the writer and the reader (session) of a new connection.
-fn start_connection(shared: &Arc<Shared>, stream: TcpStream) -> io::Result<JoinHandle<()>> {
-    let _ = stream.set_nodelay(true);
-    let conn = shared.next_conn_id();
-    let peer = stream.peer_addr()?;
-    let transcript = shared.journal.update(|j| j.opened(conn, peer));
-    let (outbox, rx) = Outbox::new();
-    let writer = Writer::new(
-        shared.clone(),
+fn start_connection(state: &Arc<BrokerState>, stream: TcpStream) -> io::Result<JoinHandle<()>> {
+    let transport: Arc<dyn Transport> = Arc::new(TcpTransport::new(stream)?);
+    let conn = state.next_conn_id();
+    let (outbox, rx, backlog) = Outbox::new();
+    state.update(|j| {
+        j.history.opened(conn, transport.peer(), transport.kind());
+        j.live.add_connection(conn, outbox, transport.clone());
+    });
+    let writer = Writer {
+        state: state.clone(),
         conn,
-        stream.try_clone()?,
-        &outbox,
+        transport: transport.clone(),
         rx,
-        transcript.clone(),
-    );
-    shared.register_stream(conn, stream.try_clone()?);
-    shared.router.lock().add_connection(conn, outbox.clone());
+        backlog,
+    };
+    let forget = |state: &BrokerState| {
+        state.update(|j| {
+            j.live.detach_connection(conn, &mut j.history);
+            j.live.remove_connection(conn);
+            j.history.closed(conn, CloseReason::BrokerShutdown);
+        });
+    };
     let writer = match thread::Builder::new()
         .name(format!("stompbox-write-{conn}"))
         .spawn(move || writer.run())
     {
         Ok(handle) => handle,
         Err(e) => {
-            shared.router.lock().remove_connection(conn);
-            shared.forget_stream(conn);
+            forget(state);
             return Err(e);
         }
     };
-    let session = Session::new(shared.clone(), conn, stream, outbox, writer, transcript);
-    let reader = thread::Builder::new()
+    let reader = Reader {
+        state: state.clone(),
+        conn,
+        transport,
+        session: Session::new(state.clone(), conn),
+        writer,
+    };
+    let started = thread::Builder::new()
         .name(format!("stompbox-conn-{conn}"))
-        .spawn(move || session.run());
-    if reader.is_err() {
-        // Dropping the router's outbox ends the writer; the socket closes.
-        shared.router.lock().remove_connection(conn);
-        shared.forget_stream(conn);
+        .spawn(move || reader.run());
+    if started.is_err() {
+        // Detaching ends the writer; the transport closes.
+        forget(state);
     }
-    reader
+    started
 }

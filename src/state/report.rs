@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{Journal, MessageStatus};
+use super::Journal;
+use crate::journal::MessageStatus;
 
 /// How many items of each list a report shows.
 const SHOWN: usize = 10;
@@ -35,7 +36,7 @@ impl Journal {
     fn write_connections(&self, out: &mut String) {
         let count = self.connections().count();
         let _ = writeln!(out, "connections ({count}):");
-        for c in self.connections.values().rev().take(SHOWN) {
+        for c in self.history.connections.values().rev().take(SHOWN) {
             let _ = write!(out, "  {} from {}", c.id, c.peer);
             if let Some(login) = &c.login {
                 let _ = write!(out, ", login {login}");
@@ -61,7 +62,12 @@ impl Journal {
             return;
         }
         let mut per_destination: BTreeMap<&str, usize> = BTreeMap::new();
-        for t in self.published.iter().filter(|t| is_published(t.status)) {
+        for t in self
+            .history
+            .published
+            .iter()
+            .filter(|t| is_published(t.status))
+        {
             *per_destination
                 .entry(t.stored.destination.as_str())
                 .or_default() += 1;
@@ -110,9 +116,9 @@ impl Journal {
     }
 
     fn write_subscriptions(&self, out: &mut String) {
-        let count = self.subscriptions().count();
-        let _ = writeln!(out, "subscriptions ({count}):");
-        for s in self.subscriptions().take(SHOWN) {
+        let subscriptions = self.live.subscriptions();
+        let _ = writeln!(out, "subscriptions ({}):", subscriptions.len());
+        for s in subscriptions.iter().take(SHOWN) {
             let _ = writeln!(
                 out,
                 "  connection {} id {:?} on {} ({}): delivered {}, acked {}, nacked {}, unacked {}",
@@ -136,18 +142,17 @@ impl Journal {
         if !self.is_recording() {
             return;
         }
-        for c in self.connections.values().rev().take(FRAMES) {
-            let Some(frames) = self.frames(c.id) else {
+        for c in self.history.connections.values().rev().take(FRAMES) {
+            let Some(transcript) = self.history.transcripts.get(&c.id) else {
                 continue;
             };
-            let skip = frames.len().saturating_sub(FRAMES);
             let _ = writeln!(
                 out,
                 "last frames of connection {} ({} in all):",
                 c.id,
-                frames.len()
+                transcript.len()
             );
-            for f in &frames[skip..] {
+            for f in &transcript.last(FRAMES) {
                 let _ = writeln!(out, "  {f}");
             }
         }

@@ -29,6 +29,15 @@ pub(crate) fn parse(text: Option<&str>) -> Option<(u32, u32)> {
 }
 
 /// Agrees the two intervals from the broker's `offer` and the client's ask.
+/// How often the client must send heart-beats, as the CONNECTED frame's
+/// `heart-beat` header (`sx,sy`) and the client's own offer `send_ms` decide:
+/// `None` when either side said 0. The client side of [`negotiate`].
+pub(crate) fn client_send_interval(connected: Option<&str>, send_ms: u32) -> Option<Duration> {
+    let (_, server_wants) = parse(connected).unwrap_or((0, 0));
+    (send_ms > 0 && server_wants > 0)
+        .then(|| Duration::from_millis(u64::from(send_ms.max(server_wants))))
+}
+
 pub(crate) fn negotiate(offer: Option<(u32, u32)>, client: (u32, u32)) -> Agreement {
     let (cx, cy) = client;
     let (sx, sy) = offer.unwrap_or((cy, cx));
@@ -65,6 +74,24 @@ mod tests {
             (agreed.send_every, agreed.expect_every, agreed.header),
             (send, expect, header)
         );
+    }
+
+    #[rstest]
+    #[case::both_willing(Some("0,500"), 100, MS(500))]
+    #[case::client_offers_nothing(Some("0,500"), 0, None)]
+    #[case::server_wants_nothing(Some("500,0"), 100, None)]
+    #[case::no_header(None, 100, None)]
+    fn client_side_agrees_with_the_broker(
+        #[case] connected: Option<&str>,
+        #[case] send_ms: u32,
+        #[case] want: Option<Duration>,
+    ) {
+        assert_eq!(client_send_interval(connected, send_ms), want);
+        if let Some((sx, sy)) = connected.and_then(|c| parse(Some(c))) {
+            // The broker expects what the client was told to send.
+            let broker = negotiate(Some((sx, sy)), (send_ms, 0));
+            assert_eq!(broker.expect_every, want);
+        }
     }
 
     #[rstest]

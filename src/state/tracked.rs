@@ -4,18 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::records::{
+use crate::frame::Frame;
+use crate::journal::{
     AckKind, AckRecord, ConnectionId, DeliveryRecord, MessageStatus, Origin, PublishedMessage,
     Recipient,
 };
-use crate::broker::message::{Delivery, Stored};
-use crate::Frame;
+use crate::protocol::message::{Delivery, StoredMessage};
 
 /// A published message and what the journal tracks about it.
 #[derive(Debug)]
 pub(super) struct Tracked {
     pub(super) seq: u64,
-    pub(super) stored: Arc<Stored>,
+    pub(super) stored: Arc<StoredMessage>,
     pub(super) origin: Arc<Origin>,
     pub(super) transaction: Option<String>,
     pub(super) at: Duration,
@@ -50,7 +50,7 @@ impl Tracked {
     pub(super) fn render(&self) -> PublishedMessage {
         PublishedMessage {
             seq: self.seq,
-            message_id: self.stored.id.clone(),
+            message_id: self.stored.message_id(),
             destination: self.stored.destination.clone(),
             headers: self.stored.sent.clone(),
             body: self.stored.body.clone(),
@@ -74,7 +74,7 @@ impl Tracked {
 #[derive(Debug)]
 pub(super) struct DeliveryEntry {
     pub(super) seq: u64,
-    pub(super) stored: Arc<Stored>,
+    pub(super) stored: Arc<StoredMessage>,
     pub(super) connection: ConnectionId,
     pub(super) subscription: Arc<str>,
     pub(super) redelivered: bool,
@@ -86,7 +86,7 @@ impl DeliveryEntry {
     pub(super) fn render(&self) -> DeliveryRecord {
         DeliveryRecord {
             seq: self.seq,
-            message_id: self.stored.id.clone(),
+            message_id: self.stored.message_id(),
             destination: self.stored.destination.clone(),
             connection: self.connection,
             subscription: self.subscription.to_string(),
@@ -100,7 +100,7 @@ impl DeliveryEntry {
 #[derive(Debug)]
 pub(super) struct AckEntry {
     pub(super) kind: AckKind,
-    pub(super) stored: Arc<Stored>,
+    pub(super) stored: Arc<StoredMessage>,
     pub(super) connection: ConnectionId,
     pub(super) subscription: Arc<str>,
     pub(super) transaction: Option<String>,
@@ -112,7 +112,7 @@ impl AckEntry {
         AckRecord {
             kind: self.kind,
             seq: self.stored.journal_seq,
-            message_id: self.stored.id.clone(),
+            message_id: self.stored.message_id(),
             connection: self.connection,
             subscription: self.subscription.to_string(),
             transaction: self.transaction.clone(),
@@ -126,7 +126,7 @@ impl AckEntry {
 #[derive(Debug)]
 pub(crate) enum Entry {
     Frame(Frame),
-    Send(Arc<Stored>),
+    Send(Arc<StoredMessage>),
     Delivery(Delivery),
     HeartBeat,
 }

@@ -1,0 +1,68 @@
+//! The settings of one broker, as a [`BrokerBuilder`](crate::BrokerBuilder)
+//! collects them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{AllowAll, Authenticator};
+use crate::broker::Observer;
+use crate::destination::DestinationRules;
+use crate::frame::Limits;
+use crate::journal::JournalLimits;
+use crate::permissions::Permissions;
+use crate::rules::SessionRules;
+
+/// The settings a [`BrokerBuilder`](crate::BrokerBuilder) collects.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) bind: SocketAddr,
+    pub(crate) server_name: String,
+    /// `None`: agree to whatever heart-beats the client asks for (as RabbitMQ).
+    pub(crate) heart_beat: Option<(u32, u32)>,
+    pub(crate) limits: Limits,
+    pub(crate) destinations: DestinationRules,
+    /// Outbound bytes a connection may have queued before it is disconnected.
+    pub(crate) max_backlog: usize,
+    /// Outbound bytes above which queues stop dispatching to a connection.
+    pub(crate) dispatch_watermark: usize,
+    /// How long a new connection may take to send its CONNECT frame.
+    pub(crate) connect_timeout: Duration,
+    pub(crate) observer: Option<Observer>,
+    /// Whether the journal keeps history (messages, frames...).
+    pub(crate) recording: bool,
+    pub(crate) journal_limits: JournalLimits,
+    pub(crate) authenticator: Arc<dyn Authenticator>,
+    /// Users known at start (login or AccessKey, passcode or secret).
+    pub(crate) users: Vec<(String, String)>,
+    pub(crate) permissions: Permissions,
+    pub(crate) rules: SessionRules,
+    /// Most messages that may wait on one queue; a SEND past it is an ERROR.
+    pub(crate) max_queue_depth: Option<usize>,
+    /// Most open connections; one more is answered with an ERROR and closed.
+    pub(crate) max_connections: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            server_name: format!("stompbox/{}", env!("CARGO_PKG_VERSION")),
+            heart_beat: None,
+            limits: Limits::default(),
+            destinations: DestinationRules::default(),
+            max_backlog: 64 * 1024 * 1024,
+            dispatch_watermark: 512 * 1024,
+            connect_timeout: Duration::from_secs(10),
+            observer: None,
+            recording: true,
+            journal_limits: JournalLimits::default(),
+            authenticator: Arc::new(AllowAll),
+            users: Vec::new(),
+            permissions: Permissions::default(),
+            rules: SessionRules::default(),
+            max_queue_depth: None,
+            max_connections: None,
+        }
+    }
+}

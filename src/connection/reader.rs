@@ -1,0 +1,136 @@
+//! A connection's reader thread: reads bytes, decodes frames, hands them to
+//! the session, and cleans up when the connection ends.
+
+use std::io::ErrorKind;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::frame::{Decoded, Decoder};
+use crate::journal::{CloseReason, ConnectionId, Direction};
+use crate::session::{Flow, Session};
+use crate::state::{BrokerState, Changing};
+use crate::transport::Transport;
+
+/// How long a connection keeps reading (and discarding) after an ERROR, so
+/// the client's unread bytes do not turn the close into a reset that loses it.
+const LINGER: Duration = Duration::from_secs(1);
+/// The most a read takes at once.
+const READ_CHUNK: usize = 64 * 1024;
+/// The read buffer a connection starts with (an idle connection costs little).
+const FIRST_READ_CHUNK: usize = 2 * 1024;
+
+/// One connection's reading side.
+pub(crate) struct Reader {
+    pub(crate) state: Arc<BrokerState>,
+    pub(crate) conn: ConnectionId,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) session: Session,
+    pub(crate) writer: JoinHandle<()>,
+}
+
+impl Reader {
+    /// Serves the connection to its end, then cleans up after it.
+    pub(crate) fn run(mut self) {
+        let reason = self.serve();
+        self.state
+            .update(|j| j.live.detach_connection(self.conn, &mut j.history));
+        if matches!(
+            reason,
+            CloseReason::ErrorSent(_) | CloseReason::HeartBeatTimeout
+        ) {
+            self.linger();
+        }
+        let _ = self.writer.join();
+        // Removed first, so that once the journal says "closed" the
+        // connection no longer counts against `max_connections`.
+        self.state.update(|j| {
+            let overridden = j.live.remove_connection(self.conn);
+            j.history.closed(self.conn, overridden.unwrap_or(reason));
+        });
+    }
+
+    fn serve(&mut self) -> CloseReason {
+        let mut decoder = Decoder::new(self.state.config.limits);
+        let mut chunk = vec![0u8; FIRST_READ_CHUNK];
+        loop {
+            if let Some(reason) = self.apply_decoded(&mut decoder) {
+                return reason;
+            }
+            let timeout = self.session.read_timeout(Instant::now());
+            match self.transport.read(&mut chunk, timeout) {
+                Ok(0) => return self.session.on_closed(),
+                Ok(n) => {
+                    decoder.feed(&chunk[..n]);
+                    // Doubled up to READ_CHUNK while reads fill it.
+                    if n == chunk.len() && n < READ_CHUNK {
+                        chunk.resize(n * 2, 0);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    let mut journal = self.state.lock();
+                    return self.session.on_silence(&mut journal);
+                }
+                Err(_) => return self.session.on_closed(),
+            }
+        }
+    }
+
+    /// Hands every complete frame in `decoder` to the session, under one
+    /// hold of the state's lock (one per frame when a traffic observer is
+    /// installed, which is called outside the lock). `Some` when the
+    /// connection is to close.
+    fn apply_decoded(&mut self, decoder: &mut Decoder) -> Option<CloseReason> {
+        let observed = self.state.observed();
+        let mut held: Option<Changing<'_>> = None;
+        loop {
+            let item = match decoder.next_item() {
+                Ok(Some(item)) => item,
+                Ok(None) => return None,
+                Err(error) => {
+                    let journal = held.get_or_insert_with(|| self.state.lock());
+                    return Some(self.session.on_bad_frame(journal, error));
+                }
+            };
+            if observed {
+                drop(held.take());
+                let frame = match &item {
+                    Decoded::Frame(frame) => Some(frame),
+                    Decoded::HeartBeat => None,
+                };
+                self.state.notify(self.conn, Direction::In, frame);
+            }
+            let journal = held.get_or_insert_with(|| self.state.lock());
+            match item {
+                Decoded::Frame(frame) => {
+                    let before = self.session.version();
+                    if let Flow::Close(reason) = self.session.on_frame(journal, frame) {
+                        return Some(reason);
+                    }
+                    if self.session.version() != before {
+                        decoder.set_version(self.session.version());
+                    }
+                }
+                Decoded::HeartBeat => self.session.on_heart_beat(journal),
+            }
+        }
+    }
+
+    /// Reads and drops input until the client closes or [`LINGER`] passes.
+    fn linger(&self) {
+        let deadline = Instant::now() + LINGER;
+        let mut sink = [0u8; 4096];
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            if left.is_zero() {
+                break;
+            }
+            match self.transport.read(&mut sink, Some(left)) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! A published message as the broker carries it, one delivery of it, and
+//! the one MESSAGE encoder.
+//!
+//! The part of a MESSAGE frame that is the same for every subscriber (the
+//! carried headers, `content-length` and the body) is encoded once per
+//! escaping rule and shared; each delivery only writes its own few headers.
+//! [`Delivery::to_frame`] decodes what [`Delivery::encode_into`] wrote, so
+//! the frame a transcript or an observer shows is, byte for byte, the one
+//! the client got.
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+
+use crate::frame::escape::Escaping;
+use crate::frame::{encode_header, encode_headers, Command, Decoded, Decoder, Frame, Headers};
+use crate::frame::{FrameError, Limits};
+use crate::protocol::Version;
+
+/// Headers of a SEND that are not carried into the MESSAGE: they belong to
+/// the SEND itself, or the broker sets them per delivery.
+const NOT_CARRIED: [&str; 7] = [
+    "transaction",
+    "receipt",
+    "content-length",
+    "message-id",
+    "subscription",
+    "ack",
+    "redelivered",
+];
+
+/// The prefix of every `message-id` this broker assigns (`m-1`, `m-2`, ...).
+const ID_PREFIX: &str = "m-";
+
+/// A message id as the wire shows it.
+pub(crate) fn message_id_text(id: u64) -> String {
+    format!("{ID_PREFIX}{id}")
+}
+
+/// The number behind a `message-id` this broker assigned, if it is one.
+pub(crate) fn parse_message_id(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix(ID_PREFIX)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Appends the decimal digits of `n` without allocating.
+fn push_decimal(mut n: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// A message on its way through the broker.
+#[derive(Debug)]
+pub(crate) struct StoredMessage {
+    /// Unique within the broker; on the wire `m-<id>`.
+    pub(crate) id: u64,
+    /// Its `seq` in the journal (0 when recording is off).
+    pub(crate) journal_seq: u64,
+    pub(crate) destination: String,
+    /// The SEND frame's headers, complete and in order.
+    pub(crate) sent: Headers,
+    pub(crate) body: Bytes,
+    /// The shared tail of the MESSAGE frame, per [`Escaping`].
+    tails: [OnceLock<Bytes>; 3],
+}
+
+impl StoredMessage {
+    /// A message from the headers and body of a SEND frame.
+    pub(crate) fn from_send(
+        id: u64,
+        journal_seq: u64,
+        destination: &str,
+        sent: Headers,
+        body: Bytes,
+    ) -> StoredMessage {
+        StoredMessage {
+            id,
+            journal_seq,
+            destination: destination.to_owned(),
+            sent,
+            body,
+            tails: Default::default(),
+        }
+    }
+
+    /// The `message-id` header's value.
+    pub(crate) fn message_id(&self) -> String {
+        message_id_text(self.id)
+    }
+
+    /// The headers carried into a MESSAGE frame.
+    pub(crate) fn carried(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.sent
+            .iter()
+            .filter(|(name, _)| !NOT_CARRIED.contains(name))
+    }
+
+    /// The SEND frame it came from, as it was received.
+    pub(crate) fn send_frame(&self) -> Frame {
+        Frame::from_parts(Command::Send, self.sent.clone(), self.body.clone())
+    }
+
+    /// A rough count of the bytes one delivery occupies, for back-pressure.
+    pub(crate) fn cost(&self) -> usize {
+        let headers: usize = self.sent.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+        self.body.len() + headers + 96
+    }
+
+    /// Carried headers, `content-length`, blank line, body and NUL.
+    fn tail(&self, escaping: Escaping) -> &Bytes {
+        self.tails[escaping.index()].get_or_init(|| {
+            let mut out = Vec::with_capacity(self.cost());
+            encode_headers(self.carried(), escaping, &mut out);
+            out.extend_from_slice(b"content-length:");
+            push_decimal(self.body.len() as u64, &mut out);
+            out.extend_from_slice(b"\n\n");
+            out.extend_from_slice(&self.body);
+            out.push(0);
+            Bytes::from(out)
+        })
+    }
+}
+
+/// One delivery of a [`StoredMessage`] to one subscription.
+#[derive(Clone, Debug)]
+pub(crate) struct Delivery {
+    pub(crate) message: Arc<StoredMessage>,
+    pub(crate) subscription: Arc<str>,
+    /// The `ack` header (client ack modes): the delivery's tag.
+    pub(crate) ack: Option<u64>,
+    pub(crate) redelivered: bool,
+    /// Auto-acknowledged queue delivery: if it is never written, it goes back
+    /// to its queue rather than being lost.
+    pub(crate) requeue_if_unsent: bool,
+}
+
+impl Delivery {
+    /// Appends the MESSAGE frame's bytes: the only MESSAGE encoder.
+    pub(crate) fn encode_into(&self, escaping: Escaping, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"MESSAGE\nmessage-id:");
+        out.extend_from_slice(ID_PREFIX.as_bytes());
+        push_decimal(self.message.id, out);
+        out.push(b'\n');
+        encode_header("subscription", &self.subscription, escaping, out);
+        if let Some(tag) = self.ack {
+            out.extend_from_slice(b"ack:");
+            push_decimal(tag, out);
+            out.push(b'\n');
+        }
+        if self.redelivered {
+            out.extend_from_slice(b"redelivered:true\n");
+        }
+        out.extend_from_slice(self.message.tail(escaping));
+    }
+
+    /// The MESSAGE frame as a value, decoded from what
+    /// [`Delivery::encode_into`] writes for a 1.2 client (for the journal and
+    /// observers; the writer never needs it).
+    pub(crate) fn to_frame(&self) -> Frame {
+        let mut bytes = Vec::with_capacity(self.message.cost() + 64);
+        self.encode_into(Escaping::for_version(Some(Version::V1_2)), &mut bytes);
+        decode_one(&bytes, Version::V1_2).expect("the broker decodes the MESSAGE frames it encodes")
+    }
+}
+
+/// Decodes a single complete frame of `version`.
+fn decode_one(bytes: &[u8], version: Version) -> Result<Frame, FrameError> {
+    let limits = Limits {
+        max_frame_size: usize::MAX / 2,
+        max_headers: usize::MAX / 2,
+        max_header_line: usize::MAX / 2,
+    };
+    let mut decoder = Decoder::new(limits);
+    decoder.set_version(Some(version));
+    decoder.feed(bytes);
+    match decoder.next_item()? {
+        Some(Decoded::Frame(frame)) => Ok(frame),
+        _ => Err(FrameError::MissingNul),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn message(headers: &[(&str, &str)], body: &str) -> Arc<StoredMessage> {
+        let mut sent = Headers::new();
+        for (name, value) in headers {
+            sent.push(*name, *value);
+        }
+        Arc::new(StoredMessage::from_send(
+            42,
+            1,
+            "/queue/a",
+            sent,
+            Bytes::from(body.to_owned()),
+        ))
+    }
+
+    #[rstest]
+    #[case::auto(None, false)]
+    #[case::client_ack(Some(7), false)]
+    #[case::redelivered(Some(8), true)]
+    fn the_frame_is_what_the_encoder_wrote(#[case] ack: Option<u64>, #[case] redelivered: bool) {
+        let stored = message(
+            &[
+                ("destination", "/queue/a"),
+                ("receipt", "r"),
+                ("weird", "a:b\nc"),
+            ],
+            "body\0with nul",
+        );
+        let delivery = Delivery {
+            message: stored,
+            subscription: Arc::from("sub:1"),
+            ack,
+            redelivered,
+            requeue_if_unsent: false,
+        };
+        let frame = delivery.to_frame();
+        assert_eq!(frame.command(), &Command::Message);
+        assert_eq!(frame.header("message-id"), Some("m-42"));
+        assert_eq!(frame.header("subscription"), Some("sub:1"));
+        assert_eq!(frame.header("weird"), Some("a:b\nc"));
+        assert_eq!(frame.header("receipt"), None);
+        assert_eq!(frame.header("ack"), ack.map(|t| t.to_string()).as_deref());
+        assert_eq!(frame.header("redelivered").is_some(), redelivered);
+        assert_eq!(frame.body(), b"body\0with nul");
+        // Re-encoding the frame gives the encoder's bytes back.
+        let mut fast = Vec::new();
+        delivery.encode_into(Escaping::for_version(Some(Version::V1_2)), &mut fast);
+        assert_eq!(frame.encode(Some(Version::V1_2)), fast);
+    }
+
+    #[rstest]
+    #[case("m-1", Some(1))]
+    #[case("m-18446744073709551615", Some(u64::MAX))]
+    #[case("m-01", None)]
+    #[case("m-+1", None)]
+    #[case("m-", None)]
+    #[case("1", None)]
+    #[case("m-99999999999999999999", None)]
+    fn message_ids_parse_only_as_written(#[case] text: &str, #[case] want: Option<u64>) {
+        assert_eq!(parse_message_id(text), want);
+        if let Some(id) = want {
+            assert_eq!(message_id_text(id), text);
+        }
+    }
+
+    #[test]
+    fn decimals_are_written_without_allocating() {
+        for n in [0, 9, 10, 12345, u64::MAX] {
+            let mut out = Vec::new();
+            push_decimal(n, &mut out);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! One client's STOMP session, as a state machine with no socket.
+//!
+//! A session takes decoded frames, heart-beats and the passing of time, and
+//! answers with what happens next: it changes the broker's state (routing,
+//! subscriptions, transactions) and queues what to send through the
+//! connection's outbox, in the same pass and under the same lock, and says
+//! whether the connection goes on ([`Flow`]). It starts before CONNECT,
+//! negotiates the version and heart-beats, then handles each frame in
+//! order. A frame that fails gets an ERROR frame (with `receipt-id` when it
+//! asked for a receipt) and the connection closes.
+//!
+//! The thread that reads the socket ([`crate::connection`]) drives it; the
+//! unit tests below drive it frame by frame.
+
+mod commands;
+mod connect;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::frame::{Command, Frame, FrameError};
+use crate::journal::{CloseReason, ConnectionId};
+use crate::protocol::{replies, Version};
+use crate::state::{BrokerState, Journal};
+
+/// Why a frame failed: becomes the ERROR frame.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    message: String,
+    detail: String,
+    receipt: Option<String>,
+    extra: Vec<(&'static str, String)>,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>, detail: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            detail: detail.into(),
+            receipt: None,
+            extra: Vec::new(),
+        }
+    }
+
+    fn missing(header: &str, command: &Command) -> Failure {
+        Failure::new(
+            format!("missing '{header}' header"),
+            format!(
+                "{} {command} frame must have a '{header}' header.",
+                article(command)
+            ),
+        )
+    }
+
+    fn into_frame(self) -> Frame {
+        let extra: Vec<(&str, &str)> = self.extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        replies::error(self.message, self.detail, self.receipt, &extra)
+    }
+}
+
+/// "A" or "An", as the command's name is read aloud.
+fn article(command: &Command) -> &'static str {
+    match command.as_str().chars().next() {
+        Some('A' | 'E' | 'I' | 'O' | 'U') => "An",
+        _ => "A",
+    }
+}
+
+/// What the connection does after a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Close(CloseReason),
+}
+
+/// One client's session.
+pub(crate) struct Session {
+    state: Arc<BrokerState>,
+    conn: ConnectionId,
+    version: Option<Version>,
+    /// Who the authenticator said this connection is.
+    principal: Option<String>,
+    /// The whole CONNECT frame must have arrived by then.
+    connect_deadline: Instant,
+    /// Silence tolerated once connected: twice the client's heart-beat.
+    silence_allowed: Option<Duration>,
+}
+
+impl Session {
+    /// A session for connection `conn`, whose clock starts now.
+    pub(crate) fn new(state: Arc<BrokerState>, conn: ConnectionId) -> Session {
+        let connect_deadline = Instant::now() + state.config.connect_timeout;
+        Session {
+            state,
+            conn,
+            version: None,
+            principal: None,
+            connect_deadline,
+            silence_allowed: None,
+        }
+    }
+
+    /// The negotiated version (`None` before CONNECT): how to decode what
+    /// follows.
+    pub(crate) fn version(&self) -> Option<Version> {
+        self.version
+    }
+
+    /// How long the next read may wait for bytes before
+    /// [`Session::on_silence`]: what is left of the CONNECT deadline, then
+    /// twice the client's heart-beat interval (`None`: for ever).
+    pub(crate) fn read_timeout(&self, now: Instant) -> Option<Duration> {
+        match self.version {
+            None => Some(self.connect_deadline.saturating_duration_since(now)),
+            Some(_) => self.silence_allowed,
+        }
+    }
+
+    /// Handles one frame.
+    pub(crate) fn on_frame(&mut self, journal: &mut Journal, frame: Frame) -> Flow {
+        // SEND frames are recorded with the message they make.
+        if frame.command() != &Command::Send {
+            journal.history.record_in(self.conn, Some(&frame));
+        }
+        match self.handle(journal, frame) {
+            Ok(flow) => flow,
+            Err(failure) => Flow::Close(self.fail(journal, failure)),
+        }
+    }
+
+    /// A heart-beat arrived.
+    pub(crate) fn on_heart_beat(&mut self, journal: &mut Journal) {
+        journal.history.record_in(self.conn, None);
+    }
+
+    /// The bytes in could not be decoded.
+    pub(crate) fn on_bad_frame(&mut self, journal: &mut Journal, error: FrameError) -> CloseReason {
+        let limits = self.state.config.limits;
+        let detail = format!(
+            "The broker could not read a frame: {error}. Limits: frames up to {} body bytes, {} headers, header lines up to {} bytes.",
+            limits.max_frame_size, limits.max_headers, limits.max_header_line,
+        );
+        self.fail(journal, Failure::new(error.to_string(), detail))
+    }
+
+    /// Nothing arrived within [`Session::read_timeout`].
+    pub(crate) fn on_silence(&mut self, journal: &mut Journal) -> CloseReason {
+        if self.state.is_shutting_down() {
+            return CloseReason::BrokerShutdown;
+        }
+        match self.version {
+            None => {
+                let failure = Failure::new(
+                    "no CONNECT frame in time",
+                    format!(
+                        "A client must send a whole CONNECT or STOMP frame within {:?} of opening the connection.",
+                        self.state.config.connect_timeout
+                    ),
+                );
+                self.fail(journal, failure)
+            }
+            Some(_) => {
+                let failure = Failure::new(
+                    "heart-beat timeout",
+                    "The client sent nothing (not even a heart-beat) for twice the negotiated heart-beat interval.",
+                );
+                self.fail(journal, failure);
+                CloseReason::HeartBeatTimeout
+            }
+        }
+    }
+
+    /// The transport closed or failed under us.
+    pub(crate) fn on_closed(&self) -> CloseReason {
+        if self.state.is_shutting_down() {
+            CloseReason::BrokerShutdown
+        } else {
+            CloseReason::PeerClosed
+        }
+    }
+
+    fn fail(&mut self, journal: &mut Journal, failure: Failure) -> CloseReason {
+        let message = failure.message.clone();
+        let error = failure.into_frame();
+        journal.history.error_sent(self.conn, &error);
+        journal
+            .live
+            .send_frame(self.conn, error, &mut journal.history);
+        CloseReason::ErrorSent(message)
+    }
+
+    fn handle(&mut self, journal: &mut Journal, frame: Frame) -> Result<Flow, Failure> {
+        let receipt = frame.header("receipt").map(str::to_owned);
+        let result = match (self.version, frame.command()) {
+            (None, Command::Connect | Command::Stomp) => {
+                self.connect(journal, &frame).map(|()| Flow::Continue)
+            }
+            (None, other) => Err(Failure::new(
+                format!("expected CONNECT or STOMP frame, got {other}"),
+                "The first frame on a connection must be CONNECT or STOMP.",
+            )),
+            (Some(_), _) => self.handle_connected(journal, frame),
+        };
+        match result {
+            Ok(flow) => {
+                if let Some(id) = receipt {
+                    let frame = replies::receipt(id);
+                    journal
+                        .live
+                        .send_frame(self.conn, frame, &mut journal.history);
+                }
+                Ok(flow)
+            }
+            Err(mut failure) => {
+                failure.receipt = receipt;
+                Err(failure)
+            }
+        }
+    }
+
+    fn handle_connected(&mut self, journal: &mut Journal, frame: Frame) -> Result<Flow, Failure> {
+        use crate::journal::AckKind;
+        match frame.command() {
+            Command::Send => self.send(journal, frame)?,
+            Command::Subscribe => self.subscribe(journal, &frame)?,
+            Command::Unsubscribe => self.unsubscribe(journal, &frame)?,
+            Command::Ack => self.acknowledge(journal, &frame, AckKind::Ack)?,
+            Command::Nack if self.version == Some(Version::V1_0) => {
+                return Err(Failure::new(
+                    "unknown command 'NACK'",
+                    "NACK is not part of STOMP 1.0; negotiate 1.1 or 1.2 to use it.",
+                ))
+            }
+            Command::Nack => self.acknowledge(journal, &frame, AckKind::Nack)?,
+            Command::Begin => self.begin(journal, &frame)?,
+            Command::Commit => self.commit(journal, &frame)?,
+            Command::Abort => self.abort(journal, &frame)?,
+            Command::Disconnect => return Ok(Flow::Close(CloseReason::Disconnect)),
+            Command::Connect | Command::Stomp => {
+                return Err(Failure::new(
+                    "already connected",
+                    "This connection has already sent CONNECT; a session cannot be opened twice.",
+                ))
+            }
+            other => {
+                return Err(Failure::new(
+                    format!("unknown command '{other}'"),
+                    format!(
+                        "'{other}' is not a client frame in STOMP {}.",
+                        self.version.map_or("(not negotiated)", Version::as_str)
+                    ),
+                ))
+            }
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,975 @@
+//! The live state: connections, subscriptions, queues, deliveries awaiting
+//! acknowledgement and open transactions. This is the only copy of each;
+//! inspection reads it here.
+//!
+//! Queues hold messages until a subscriber can take them and hand them out
+//! round-robin; topics copy each message to every current subscriber.
+//! Deliveries in the `client` and `client-individual` ack modes stay pending
+//! on their subscription until acknowledged; a NACK, an UNSUBSCRIBE or the
+//! end of the connection returns pending queue messages to the front of their
+//! queue, marked redelivered. Every change is recorded in the [`History`] in
+//! the same pass, under the same lock.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::history::History;
+use super::outbox::{Outbound, Outbox};
+use crate::ack::Ack;
+use crate::destination::{DestinationKind, DestinationRules};
+use crate::frame::{Frame, Headers};
+use crate::journal::{
+    AckKind, CloseReason, ConnectionId, QueueSnapshot, QueuedMessage, SubscriptionInfo,
+    TransactionInfo,
+};
+use crate::protocol::message::{parse_message_id, Delivery, StoredMessage};
+use crate::transport::Transport;
+
+/// Which delivery an ACK or NACK frame means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AckTarget {
+    /// STOMP 1.2: the `id` header, equal to the MESSAGE's `ack` header.
+    Tag(String),
+    /// STOMP 1.0 and 1.1: `message-id`, and in 1.1 `subscription`.
+    MessageId {
+        message_id: String,
+        subscription: Option<String>,
+    },
+}
+
+impl fmt::Display for AckTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AckTarget::Tag(id) => write!(f, "ack id '{id}'"),
+            AckTarget::MessageId {
+                message_id,
+                subscription: Some(sub),
+            } => write!(f, "message '{message_id}' on subscription '{sub}'"),
+            AckTarget::MessageId { message_id, .. } => write!(f, "message '{message_id}'"),
+        }
+    }
+}
+
+/// Why the live state refused an operation; the text goes into an ERROR frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RouteError {
+    DuplicateSubscription(String),
+    UnknownSubscription(String),
+    NotPending(AckTarget),
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteError::DuplicateSubscription(id) => {
+                write!(
+                    f,
+                    "subscription id '{id}' is already in use on this connection"
+                )
+            }
+            RouteError::UnknownSubscription(id) => {
+                write!(f, "no subscription '{id}' on this connection")
+            }
+            RouteError::NotPending(target) => {
+                write!(
+                    f,
+                    "{target} is not pending acknowledgement on this connection"
+                )
+            }
+        }
+    }
+}
+
+/// What a SUBSCRIBE frame asked for.
+#[derive(Clone, Debug)]
+pub(crate) struct SubscribeRequest {
+    pub(crate) id: String,
+    pub(crate) destination: String,
+    pub(crate) ack: Ack,
+    /// At most this many unacknowledged messages at once (queues only).
+    pub(crate) prefetch: Option<usize>,
+    /// The SUBSCRIBE frame's headers, for inspection.
+    pub(crate) headers: Headers,
+}
+
+/// One buffered operation of an open transaction.
+#[derive(Debug)]
+pub(crate) enum TxOp {
+    Send(Arc<StoredMessage>),
+    Settle {
+        target: AckTarget,
+        kind: AckKind,
+        /// The ACK or NACK frame, for inspection.
+        frame: Frame,
+    },
+}
+
+impl TxOp {
+    /// The frame that buffered this operation.
+    pub(crate) fn frame(&self) -> Frame {
+        match self {
+            TxOp::Send(message) => message.send_frame(),
+            TxOp::Settle { frame, .. } => frame.clone(),
+        }
+    }
+}
+
+/// An open transaction: what COMMIT will apply.
+#[derive(Debug)]
+pub(crate) struct Transaction {
+    pub(crate) begun_at: Duration,
+    pub(crate) ops: Vec<TxOp>,
+}
+
+#[derive(Debug)]
+struct Subscription {
+    destination: String,
+    kind: DestinationKind,
+    ack: Ack,
+    prefetch: Option<usize>,
+    headers: Headers,
+    /// Deliveries awaiting ACK or NACK, by tag (delivery order).
+    pending: BTreeMap<u64, Arc<StoredMessage>>,
+    /// Message id to tag, for STOMP 1.0 and 1.1 acknowledgements.
+    tags_by_message_id: HashMap<u64, u64>,
+    delivered: u64,
+    acked: u64,
+    nacked: u64,
+}
+
+impl Subscription {
+    fn take_pending(&mut self, tag: u64, cumulative: bool) -> Vec<(u64, Arc<StoredMessage>)> {
+        let taken: Vec<(u64, Arc<StoredMessage>)> = if cumulative {
+            let rest = self.pending.split_off(&(tag + 1));
+            std::mem::replace(&mut self.pending, rest)
+                .into_iter()
+                .collect()
+        } else {
+            self.pending
+                .remove(&tag)
+                .map(|m| (tag, m))
+                .into_iter()
+                .collect()
+        };
+        for (_, message) in &taken {
+            self.tags_by_message_id.remove(&message.id);
+        }
+        taken
+    }
+}
+
+/// One open connection as the broker's state sees it.
+pub(crate) struct Connection {
+    outbox: Outbox,
+    transport: Arc<dyn Transport>,
+    subscriptions: HashMap<Arc<str>, Subscription>,
+    /// Which subscription holds each pending tag.
+    pending_tags: HashMap<u64, Arc<str>>,
+    transactions: BTreeMap<String, Transaction>,
+    next_tag: u64,
+    /// Overflowed or its writer has gone: deliver nothing more.
+    closing: bool,
+    /// A reason that wins over the one the session will give (the writer
+    /// knows a client was too slow; the session only sees the socket close).
+    close_reason: Option<CloseReason>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("subscriptions", &self.subscriptions.len())
+            .field("transactions", &self.transactions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SubKey {
+    conn: ConnectionId,
+    id: Arc<str>,
+}
+
+#[derive(Debug)]
+struct Queued {
+    message: Arc<StoredMessage>,
+    redelivered: bool,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    messages: VecDeque<Queued>,
+    consumers: Vec<SubKey>,
+    next: usize,
+}
+
+impl Queue {
+    /// Puts messages back at the front, keeping their order.
+    fn return_front(&mut self, messages: impl DoubleEndedIterator<Item = Queued>) {
+        for queued in messages.rev() {
+            self.messages.push_front(queued);
+        }
+    }
+}
+
+/// Every connection, destination and subscription of one broker.
+#[derive(Debug)]
+pub(crate) struct Live {
+    rules: DestinationRules,
+    dispatch_watermark: usize,
+    max_backlog: usize,
+    queues: HashMap<String, Queue>,
+    topics: HashMap<String, Vec<SubKey>>,
+    connections: HashMap<ConnectionId, Connection>,
+}
+
+impl Live {
+    pub(crate) fn new(
+        rules: DestinationRules,
+        dispatch_watermark: usize,
+        max_backlog: usize,
+    ) -> Live {
+        Live {
+            rules,
+            dispatch_watermark,
+            max_backlog,
+            queues: HashMap::new(),
+            topics: HashMap::new(),
+            connections: HashMap::new(),
+        }
+    }
+
+    // ---- connections -----------------------------------------------------
+
+    pub(crate) fn add_connection(
+        &mut self,
+        conn: ConnectionId,
+        outbox: Outbox,
+        transport: Arc<dyn Transport>,
+    ) {
+        let connection = Connection {
+            outbox,
+            transport,
+            subscriptions: HashMap::new(),
+            pending_tags: HashMap::new(),
+            transactions: BTreeMap::new(),
+            next_tag: 1,
+            closing: false,
+            close_reason: None,
+        };
+        self.connections.insert(conn, connection);
+    }
+
+    /// How many connections are open.
+    pub(crate) fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Ends connection `conn`'s part in the broker: its open transactions
+    /// are rolled back, its subscriptions end and their pending queue
+    /// messages return to their queues, and its writer is told to finish.
+    /// The connection stays (closing, so shutdown can still abort it) until
+    /// [`Live::remove_connection`].
+    pub(crate) fn detach_connection(&mut self, conn: ConnectionId, history: &mut History) {
+        let Some(connection) = self.connections.get_mut(&conn) else {
+            return;
+        };
+        connection.closing = true;
+        let _ = connection.outbox.push(Outbound::Close);
+        let transactions = std::mem::take(&mut connection.transactions);
+        let subscriptions = std::mem::take(&mut connection.subscriptions);
+        connection.pending_tags.clear();
+        for (id, transaction) in transactions {
+            history.ended(
+                conn,
+                &id,
+                crate::journal::TransactionOutcome::RolledBack,
+                &transaction.ops,
+            );
+        }
+        // Detached in one pass per destination, so a connection with many
+        // subscriptions leaves in linear time.
+        let mut by_destination: HashMap<(DestinationKind, String), HashSet<Arc<str>>> =
+            HashMap::new();
+        let mut subscriptions: Vec<_> = subscriptions.into_iter().collect();
+        subscriptions.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut returned: HashMap<String, Vec<Queued>> = HashMap::new();
+        for (id, subscription) in subscriptions {
+            history.unsubscribed(conn, &id, &subscription.destination);
+            if subscription.kind == DestinationKind::Queue {
+                let back = returned
+                    .entry(subscription.destination.clone())
+                    .or_default();
+                for message in subscription.pending.into_values() {
+                    history.requeued(message.journal_seq, true);
+                    back.push(Queued {
+                        message,
+                        redelivered: true,
+                    });
+                }
+            }
+            by_destination
+                .entry((subscription.kind, subscription.destination))
+                .or_default()
+                .insert(id);
+        }
+        let mut touched = Vec::new();
+        for ((kind, destination), ids) in by_destination {
+            let gone = |k: &SubKey| k.conn == conn && ids.contains(&k.id);
+            match kind {
+                DestinationKind::Topic => self.unhook_topic(&destination, gone),
+                DestinationKind::Queue => {
+                    let queue = self.queues.entry(destination.clone()).or_default();
+                    queue.consumers.retain(|k| !gone(k));
+                    if let Some(messages) = returned.remove(&destination) {
+                        queue.return_front(messages.into_iter());
+                    }
+                    touched.push(destination);
+                }
+            }
+        }
+        for queue in touched {
+            self.dispatch_queue(&queue, history);
+        }
+    }
+
+    /// Forgets connection `conn` (after [`Live::detach_connection`] and the
+    /// end of its threads); returns the close reason its writer set, if any.
+    pub(crate) fn remove_connection(&mut self, conn: ConnectionId) -> Option<CloseReason> {
+        self.connections.remove(&conn)?.close_reason
+    }
+
+    /// Shuts down every open connection's transport, which ends its threads.
+    pub(crate) fn abort_all(&self) {
+        for connection in self.connections.values() {
+            connection.transport.abort();
+        }
+    }
+
+    /// Records that `conn` closes for `reason`, whatever its session says.
+    pub(crate) fn set_close_reason(&mut self, conn: ConnectionId, reason: CloseReason) {
+        if let Some(connection) = self.connections.get_mut(&conn) {
+            connection.close_reason = Some(reason);
+        }
+    }
+
+    /// Queues a frame for `conn` and puts it in the transcript; if the writer
+    /// has gone the connection is closing and there is nobody left to tell.
+    pub(crate) fn send_frame(&self, conn: ConnectionId, frame: Frame, history: &mut History) {
+        let Some(connection) = self.connections.get(&conn) else {
+            return;
+        };
+        if history.is_recording() {
+            history.record_out(conn, frame.clone());
+        }
+        let _ = connection.outbox.push(Outbound::Frame(frame));
+    }
+
+    /// Queues a control item (negotiated settings, close) for `conn`'s writer.
+    pub(crate) fn send_control(&self, conn: ConnectionId, item: Outbound) {
+        if let Some(connection) = self.connections.get(&conn) {
+            let _ = connection.outbox.push(item);
+        }
+    }
+
+    // ---- subscriptions ---------------------------------------------------
+
+    pub(crate) fn subscribe(
+        &mut self,
+        conn: ConnectionId,
+        request: SubscribeRequest,
+        history: &mut History,
+    ) -> Result<(), RouteError> {
+        let kind = self.rules.kind_of(&request.destination);
+        let connection = connection_mut(&mut self.connections, conn)?;
+        let id: Arc<str> = Arc::from(request.id.as_str());
+        if connection.subscriptions.contains_key(&id) {
+            return Err(RouteError::DuplicateSubscription(request.id));
+        }
+        let SubscribeRequest {
+            destination,
+            ack,
+            prefetch,
+            headers,
+            ..
+        } = request;
+        let subscription = Subscription {
+            destination: destination.clone(),
+            kind,
+            ack,
+            prefetch,
+            headers,
+            pending: BTreeMap::new(),
+            tags_by_message_id: HashMap::new(),
+            delivered: 0,
+            acked: 0,
+            nacked: 0,
+        };
+        connection.subscriptions.insert(id.clone(), subscription);
+        history.subscribed(conn, &id, &destination);
+        let key = SubKey { conn, id };
+        match kind {
+            DestinationKind::Queue => {
+                let queue = self.queues.entry(destination.clone()).or_default();
+                queue.consumers.push(key);
+                self.dispatch_queue(&destination, history);
+            }
+            DestinationKind::Topic => self.topics.entry(destination).or_default().push(key),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn unsubscribe(
+        &mut self,
+        conn: ConnectionId,
+        id: &str,
+        history: &mut History,
+    ) -> Result<(), RouteError> {
+        let connection = connection_mut(&mut self.connections, conn)?;
+        let (id, subscription) = connection
+            .subscriptions
+            .remove_entry(id)
+            .ok_or_else(|| RouteError::UnknownSubscription(id.to_owned()))?;
+        for tag in subscription.pending.keys() {
+            connection.pending_tags.remove(tag);
+        }
+        history.unsubscribed(conn, &id, &subscription.destination);
+        let key = SubKey { conn, id };
+        match subscription.kind {
+            DestinationKind::Topic => {
+                self.unhook_topic(&subscription.destination, |k| *k == key);
+            }
+            DestinationKind::Queue => {
+                for message in subscription.pending.values() {
+                    history.requeued(message.journal_seq, true);
+                }
+                let queue = self
+                    .queues
+                    .entry(subscription.destination.clone())
+                    .or_default();
+                queue.consumers.retain(|k| *k != key);
+                queue.return_front(subscription.pending.into_values().map(|message| Queued {
+                    message,
+                    redelivered: true,
+                }));
+                self.dispatch_queue(&subscription.destination, history);
+            }
+        }
+        Ok(())
+    }
+
+    fn unhook_topic(&mut self, destination: &str, gone: impl Fn(&SubKey) -> bool) {
+        if let Some(subscribers) = self.topics.get_mut(destination) {
+            subscribers.retain(|k| !gone(k));
+            if subscribers.is_empty() {
+                self.topics.remove(destination);
+            }
+        }
+    }
+
+    /// The id of `conn`'s subscription to `destination` (STOMP 1.0 UNSUBSCRIBE).
+    pub(crate) fn subscription_to(&self, conn: ConnectionId, destination: &str) -> Option<String> {
+        let connection = self.connections.get(&conn)?;
+        let mut ids: Vec<&Arc<str>> = connection
+            .subscriptions
+            .iter()
+            .filter(|(_, s)| s.destination == destination)
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort();
+        ids.first().map(|id| id.to_string())
+    }
+
+    /// The destination of subscription `id` of connection `conn`.
+    pub(crate) fn destination_of(&self, conn: ConnectionId, id: &str) -> Option<String> {
+        let connection = self.connections.get(&conn)?;
+        connection
+            .subscriptions
+            .get(id)
+            .map(|s| s.destination.clone())
+    }
+
+    // ---- messages --------------------------------------------------------
+
+    /// Whether `extra` more messages fit on `destination` when at most `max`
+    /// may wait there; topics always have room.
+    pub(crate) fn has_room(&self, destination: &str, extra: usize, max: usize) -> bool {
+        if self.rules.kind_of(destination) != DestinationKind::Queue {
+            return true;
+        }
+        let waiting = self.queues.get(destination).map_or(0, |q| q.messages.len());
+        waiting + extra <= max
+    }
+
+    /// Routes a newly published message.
+    pub(crate) fn publish(&mut self, message: Arc<StoredMessage>, history: &mut History) {
+        match self.rules.kind_of(&message.destination) {
+            DestinationKind::Queue => {
+                history.routed(message.journal_seq, DestinationKind::Queue, 0);
+                let queue = match self.queues.get_mut(&message.destination) {
+                    Some(queue) => queue,
+                    None => self.queues.entry(message.destination.clone()).or_default(),
+                };
+                let idle = queue.messages.is_empty();
+                queue.messages.push_back(Queued {
+                    message,
+                    redelivered: false,
+                });
+                if idle {
+                    // Only the new message can move; skip the name lookup.
+                    dispatch(
+                        queue,
+                        &mut self.connections,
+                        self.dispatch_watermark,
+                        history,
+                    );
+                }
+            }
+            DestinationKind::Topic => self.publish_to_topic(message, history),
+        }
+    }
+
+    fn publish_to_topic(&mut self, message: Arc<StoredMessage>, history: &mut History) {
+        let subscribers = self
+            .topics
+            .get(&message.destination)
+            .map_or(&[][..], Vec::as_slice);
+        history.routed(
+            message.journal_seq,
+            DestinationKind::Topic,
+            subscribers.len(),
+        );
+        for key in subscribers {
+            let Some(connection) = self.connections.get_mut(&key.conn) else {
+                continue;
+            };
+            if connection.closing {
+                continue;
+            }
+            if deliver(connection, key, message.clone(), false, history).is_err() {
+                connection.closing = true;
+            } else if connection.outbox.backlog() > self.max_backlog {
+                connection.closing = true;
+                connection.outbox.overflow();
+            }
+        }
+    }
+
+    /// Whether `target` names a delivery pending on `conn`.
+    pub(crate) fn is_pending(&self, conn: ConnectionId, target: &AckTarget) -> bool {
+        self.connections
+            .get(&conn)
+            .is_some_and(|c| resolve(c, target).is_some())
+    }
+
+    /// Settles the delivery `target` names (cumulatively in `client` mode)
+    /// with an ACK or NACK; on NACK, queue messages go back to their queue for
+    /// redelivery. `transaction` is for the journal.
+    pub(crate) fn settle(
+        &mut self,
+        conn: ConnectionId,
+        target: &AckTarget,
+        kind: AckKind,
+        transaction: Option<&str>,
+        history: &mut History,
+    ) -> Result<(), RouteError> {
+        let connection = connection_mut(&mut self.connections, conn)?;
+        let (id, tag) =
+            resolve(connection, target).ok_or_else(|| RouteError::NotPending(target.clone()))?;
+        let subscription = connection
+            .subscriptions
+            .get_mut(&id)
+            .expect("resolve returns a live subscription");
+        let settled = subscription.take_pending(tag, subscription.ack == Ack::Client);
+        let requeue = kind == AckKind::Nack && subscription.kind == DestinationKind::Queue;
+        for (tag, message) in &settled {
+            connection.pending_tags.remove(tag);
+            match kind {
+                AckKind::Ack => subscription.acked += 1,
+                AckKind::Nack => subscription.nacked += 1,
+            }
+            history.settled(conn, &id, message, kind, transaction, requeue);
+        }
+        if subscription.kind == DestinationKind::Topic {
+            return Ok(());
+        }
+        let destination = subscription.destination.clone();
+        if requeue {
+            let queue = self.queues.entry(destination.clone()).or_default();
+            queue.return_front(settled.into_iter().map(|(_, message)| Queued {
+                message,
+                redelivered: true,
+            }));
+        }
+        self.dispatch_queue(&destination, history);
+        Ok(())
+    }
+
+    /// A writer drained below the watermark: offer its queues more.
+    pub(crate) fn dispatch_for(&mut self, conn: ConnectionId, history: &mut History) {
+        let Some(connection) = self.connections.get(&conn) else {
+            return;
+        };
+        let queues: HashSet<String> = connection
+            .subscriptions
+            .values()
+            .filter(|s| s.kind == DestinationKind::Queue)
+            .map(|s| s.destination.clone())
+            .collect();
+        for queue in queues {
+            self.dispatch_queue(&queue, history);
+        }
+    }
+
+    /// Auto-acknowledged queue deliveries a writer could not send.
+    pub(crate) fn requeue(&mut self, unsent: Vec<Delivery>, history: &mut History) {
+        let mut by_queue: HashMap<String, Vec<Queued>> = HashMap::new();
+        for delivery in unsent {
+            history.requeued(delivery.message.journal_seq, false);
+            by_queue
+                .entry(delivery.message.destination.clone())
+                .or_default()
+                .push(Queued {
+                    message: delivery.message,
+                    redelivered: delivery.redelivered,
+                });
+        }
+        for (destination, messages) in by_queue {
+            self.queues
+                .entry(destination.clone())
+                .or_default()
+                .return_front(messages.into_iter());
+            self.dispatch_queue(&destination, history);
+        }
+    }
+
+    /// Hands queued messages of `name` to eligible consumers, round-robin.
+    fn dispatch_queue(&mut self, name: &str, history: &mut History) {
+        let Some(queue) = self.queues.get_mut(name) else {
+            return;
+        };
+        if queue.messages.is_empty() && queue.consumers.is_empty() {
+            self.queues.remove(name);
+            return;
+        }
+        dispatch(
+            queue,
+            &mut self.connections,
+            self.dispatch_watermark,
+            history,
+        );
+    }
+
+    // ---- transactions ----------------------------------------------------
+
+    /// How many transactions `conn` has open.
+    pub(crate) fn open_transactions(&self, conn: ConnectionId) -> usize {
+        self.connections
+            .get(&conn)
+            .map_or(0, |c| c.transactions.len())
+    }
+
+    /// Opens transaction `id`; false if it is already open.
+    pub(crate) fn begin(&mut self, conn: ConnectionId, id: &str, at: Duration) -> bool {
+        let Some(connection) = self.connections.get_mut(&conn) else {
+            return false;
+        };
+        if connection.transactions.contains_key(id) {
+            return false;
+        }
+        let transaction = Transaction {
+            begun_at: at,
+            ops: Vec::new(),
+        };
+        connection.transactions.insert(id.to_owned(), transaction);
+        true
+    }
+
+    /// Open transaction `id` of `conn`.
+    pub(crate) fn transaction_mut(
+        &mut self,
+        conn: ConnectionId,
+        id: &str,
+    ) -> Option<&mut Transaction> {
+        self.connections.get_mut(&conn)?.transactions.get_mut(id)
+    }
+
+    /// Closes open transaction `id` of `conn`, returning what it buffered.
+    pub(crate) fn end_transaction(&mut self, conn: ConnectionId, id: &str) -> Option<Transaction> {
+        self.connections.get_mut(&conn)?.transactions.remove(id)
+    }
+
+    // ---- inspection ------------------------------------------------------
+
+    /// The active subscriptions, by connection then id.
+    pub(crate) fn subscriptions(&self) -> Vec<SubscriptionInfo> {
+        let mut all = Vec::new();
+        for (conn, connection) in &self.connections {
+            for (id, s) in &connection.subscriptions {
+                all.push(SubscriptionInfo {
+                    connection: *conn,
+                    id: id.to_string(),
+                    destination: s.destination.clone(),
+                    ack: s.ack,
+                    headers: s.headers.clone(),
+                    delivered: s.delivered,
+                    acked: s.acked,
+                    nacked: s.nacked,
+                    unacked: s.pending.len() as u64,
+                });
+            }
+        }
+        all.sort_by(|a, b| (a.connection, &a.id).cmp(&(b.connection, &b.id)));
+        all
+    }
+
+    /// The open transactions, by connection then id.
+    pub(crate) fn transactions(&self) -> Vec<TransactionInfo> {
+        let mut all = Vec::new();
+        for (conn, connection) in &self.connections {
+            for (id, transaction) in &connection.transactions {
+                all.push(TransactionInfo {
+                    connection: *conn,
+                    id: id.clone(),
+                    frames: transaction.ops.iter().map(TxOp::frame).collect(),
+                    begun_at: transaction.begun_at,
+                });
+            }
+        }
+        all.sort_by(|a, b| (a.connection, &a.id).cmp(&(b.connection, &b.id)));
+        all
+    }
+
+    /// What is waiting on queue `name`, and what its consumers hold unacked.
+    pub(crate) fn queue_snapshot(&self, name: &str) -> QueueSnapshot {
+        let queued = |message: &StoredMessage, redelivered, held_by| QueuedMessage {
+            message_id: message.message_id(),
+            headers: message.carried().collect(),
+            body: message.body.clone(),
+            redelivered,
+            held_by,
+        };
+        let waiting = self.queues.get(name).map_or_else(Vec::new, |q| {
+            q.messages
+                .iter()
+                .map(|m| queued(&m.message, m.redelivered, None))
+                .collect()
+        });
+        let mut holders: Vec<(ConnectionId, &Arc<str>, &Subscription)> = Vec::new();
+        for (conn, connection) in &self.connections {
+            for (id, subscription) in &connection.subscriptions {
+                if subscription.kind == DestinationKind::Queue && subscription.destination == name {
+                    holders.push((*conn, id, subscription));
+                }
+            }
+        }
+        holders.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut unacked = Vec::new();
+        for (conn, id, subscription) in holders {
+            let holder = || Some((conn, id.to_string()));
+            unacked.extend(
+                subscription
+                    .pending
+                    .values()
+                    .map(|m| queued(m, false, holder())),
+            );
+        }
+        QueueSnapshot {
+            destination: name.to_owned(),
+            waiting,
+            unacked,
+        }
+    }
+
+    /// The names of queues that hold messages or have consumers, sorted.
+    pub(crate) fn queue_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.queues.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Drops every message waiting on every queue (unacked ones stay with
+    /// their consumers).
+    pub(crate) fn clear_queues(&mut self) {
+        for queue in self.queues.values_mut() {
+            queue.messages.clear();
+        }
+        self.queues.retain(|_, q| !q.consumers.is_empty());
+    }
+
+    /// Zeroes the subscriptions' counters (a journal reset).
+    pub(crate) fn reset_counters(&mut self) {
+        for connection in self.connections.values_mut() {
+            for subscription in connection.subscriptions.values_mut() {
+                subscription.delivered = 0;
+                subscription.acked = 0;
+                subscription.nacked = 0;
+            }
+        }
+    }
+}
+
+fn connection_mut(
+    connections: &mut HashMap<ConnectionId, Connection>,
+    conn: ConnectionId,
+) -> Result<&mut Connection, RouteError> {
+    // The session removes its connection only as its last act, so a missing
+    // one means a frame raced the end of its own connection.
+    connections
+        .get_mut(&conn)
+        .ok_or_else(|| RouteError::UnknownSubscription("(connection closed)".into()))
+}
+
+/// Hands `queue`'s messages to eligible consumers, round-robin.
+fn dispatch(
+    queue: &mut Queue,
+    connections: &mut HashMap<ConnectionId, Connection>,
+    watermark: usize,
+    history: &mut History,
+) {
+    while !queue.messages.is_empty() {
+        let Some(index) = next_consumer(queue, connections, watermark) else {
+            break;
+        };
+        queue.next = (index + 1) % queue.consumers.len();
+        let key = &queue.consumers[index];
+        let queued = queue.messages.pop_front().expect("checked non-empty");
+        let connection = connections
+            .get_mut(&key.conn)
+            .expect("eligible consumer exists");
+        if let Err(message) = deliver(connection, key, queued.message, queued.redelivered, history)
+        {
+            connection.closing = true;
+            queue.messages.push_front(Queued {
+                message,
+                redelivered: queued.redelivered,
+            });
+        }
+    }
+}
+
+/// The first consumer from the round-robin position that can take a message.
+fn next_consumer(
+    queue: &Queue,
+    connections: &HashMap<ConnectionId, Connection>,
+    watermark: usize,
+) -> Option<usize> {
+    let count = queue.consumers.len();
+    (0..count).map(|i| (queue.next + i) % count).find(|&index| {
+        let key = &queue.consumers[index];
+        let Some(connection) = connections.get(&key.conn) else {
+            return false;
+        };
+        let Some(subscription) = connection.subscriptions.get(&key.id) else {
+            return false;
+        };
+        if connection.closing
+            || subscription
+                .prefetch
+                .is_some_and(|p| subscription.pending.len() >= p)
+        {
+            return false;
+        }
+        if connection.outbox.backlog() >= watermark {
+            // Marked before the second look: a writer that drains in between
+            // either sees the mark (and re-dispatches) or drained before the
+            // second look, which then finds room.
+            connection.outbox.mark_throttled();
+            if connection.outbox.backlog() >= watermark {
+                return false;
+            }
+        }
+        true
+    })
+}
+
+/// Sends one message to one subscription and records it; it stays pending in
+/// the client ack modes. Gives the message back if the writer has gone.
+fn deliver(
+    connection: &mut Connection,
+    key: &SubKey,
+    message: Arc<StoredMessage>,
+    redelivered: bool,
+    history: &mut History,
+) -> Result<(), Arc<StoredMessage>> {
+    let Some(subscription) = connection.subscriptions.get_mut(&key.id) else {
+        return Err(message);
+    };
+    let tag = connection.next_tag;
+    let needs_ack = subscription.ack != Ack::Auto;
+    let delivery = Delivery {
+        message,
+        subscription: key.id.clone(),
+        ack: needs_ack.then_some(tag),
+        redelivered,
+        requeue_if_unsent: !needs_ack && subscription.kind == DestinationKind::Queue,
+    };
+    history.delivered(&delivery, key.conn);
+    let message = delivery.message.clone();
+    if let Err(Outbound::Delivery(d)) = connection.outbox.push(Outbound::Delivery(delivery)) {
+        history.requeued(d.message.journal_seq, needs_ack);
+        return Err(d.message);
+    }
+    subscription.delivered += 1;
+    if needs_ack {
+        connection.next_tag += 1;
+        subscription.tags_by_message_id.insert(message.id, tag);
+        subscription.pending.insert(tag, message);
+        connection.pending_tags.insert(tag, key.id.clone());
+    }
+    Ok(())
+}
+
+/// An `ack` header's tag, as the broker wrote it: digits only, no sign and
+/// no leading zero (so `+1` and `01` name nothing).
+fn parse_tag(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) || text.starts_with('0') {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Finds the subscription and tag an ACK/NACK refers to.
+fn resolve(connection: &Connection, target: &AckTarget) -> Option<(Arc<str>, u64)> {
+    match target {
+        AckTarget::Tag(text) => {
+            let tag = parse_tag(text)?;
+            connection
+                .pending_tags
+                .get(&tag)
+                .map(|id| (id.clone(), tag))
+        }
+        AckTarget::MessageId {
+            message_id,
+            subscription,
+        } => {
+            let message_id = parse_message_id(message_id)?;
+            let mut candidates: Vec<(&Arc<str>, &Subscription)> = connection
+                .subscriptions
+                .iter()
+                .filter(|(id, _)| subscription.as_deref().is_none_or(|s| s == &***id))
+                .collect();
+            candidates.sort_by(|a, b| a.0.cmp(b.0));
+            candidates.into_iter().find_map(|(id, s)| {
+                s.tags_by_message_id
+                    .get(&message_id)
+                    .map(|tag| (id.clone(), *tag))
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_tag;
+
+    #[test]
+    fn ack_tags_parse_only_as_written() {
+        assert_eq!(parse_tag("1"), Some(1));
+        assert_eq!(parse_tag("120"), Some(120));
+        for bad in ["", "+1", "01", "-1", " 1", "1 ", "x"] {
+            assert_eq!(parse_tag(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! One broker's state, in one place, behind one lock.
+//!
+//! [`Journal`] holds the live state ([`live::Live`]: connections,
+//! subscriptions, queues, pending deliveries, open transactions; the only
+//! copy of each) and the history ([`history::History`]: what was published,
+//! delivered, acked and refused, transcripts, closed connections). A frame
+//! changes both in one pass under the one lock, and waits block on the
+//! condition variable that pass notifies. [`BrokerState`] adds what every
+//! thread of the broker shares around it: the configuration, users, grants,
+//! armed failures and counters.
+//!
+//! Lock order: the state's lock, then (briefly) users, grants or faults;
+//! never the reverse, and nothing holds the state's lock while it touches a
+//! socket.
+
+pub(crate) mod history;
+pub(crate) mod live;
+pub(crate) mod outbox;
+mod report;
+mod tracked;
+mod transcript;
+mod view;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::auth::Users;
+use crate::config::Config;
+use crate::faults::Faults;
+use crate::frame::Frame;
+use crate::journal::{ConnectionId, Direction};
+use crate::permissions::LivePermissions;
+
+pub use view::Journal;
+
+/// The journal locked for changes; dropping it unlocks and wakes the waits.
+pub(crate) struct Changing<'a> {
+    journal: MutexGuard<'a, Journal>,
+    state: &'a BrokerState,
+}
+
+impl std::ops::Deref for Changing<'_> {
+    type Target = Journal;
+    fn deref(&self) -> &Journal {
+        &self.journal
+    }
+}
+
+impl std::ops::DerefMut for Changing<'_> {
+    fn deref_mut(&mut self) -> &mut Journal {
+        &mut self.journal
+    }
+}
+
+impl Drop for Changing<'_> {
+    fn drop(&mut self) {
+        // Notified under the lock: a wait between its check and its sleep
+        // holds the lock, so it cannot miss this change.
+        if self.state.waiters.load(Ordering::SeqCst) > 0 {
+            self.state.changed.notify_all();
+        }
+    }
+}
+
+/// What every thread of one running broker shares.
+pub(crate) struct BrokerState {
+    pub(crate) config: Config,
+    journal: Mutex<Journal>,
+    changed: Condvar,
+    /// How many waits are blocked; a change wakes them only if any.
+    waiters: AtomicUsize,
+    /// Users, editable while the broker runs.
+    pub(crate) users: Users,
+    /// Grants, editable while the broker runs.
+    pub(crate) permissions: LivePermissions,
+    /// Failures the test has armed.
+    pub(crate) faults: Faults,
+    shutting_down: AtomicBool,
+    next_conn: AtomicU64,
+    next_message: AtomicU64,
+}
+
+impl BrokerState {
+    pub(crate) fn new(config: Config) -> Arc<BrokerState> {
+        let users = Users::default();
+        for (login, passcode) in &config.users {
+            users.insert(login.clone(), passcode.clone());
+        }
+        Arc::new(BrokerState {
+            journal: Mutex::new(Journal::new(&config)),
+            changed: Condvar::new(),
+            waiters: AtomicUsize::new(0),
+            users,
+            permissions: LivePermissions::new(config.permissions.clone()),
+            faults: Faults::default(),
+            config,
+            shutting_down: AtomicBool::new(false),
+            next_conn: AtomicU64::new(1),
+            next_message: AtomicU64::new(1),
+        })
+    }
+
+    /// Locks the state for a series of changes; waits wake when it unlocks.
+    pub(crate) fn lock(&self) -> Changing<'_> {
+        Changing {
+            journal: self.journal.lock(),
+            state: self,
+        }
+    }
+
+    /// Changes the state and wakes every wait.
+    pub(crate) fn update<R>(&self, change: impl FnOnce(&mut Journal) -> R) -> R {
+        change(&mut self.lock())
+    }
+
+    /// Reads the state.
+    pub(crate) fn read<R>(&self, read: impl FnOnce(&Journal) -> R) -> R {
+        read(&self.journal.lock())
+    }
+
+    /// Blocks until `done` holds or `timeout` passes; re-checks on every change.
+    pub(crate) fn wait(&self, timeout: Duration, mut done: impl FnMut(&Journal) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut journal = self.journal.lock();
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let result = loop {
+            if done(&journal) {
+                break true;
+            }
+            if self.changed.wait_until(&mut journal, deadline).timed_out() {
+                break done(&journal);
+            }
+        };
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Marks the broker as stopping: no connection starts from now on.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+    }
+
+    /// Aborts every open connection, which ends its threads.
+    pub(crate) fn abort_all(&self) {
+        self.read(|j| j.live.abort_all());
+    }
+
+    pub(crate) fn next_conn_id(&self) -> ConnectionId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A fresh message id, unique within this broker.
+    pub(crate) fn next_message_id(&self) -> u64 {
+        self.next_message.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether a traffic observer is installed.
+    pub(crate) fn observed(&self) -> bool {
+        self.config.observer.is_some()
+    }
+
+    /// Tells the traffic observer, if there is one, about a frame (or a
+    /// heart-beat, `None`) on connection `conn`.
+    pub(crate) fn notify(&self, conn: ConnectionId, direction: Direction, frame: Option<&Frame>) {
+        if let Some(observer) = &self.config.observer {
+            observer(&crate::broker::Traffic {
+                connection: conn,
+                direction,
+                frame,
+            });
+        }
+    }
+}
+
+pub(crate) use report::is_published;

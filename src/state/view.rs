@@ -1,0 +1,274 @@
+//! [`Journal`]: the broker's live state and history as a test reads them.
+
+use bytes::Bytes;
+
+use super::history::History;
+use super::live::Live;
+use super::report::is_published;
+use super::tracked::{AckEntry, DeliveryEntry, Tracked};
+use crate::config::Config;
+use crate::frame::Headers;
+use crate::journal::{
+    AckKind, AckRecord, AuthFailure, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,
+    FrameRecord, PermissionDenial, PublishedMessage, QueueSnapshot, SubscriptionInfo,
+    TransactionInfo, TransactionRecord,
+};
+
+/// Everything the broker knows, as a test reads it: the live state
+/// (connections, subscriptions, queues, open transactions) and the history
+/// (published messages, deliveries, acks, transcripts, ended transactions,
+/// closed connections, errors).
+///
+/// [`Broker::wait_until`](crate::Broker::wait_until) and
+/// [`Broker::inspect`](crate::Broker::inspect) hand one to a closure, under
+/// the broker's lock (keep the closure short); the
+/// [`Broker`](crate::Broker)'s other readers return the same data as owned
+/// values. Records are built as they are read, so reading is cheap for the
+/// broker and costs the reader a copy.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{Broker, Client};
+///
+/// let broker = Broker::start()?;
+/// let mut client = Client::connect(broker.addr())?;
+/// client.send("/queue/a", "1")?;
+/// client.send("/queue/b", "2")?;
+/// broker.wait_until(|journal| journal.published().count() == 2, Duration::from_secs(1))?;
+/// assert_eq!(broker.published_to("/queue/b")[0].body_text(), "2");
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Journal {
+    pub(crate) live: Live,
+    pub(crate) history: History,
+}
+
+impl Journal {
+    pub(crate) fn new(config: &Config) -> Journal {
+        Journal {
+            live: Live::new(
+                config.destinations.clone(),
+                config.dispatch_watermark,
+                config.max_backlog,
+            ),
+            history: History::new(config.journal_limits, config.recording),
+        }
+    }
+
+    /// Whether history is being recorded (see [`BrokerBuilder::recording`](crate::BrokerBuilder::recording)).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().recording(false).start()?;
+    /// assert!(!broker.inspect(|j| j.is_recording()));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn is_recording(&self) -> bool {
+        self.history.recording
+    }
+
+    /// How many old published messages were dropped to stay within
+    /// [`JournalLimits`].
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// assert_eq!(broker.inspect(|j| j.evicted_messages()), 0);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn evicted_messages(&self) -> u64 {
+        self.history.evicted_messages
+    }
+
+    /// Every published message still in the journal, oldest first.
+    ///
+    /// # Examples
+    /// See [`Journal`].
+    pub fn published(&self) -> impl Iterator<Item = PublishedMessage> + '_ {
+        self.history.published.iter().map(Tracked::render)
+    }
+
+    /// The published messages sent to `destination`, oldest first; messages
+    /// of transactions that never committed are included, with their status.
+    ///
+    /// # Examples
+    /// See [`Journal`].
+    pub fn published_to<'a>(
+        &'a self,
+        destination: &'a str,
+    ) -> impl Iterator<Item = PublishedMessage> + 'a {
+        self.history
+            .published
+            .iter()
+            .filter(move |t| t.stored.destination == destination)
+            .map(Tracked::render)
+    }
+
+    /// How many messages `destination` received (sent outside a transaction,
+    /// committed, or injected), without copying them.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish("/queue/a", "x");
+    /// assert_eq!(broker.inspect(|j| j.count_published_to("/queue/a")), 1);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn count_published_to(&self, destination: &str) -> usize {
+        self.history
+            .published
+            .iter()
+            .filter(|t| t.stored.destination == destination && is_published(t.status))
+            .count()
+    }
+
+    /// Every MESSAGE frame sent, oldest first.
+    ///
+    /// # Examples
+    /// See [`DeliveryRecord`].
+    pub fn deliveries(&self) -> impl Iterator<Item = DeliveryRecord> + '_ {
+        self.history.deliveries.iter().map(DeliveryEntry::render)
+    }
+
+    /// Every message settled by ACK or NACK, oldest first.
+    ///
+    /// # Examples
+    /// See [`AckRecord`].
+    pub fn acks(&self) -> impl Iterator<Item = AckRecord> + '_ {
+        self.history.acks.iter().map(AckEntry::render)
+    }
+
+    /// How many messages were settled by `kind`, without copying them.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// assert_eq!(broker.inspect(|j| j.count_acks(stompbox::AckKind::Ack)), 0);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn count_acks(&self, kind: AckKind) -> usize {
+        self.history.acks.iter().filter(|a| a.kind == kind).count()
+    }
+
+    /// The active subscriptions, by connection then id (read from the live
+    /// state, whether or not history is recorded).
+    ///
+    /// # Examples
+    /// See [`SubscriptionInfo`].
+    pub fn subscriptions(&self) -> Vec<SubscriptionInfo> {
+        self.live.subscriptions()
+    }
+
+    /// The open transactions, by connection then id, with the frames each
+    /// has buffered (read from the live state).
+    ///
+    /// # Examples
+    /// See [`TransactionInfo`].
+    pub fn transactions(&self) -> Vec<TransactionInfo> {
+        self.live.transactions()
+    }
+
+    /// What queue `destination` holds: messages waiting, and messages its
+    /// consumers have not acknowledged yet.
+    ///
+    /// # Examples
+    /// See [`QueueSnapshot`].
+    pub fn queue(&self, destination: &str) -> QueueSnapshot {
+        self.live.queue_snapshot(destination)
+    }
+
+    /// Every queue that holds messages or has consumers, by name.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish("/queue/a", "x");
+    /// assert_eq!(broker.inspect(|j| j.queues())[0].destination, "/queue/a");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn queues(&self) -> Vec<QueueSnapshot> {
+        self.live
+            .queue_names()
+            .iter()
+            .map(|name| self.live.queue_snapshot(name))
+            .collect()
+    }
+
+    /// Ended transactions (committed, aborted, rolled back), oldest first.
+    ///
+    /// # Examples
+    /// See [`TransactionRecord`].
+    pub fn transaction_history(&self) -> impl Iterator<Item = &TransactionRecord> {
+        self.history.transactions.iter()
+    }
+
+    /// Every connection, open and closed, in the order they were accepted.
+    ///
+    /// # Examples
+    /// See [`ConnectionInfo`].
+    pub fn connections(&self) -> impl Iterator<Item = &ConnectionInfo> {
+        self.history.connections.values()
+    }
+
+    /// A connection's frames in and out (heart-beats included), oldest first;
+    /// `None` when recording is off or the journal knows no such connection.
+    ///
+    /// # Examples
+    /// See [`FrameRecord`].
+    pub fn frames(&self, connection: ConnectionId) -> Option<Vec<FrameRecord>> {
+        if !self.history.recording {
+            return None;
+        }
+        self.history
+            .transcripts
+            .get(&connection)
+            .map(|t| t.render())
+    }
+
+    /// The refused CONNECTs, oldest first.
+    ///
+    /// # Examples
+    /// See [`AuthFailure`].
+    pub fn auth_failures(&self) -> impl Iterator<Item = &AuthFailure> {
+        self.history.auth_failures.iter()
+    }
+
+    /// The frames refused for lack of permission, oldest first.
+    ///
+    /// # Examples
+    /// See [`PermissionDenial`].
+    pub fn permission_denials(&self) -> impl Iterator<Item = &PermissionDenial> {
+        self.history.denials.iter()
+    }
+
+    /// The ERROR frames sent, oldest first.
+    ///
+    /// # Examples
+    /// See [`Broker::errors_sent`](crate::Broker::errors_sent).
+    pub fn errors_sent(&self) -> impl Iterator<Item = &ErrorRecord> {
+        self.history.errors.iter()
+    }
+
+    /// The time since the broker started, as records give it.
+    pub(crate) fn now(&self) -> std::time::Duration {
+        self.history.now()
+    }
+
+    /// Publishes a message made by the broker's own API (no connection):
+    /// recorded as [`Origin::Injected`](crate::journal::Origin::Injected), then routed.
+    pub(crate) fn inject(&mut self, id: u64, destination: &str, headers: Headers, body: Bytes) {
+        let message = self
+            .history
+            .sent(None, id, destination, headers, body, None);
+        self.live.publish(message, &mut self.history);
+    }
+
+    /// Forgets the history; live connections, subscriptions and open
+    /// transactions stay (their counters restart from zero).
+    pub(crate) fn reset(&mut self) {
+        self.history.reset();
+        self.live.reset_counters();
+    }
+}

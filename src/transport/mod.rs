@@ -1,0 +1,43 @@
+//! The seam between a STOMP connection and the bytes it travels on.
+//!
+//! The reader and writer threads of a connection are written against
+//! [`Transport`]; the session above them never sees it. Plain TCP
+//! ([`tcp::TcpTransport`]) is the one implementation today; WebSocket or TLS
+//! would be another, without touching the session or the broker's state.
+
+pub(crate) mod tcp;
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A connected byte stream, shared by a connection's reader thread, its
+/// writer thread and the broker (which aborts it at shutdown). Exactly one
+/// thread reads and one writes.
+pub(crate) trait Transport: Send + Sync + 'static {
+    /// Reads into `buf`, waiting at most `timeout` (`None`: for ever).
+    /// `Ok(0)` means the peer closed; a timeout is an error of kind
+    /// `WouldBlock` or `TimedOut`.
+    fn read(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize>;
+
+    /// Writes some of `bytes`; a write that cannot progress returns an
+    /// error of kind `WouldBlock` or `TimedOut` after a short while, so the
+    /// writer can check whether to give up.
+    fn write(&self, bytes: &[u8]) -> io::Result<usize>;
+
+    /// No more bytes will be written (the peer reads the end of the stream).
+    fn close_write(&self);
+
+    /// Closes both directions now; a blocked read or write returns.
+    fn close(&self);
+
+    /// Closes abortively (a reset where the transport has one), so a peer
+    /// blocked writing learns at once. Used at shutdown.
+    fn abort(&self);
+
+    /// The peer's address.
+    fn peer(&self) -> SocketAddr;
+
+    /// What kind of transport this is, for the journal (`"tcp"`).
+    fn kind(&self) -> &'static str;
+}

@@ -1,0 +1,122 @@
+//! STOMP straight over TCP.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::Transport;
+
+/// How long a blocked write waits before its caller may check whether to
+/// give up.
+const WRITE_POLL: Duration = Duration::from_millis(250);
+
+/// A TCP connection with Nagle's algorithm off.
+#[derive(Debug)]
+pub(crate) struct TcpTransport {
+    stream: TcpStream,
+    peer: SocketAddr,
+    /// The read timeout last set on the socket, so a read with the same
+    /// timeout makes no system call to set it again.
+    read_timeout: Mutex<Option<Duration>>,
+}
+
+impl TcpTransport {
+    pub(crate) fn new(stream: TcpStream) -> io::Result<TcpTransport> {
+        let peer = stream.peer_addr()?;
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(WRITE_POLL))?;
+        Ok(TcpTransport {
+            stream,
+            peer,
+            read_timeout: Mutex::new(None),
+        })
+    }
+}
+
+impl Transport for TcpTransport {
+    fn read(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
+        // A zero timeout means "for ever" to the socket: make it the shortest
+        // real one instead.
+        let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
+        {
+            let mut current = self.read_timeout.lock();
+            if *current != timeout {
+                self.stream.set_read_timeout(timeout)?;
+                *current = timeout;
+            }
+        }
+        (&self.stream).read(buf)
+    }
+
+    fn write(&self, bytes: &[u8]) -> io::Result<usize> {
+        (&self.stream).write(bytes)
+    }
+
+    fn close_write(&self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
+    }
+
+    fn close(&self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    fn abort(&self) {
+        // SO_LINGER 0: the close is a reset, so a client blocked writing to
+        // a stopped broker learns it at once, not after TCP's zero-window
+        // probes give up (minutes, seen under load).
+        let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        self.close();
+    }
+
+    fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    fn kind(&self) -> &'static str {
+        "tcp"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::ErrorKind;
+    use std::net::TcpListener;
+
+    fn pair() -> (TcpTransport, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (TcpTransport::new(server).unwrap(), client)
+    }
+
+    #[test]
+    fn a_read_times_out_then_reads_what_arrives() {
+        let (transport, mut client) = pair();
+        let mut buf = [0u8; 8];
+        let err = transport
+            .read(&mut buf, Some(Duration::from_millis(5)))
+            .unwrap_err();
+        assert!(matches!(
+            err.kind(),
+            ErrorKind::WouldBlock | ErrorKind::TimedOut
+        ));
+        client.write_all(b"hi").unwrap();
+        assert_eq!(transport.read(&mut buf, None).unwrap(), 2);
+        assert_eq!(&buf[..2], b"hi");
+        assert_eq!(transport.kind(), "tcp");
+        assert_eq!(transport.peer(), client.local_addr().unwrap());
+    }
+
+    #[test]
+    fn close_write_ends_the_peers_stream() {
+        let (transport, mut client) = pair();
+        transport.write(b"bye").unwrap();
+        transport.close_write();
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"bye");
+    }
+}

@@ -1,4 +1,4 @@
-//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal]`.
+//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal | queue | acked | topic]`.
 //!
 //! 1. start + shutdown of a broker (what every test pays);
 //! 2. one client's SEND-with-receipt round trip (median, p99);
@@ -306,6 +306,19 @@ fn topic_fan_out(count: usize, subscribers: usize) {
 fn main() {
     // `cargo bench` passes `--bench`; `quick` runs each workload briefly.
     let quick = std::env::args().any(|a| a == "quick");
+    // `queue`, `acked`, `topic`: one workload alone (for a profiler).
+    if std::env::args().any(|a| a == "queue") {
+        queue_throughput(1_000_000, true);
+        return;
+    }
+    if std::env::args().any(|a| a == "acked") {
+        queue_acked_throughput(1_000_000);
+        return;
+    }
+    if std::env::args().any(|a| a == "topic") {
+        topic_fan_out(200_000, 10);
+        return;
+    }
     if std::env::args().any(|a| a == "journal") {
         journal_cost(1_000_000, 5);
         return;

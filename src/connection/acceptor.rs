@@ -1,5 +1,6 @@
 //! The accept loop and the threads it starts for each connection.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -114,6 +115,7 @@ fn start_connection(state: &Arc<BrokerState>, stream: TcpStream) -> io::Result<J
         transport: transport.clone(),
         rx,
         backlog,
+        queued: VecDeque::new(),
     };
     let forget = |state: &BrokerState| {
         state.update(|j| {

@@ -10,6 +10,8 @@ use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::frame::escape::Escaping;
@@ -30,10 +32,12 @@ pub(crate) struct Writer {
     pub(crate) transport: Arc<dyn Transport>,
     pub(crate) rx: Receiver<Outbound>,
     pub(crate) backlog: Arc<Backlog>,
+    /// Items of a batch received but not yet written.
+    pub(crate) queued: VecDeque<Outbound>,
 }
 
 impl Writer {
-    pub(crate) fn run(self) {
+    pub(crate) fn run(mut self) {
         let mut wire = Wire::default();
         let mut batch = Batch::default();
         let mut failed = false;
@@ -81,11 +85,13 @@ impl Writer {
     }
 
     /// Encodes `first` and whatever else is queued, up to [`BATCH_BYTES`].
-    fn gather(&self, first: Outbound, wire: &mut Wire, batch: &mut Batch) {
+    fn gather(&mut self, first: Outbound, wire: &mut Wire, batch: &mut Batch) {
         let observed = self.state.observed();
         let mut item = Some(first);
         while let Some(current) = item.take() {
-            batch.cost += current.cost();
+            if !matches!(current, Outbound::Batch(_)) {
+                batch.cost += current.cost();
+            }
             match current {
                 Outbound::Frame(frame) => {
                     self.state.notify(self.conn, Direction::Out, Some(&frame));
@@ -110,14 +116,24 @@ impl Writer {
                     wire.heart_beat = heart_beat;
                 }
                 Outbound::Close => batch.closing = true,
+                // Counted item by item as each is taken.
+                Outbound::Batch(items) => self.queued.extend(items),
             }
             if !batch.closing && batch.bytes.len() < BATCH_BYTES {
-                item = self.rx.try_recv().ok();
+                item = self.try_next();
             }
         }
     }
 
-    fn next(&self, heart_beat: Option<Duration>) -> Next {
+    /// The next item already received or waiting in the channel.
+    fn try_next(&mut self) -> Option<Outbound> {
+        self.queued.pop_front().or_else(|| self.rx.try_recv().ok())
+    }
+
+    fn next(&mut self, heart_beat: Option<Duration>) -> Next {
+        if let Some(item) = self.queued.pop_front() {
+            return Next::Item(item);
+        }
         match heart_beat {
             Some(every) => match self.rx.recv_timeout(every) {
                 Ok(item) => Next::Item(item),
@@ -176,11 +192,20 @@ impl Writer {
     }
 
     /// Returns auto-acknowledged queue deliveries that were never written.
-    fn hand_back(self, mut unsent: Vec<Delivery>) {
+    fn hand_back(mut self, mut unsent: Vec<Delivery>) {
         for delivery in &mut unsent {
             delivery.redelivered = true;
         }
-        unsent.extend(self.rx.try_iter().filter_map(|item| match item {
+        let mut left: Vec<Outbound> = self.queued.drain(..).collect();
+        left.extend(self.rx.try_iter());
+        let mut flat = Vec::new();
+        for item in left {
+            match item {
+                Outbound::Batch(items) => flat.extend(items),
+                item => flat.push(item),
+            }
+        }
+        unsent.extend(flat.into_iter().filter_map(|item| match item {
             Outbound::Delivery(d) if d.requeue_if_unsent => Some(d),
             _ => None,
         }));

@@ -298,7 +298,7 @@ impl Decoder {
         }
         let command = Command::parse(command_line);
         let escaping = Escaping::for_frame(self.version, &command);
-        let mut headers = Headers::new();
+        let mut headers = Headers::with_capacity(head.len(), 8);
         for line in lines.take_while(|l| !l.is_empty()) {
             let (name, value) = line.split_once(':').ok_or(FrameError::HeaderLine)?;
             if name.is_empty() {
@@ -373,13 +373,26 @@ impl Decoder {
         else {
             unreachable!()
         };
-        let frame_bytes: Bytes = self.buf.split_to(head_len + body_len + 1).freeze();
-        let body = frame_bytes.slice(head_len..head_len + body_len);
+        let frame_len = head_len + body_len + 1;
+        let body = if body_len <= COPIED_BODY {
+            // Copied out, so the read buffer is reused rather than pinned by
+            // every small body kept downstream.
+            let body = Bytes::copy_from_slice(&self.buf[head_len..head_len + body_len]);
+            self.buf.advance(frame_len);
+            body
+        } else {
+            let frame_bytes: Bytes = self.buf.split_to(frame_len).freeze();
+            frame_bytes.slice(head_len..head_len + body_len)
+        };
         Ok(Some(Decoded::Frame(Frame::from_parts(
             command, headers, body,
         ))))
     }
 }
+
+/// Bodies up to this size are copied out of the read buffer; larger ones
+/// share it (no copy of a big body, and it fills most of its buffer anyway).
+const COPIED_BODY: usize = 16 * 1024;
 
 fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)

@@ -140,8 +140,14 @@ impl fmt::Display for Command {
 /// assert_eq!(headers.get("foo"), Some("first"));
 /// assert_eq!(headers.len(), 2);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Headers(Vec<(String, String)>);
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    /// Every name and value, back to back, in order.
+    text: String,
+    /// Where each header's name and value end in `text`; each starts where
+    /// the one before it ended. Two allocations hold any number of headers.
+    ends: Vec<(usize, usize)>,
+}
 
 impl Headers {
     /// No headers.
@@ -151,7 +157,25 @@ impl Headers {
     /// assert!(stompbox::Headers::new().is_empty());
     /// ```
     pub fn new() -> Headers {
-        Headers(Vec::new())
+        Headers::default()
+    }
+
+    /// Room for `count` headers of `bytes` bytes in all.
+    pub(crate) fn with_capacity(bytes: usize, count: usize) -> Headers {
+        Headers {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
+    fn entry(&self, index: usize) -> (&str, &str) {
+        let start = if index == 0 {
+            0
+        } else {
+            self.ends[index - 1].1
+        };
+        let (name_end, value_end) = self.ends[index];
+        (&self.text[start..name_end], &self.text[name_end..value_end])
     }
 
     /// The value of the first header called `name`.
@@ -164,10 +188,7 @@ impl Headers {
     /// assert_eq!(h.get("receipt"), None);
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// Appends a header (after any others of the same name).
@@ -178,8 +199,11 @@ impl Headers {
     /// h.push("a", "1");
     /// assert_eq!(h.get("a"), Some("1"));
     /// ```
-    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.0.push((name.into(), value.into()));
+    pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        self.text.push_str(name.as_ref());
+        let name_end = self.text.len();
+        self.text.push_str(value.as_ref());
+        self.ends.push((name_end, self.text.len()));
     }
 
     /// Replaces every header called `name` by one with `value`.
@@ -192,10 +216,9 @@ impl Headers {
     /// h.set("a", "3");
     /// assert_eq!((h.get("a"), h.len()), (Some("3"), 1));
     /// ```
-    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let name = name.into();
-        self.remove(&name);
-        self.0.push((name, value.into()));
+    pub fn set(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        self.remove(name.as_ref());
+        self.push(name, value);
     }
 
     /// Removes every header called `name`.
@@ -208,7 +231,14 @@ impl Headers {
     /// assert!(h.is_empty());
     /// ```
     pub fn remove(&mut self, name: &str) {
-        self.0.retain(|(n, _)| n != name);
+        if self.get(name).is_none() {
+            return;
+        }
+        let mut kept = Headers::with_capacity(self.text.len(), self.ends.len());
+        for (n, v) in self.iter().filter(|(n, _)| *n != name) {
+            kept.push(n, v);
+        }
+        *self = kept;
     }
 
     /// Every header, repeated names included, in order.
@@ -220,7 +250,7 @@ impl Headers {
     /// assert_eq!(h.iter().collect::<Vec<_>>(), [("a", "1")]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        (0..self.ends.len()).map(|i| self.entry(i))
     }
 
     /// How many header lines there are.
@@ -230,7 +260,7 @@ impl Headers {
     /// assert_eq!(stompbox::Headers::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.ends.len()
     }
 
     /// Whether there are none.
@@ -240,17 +270,23 @@ impl Headers {
     /// assert!(stompbox::Headers::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.ends.is_empty()
     }
 }
 
-impl<N: Into<String>, V: Into<String>> FromIterator<(N, V)> for Headers {
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
     fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Self {
-        Headers(
-            iter.into_iter()
-                .map(|(n, v)| (n.into(), v.into()))
-                .collect(),
-        )
+        let mut headers = Headers::new();
+        for (name, value) in iter {
+            headers.push(name, value);
+        }
+        headers
     }
 }
 
@@ -314,7 +350,7 @@ impl Frame {
     /// assert_eq!(f.header("transaction"), Some("t1"));
     /// ```
     #[must_use]
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Frame {
+    pub fn with_header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Frame {
         self.headers.push(name, value);
         self
     }

@@ -72,6 +72,8 @@ pub(crate) struct StoredMessage {
     /// The SEND frame's headers, complete and in order.
     pub(crate) sent: Headers,
     pub(crate) body: Bytes,
+    /// What one delivery costs, for back-pressure (see [`StoredMessage::cost`]).
+    cost: usize,
     /// The shared tail of the MESSAGE frame, per [`Escaping`].
     tails: [OnceLock<Bytes>; 3],
 }
@@ -85,10 +87,12 @@ impl StoredMessage {
         sent: Headers,
         body: Bytes,
     ) -> StoredMessage {
+        let headers: usize = sent.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
         StoredMessage {
             id,
             journal_seq,
             destination: destination.to_owned(),
+            cost: body.len() + headers + 96,
             sent,
             body,
             tails: Default::default(),
@@ -112,24 +116,30 @@ impl StoredMessage {
         Frame::from_parts(Command::Send, self.sent.clone(), self.body.clone())
     }
 
-    /// A rough count of the bytes one delivery occupies, for back-pressure.
+    /// The bytes one delivery occupies on the wire, near enough (headers
+    /// and body, plus room for the per-delivery headers), for back-pressure.
     pub(crate) fn cost(&self) -> usize {
-        let headers: usize = self.sent.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
-        self.body.len() + headers + 96
+        self.cost
     }
 
-    /// Carried headers, `content-length`, blank line, body and NUL.
+    /// Carried headers, `content-length`, blank line, body and NUL, encoded
+    /// once per escaping and shared.
     fn tail(&self, escaping: Escaping) -> &Bytes {
         self.tails[escaping.index()].get_or_init(|| {
             let mut out = Vec::with_capacity(self.cost());
-            encode_headers(self.carried(), escaping, &mut out);
-            out.extend_from_slice(b"content-length:");
-            push_decimal(self.body.len() as u64, &mut out);
-            out.extend_from_slice(b"\n\n");
-            out.extend_from_slice(&self.body);
-            out.push(0);
+            self.encode_tail(escaping, &mut out);
             Bytes::from(out)
         })
+    }
+
+    /// Appends the tail of the MESSAGE frame (see [`StoredMessage::tail`]).
+    fn encode_tail(&self, escaping: Escaping, out: &mut Vec<u8>) {
+        encode_headers(self.carried(), escaping, out);
+        out.extend_from_slice(b"content-length:");
+        push_decimal(self.body.len() as u64, out);
+        out.extend_from_slice(b"\n\n");
+        out.extend_from_slice(&self.body);
+        out.push(0);
     }
 }
 
@@ -144,6 +154,9 @@ pub(crate) struct Delivery {
     /// Auto-acknowledged queue delivery: if it is never written, it goes back
     /// to its queue rather than being lost.
     pub(crate) requeue_if_unsent: bool,
+    /// Other deliveries of the message share its encoded tail (a topic with
+    /// several subscribers); otherwise the tail is written straight out.
+    pub(crate) shared_tail: bool,
 }
 
 impl Delivery {
@@ -162,7 +175,11 @@ impl Delivery {
         if self.redelivered {
             out.extend_from_slice(b"redelivered:true\n");
         }
-        out.extend_from_slice(self.message.tail(escaping));
+        if self.shared_tail {
+            out.extend_from_slice(self.message.tail(escaping));
+        } else {
+            self.message.encode_tail(escaping, out);
+        }
     }
 
     /// The MESSAGE frame as a value, decoded from what
@@ -229,6 +246,7 @@ mod tests {
             ack,
             redelivered,
             requeue_if_unsent: false,
+            shared_tail: redelivered,
         };
         let frame = delivery.to_frame();
         assert_eq!(frame.command(), &Command::Message);

@@ -7,7 +7,7 @@ use crate::frame::{Command, Frame};
 use crate::protocol::Version;
 
 /// A RECEIPT for the frame whose `receipt` header was `id`.
-pub(crate) fn receipt(id: impl Into<String>) -> Frame {
+pub(crate) fn receipt(id: impl AsRef<str>) -> Frame {
     Frame::new(Command::Receipt).with_header("receipt-id", id)
 }
 
@@ -15,7 +15,7 @@ pub(crate) fn receipt(id: impl Into<String>) -> Frame {
 /// text); `receipt_id` answers a `receipt` header of the refused frame;
 /// `extra` are further headers (as `version` on a failed negotiation).
 pub(crate) fn error(
-    message: impl Into<String>,
+    message: impl AsRef<str>,
     detail: impl Into<Bytes>,
     receipt_id: Option<String>,
     extra: &[(&str, &str)],

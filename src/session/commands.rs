@@ -255,7 +255,7 @@ impl Session {
                 ));
             }
         }
-        let at = journal.history.now();
+        let at = journal.history.pass_time();
         journal.live.begin(self.conn, tx, at);
         journal.history.begun(self.conn, tx);
         Ok(())

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use crossbeam_channel::Sender;
 
 use super::live::TxOp;
-use super::tracked::{AckEntry, DeliveryEntry, Entry, Tracked};
+use super::tracked::{AckEntry, DeliveryEntry, Entry, Recipients, Tracked};
 use super::transcript::Transcript;
 use crate::destination::DestinationKind;
 use crate::frame::{Frame, Headers};
@@ -32,6 +32,8 @@ use crate::protocol::Version;
 #[derive(Debug)]
 pub(crate) struct History {
     pub(super) started: Instant,
+    /// The time of the current pass (see [`History::tick`]).
+    clock: Duration,
     pub(super) recording: bool,
     pub(super) limits: JournalLimits,
     next_seq: u64,
@@ -55,6 +57,7 @@ impl History {
     pub(crate) fn new(limits: JournalLimits, recording: bool) -> History {
         History {
             started: Instant::now(),
+            clock: Duration::ZERO,
             recording,
             limits,
             next_seq: 1,
@@ -79,8 +82,20 @@ impl History {
         self.recording
     }
 
+    /// The time since the broker started, read from the clock now.
     pub(crate) fn now(&self) -> Duration {
         self.started.elapsed()
+    }
+
+    /// Reads the clock for the pass that is starting: everything it records
+    /// carries this time (one clock read per pass, not one per record).
+    pub(crate) fn tick(&mut self) {
+        self.clock = self.started.elapsed();
+    }
+
+    /// The time of the current pass.
+    pub(crate) fn pass_time(&self) -> Duration {
+        self.clock
     }
 
     fn tracked(&mut self, seq: u64) -> Option<&mut Tracked> {
@@ -104,7 +119,7 @@ impl History {
     // ---- transcripts -----------------------------------------------------
 
     fn record(&mut self, conn: ConnectionId, direction: Direction, entry: Entry) {
-        let at = self.now();
+        let at = self.clock;
         if let Some(transcript) = self.transcripts.get_mut(&conn) {
             transcript.push(at, direction, entry);
         }
@@ -151,7 +166,7 @@ impl History {
             headers: Headers::new(),
             version: None,
             heart_beat: (0, 0),
-            opened_at: self.now(),
+            opened_at: self.clock,
             closed: None,
         };
         self.connections.insert(connection, info);
@@ -195,7 +210,7 @@ impl History {
     }
 
     pub(crate) fn closed(&mut self, connection: ConnectionId, reason: CloseReason) {
-        let at = self.now();
+        let at = self.clock;
         if let Some(info) = self.connections.get_mut(&connection) {
             info.closed = Some((at, reason.clone()));
         }
@@ -224,7 +239,7 @@ impl History {
             client_id: frame.header("client-id").map(str::to_owned),
             reason: reason.to_owned(),
             simulated,
-            at: self.now(),
+            at: self.clock,
         };
         push_bounded(&mut self.auth_failures, record.clone(), self.limits.closed);
         self.emit(|_| Event::AuthenticationFailed(Box::new(record)));
@@ -232,7 +247,7 @@ impl History {
 
     /// A frame was refused for lack of permission.
     pub(crate) fn denied(&mut self, mut denial: PermissionDenial) {
-        denial.at = self.now();
+        denial.at = self.clock;
         push_bounded(&mut self.denials, denial.clone(), self.limits.closed);
         self.emit(|_| Event::PermissionDenied(Box::new(denial)));
     }
@@ -244,7 +259,7 @@ impl History {
             connection,
             message: error.header("message").unwrap_or_default().to_owned(),
             receipt_id: error.header("receipt-id").map(str::to_owned),
-            at: self.now(),
+            at: self.clock,
         };
         push_bounded(&mut self.errors, record, self.limits.closed);
         self.emit(|j| Event::ErrorSent(Box::new(j.errors.back().expect("just pushed").clone())));
@@ -289,11 +304,11 @@ impl History {
             stored: stored.clone(),
             origin,
             transaction: transaction.map(str::to_owned),
-            at: self.now(),
+            at: self.clock,
             status: MessageStatus::InTransaction,
             waiting: false,
             awaiting_ack: 0,
-            deliveries: Vec::new(),
+            deliveries: Recipients::None,
         });
         while self.published.len() > self.limits.messages
             || (self.body_bytes > self.limits.body_bytes && self.published.len() > 1)
@@ -370,7 +385,7 @@ impl History {
             subscription: delivery.subscription.clone(),
             redelivered: delivery.redelivered,
             count,
-            at: self.now(),
+            at: self.clock,
         };
         self.deliveries.push_back(entry);
         if self.deliveries.len() > self.limits.messages {
@@ -407,7 +422,7 @@ impl History {
             connection,
             subscription: subscription.clone(),
             transaction: transaction.map(str::to_owned),
-            at: self.now(),
+            at: self.clock,
         };
         self.acks.push_back(entry);
         if self.acks.len() > self.limits.messages {
@@ -471,7 +486,7 @@ impl History {
                 id: id.to_owned(),
                 outcome,
                 frames: ops.iter().map(TxOp::frame).collect(),
-                at: self.now(),
+                at: self.clock,
             };
             push_bounded(&mut self.transactions, record, self.limits.closed);
         }

@@ -222,6 +222,8 @@ pub(crate) struct Live {
     queues: HashMap<String, Queue>,
     topics: HashMap<String, Vec<SubKey>>,
     connections: HashMap<ConnectionId, Connection>,
+    /// Connections whose outbox has items queued in this pass.
+    unflushed: Vec<ConnectionId>,
 }
 
 impl Live {
@@ -237,6 +239,40 @@ impl Live {
             queues: HashMap::new(),
             topics: HashMap::new(),
             connections: HashMap::new(),
+            unflushed: Vec::new(),
+        }
+    }
+
+    /// Hands what this pass queued to each connection's writer. A writer
+    /// that has gone cannot take it: its connection stops receiving, and
+    /// auto-acknowledged queue messages go back to their queues (messages
+    /// awaiting an ACK stay pending until the connection is detached).
+    pub(crate) fn flush(&mut self, history: &mut History) {
+        while let Some(conn) = self.unflushed.pop() {
+            let Some(connection) = self.connections.get_mut(&conn) else {
+                continue;
+            };
+            let Err(items) = connection.outbox.flush() else {
+                continue;
+            };
+            connection.closing = true;
+            let unsent: Vec<Delivery> = items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Outbound::Delivery(d) if d.requeue_if_unsent => Some(d),
+                    _ => None,
+                })
+                .collect();
+            if !unsent.is_empty() {
+                self.requeue(unsent, history);
+            }
+        }
+    }
+
+    /// Queues `item` on `conn`'s outbox for the end of the pass.
+    fn push(&mut self, conn: ConnectionId, item: Outbound) {
+        if let Some(connection) = self.connections.get_mut(&conn) {
+            push_to(&mut self.unflushed, conn, connection, item);
         }
     }
 
@@ -276,7 +312,7 @@ impl Live {
             return;
         };
         connection.closing = true;
-        let _ = connection.outbox.push(Outbound::Close);
+        push_to(&mut self.unflushed, conn, connection, Outbound::Close);
         let transactions = std::mem::take(&mut connection.transactions);
         let subscriptions = std::mem::take(&mut connection.subscriptions);
         connection.pending_tags.clear();
@@ -356,21 +392,19 @@ impl Live {
 
     /// Queues a frame for `conn` and puts it in the transcript; if the writer
     /// has gone the connection is closing and there is nobody left to tell.
-    pub(crate) fn send_frame(&self, conn: ConnectionId, frame: Frame, history: &mut History) {
-        let Some(connection) = self.connections.get(&conn) else {
+    pub(crate) fn send_frame(&mut self, conn: ConnectionId, frame: Frame, history: &mut History) {
+        if !self.connections.contains_key(&conn) {
             return;
-        };
+        }
         if history.is_recording() {
             history.record_out(conn, frame.clone());
         }
-        let _ = connection.outbox.push(Outbound::Frame(frame));
+        self.push(conn, Outbound::Frame(frame));
     }
 
     /// Queues a control item (negotiated settings, close) for `conn`'s writer.
-    pub(crate) fn send_control(&self, conn: ConnectionId, item: Outbound) {
-        if let Some(connection) = self.connections.get(&conn) {
-            let _ = connection.outbox.push(item);
-        }
+    pub(crate) fn send_control(&mut self, conn: ConnectionId, item: Outbound) {
+        self.push(conn, item);
     }
 
     // ---- subscriptions ---------------------------------------------------
@@ -521,6 +555,7 @@ impl Live {
                     dispatch(
                         queue,
                         &mut self.connections,
+                        &mut self.unflushed,
                         self.dispatch_watermark,
                         history,
                     );
@@ -540,6 +575,7 @@ impl Live {
             DestinationKind::Topic,
             subscribers.len(),
         );
+        let shared = subscribers.len() > 1;
         for key in subscribers {
             let Some(connection) = self.connections.get_mut(&key.conn) else {
                 continue;
@@ -547,9 +583,10 @@ impl Live {
             if connection.closing {
                 continue;
             }
-            if deliver(connection, key, message.clone(), false, history).is_err() {
-                connection.closing = true;
-            } else if connection.outbox.backlog() > self.max_backlog {
+            if deliver(connection, key, message.clone(), false, shared, history) {
+                self.unflushed.push(key.conn);
+            }
+            if connection.outbox.backlog() > self.max_backlog {
                 connection.closing = true;
                 connection.outbox.overflow();
             }
@@ -656,6 +693,7 @@ impl Live {
         dispatch(
             queue,
             &mut self.connections,
+            &mut self.unflushed,
             self.dispatch_watermark,
             history,
         );
@@ -825,6 +863,7 @@ fn connection_mut(
 fn dispatch(
     queue: &mut Queue,
     connections: &mut HashMap<ConnectionId, Connection>,
+    unflushed: &mut Vec<ConnectionId>,
     watermark: usize,
     history: &mut History,
 ) {
@@ -838,13 +877,15 @@ fn dispatch(
         let connection = connections
             .get_mut(&key.conn)
             .expect("eligible consumer exists");
-        if let Err(message) = deliver(connection, key, queued.message, queued.redelivered, history)
-        {
-            connection.closing = true;
-            queue.messages.push_front(Queued {
-                message,
-                redelivered: queued.redelivered,
-            });
+        if deliver(
+            connection,
+            key,
+            queued.message,
+            queued.redelivered,
+            false,
+            history,
+        ) {
+            unflushed.push(key.conn);
         }
     }
 }
@@ -884,41 +925,52 @@ fn next_consumer(
     })
 }
 
-/// Sends one message to one subscription and records it; it stays pending in
-/// the client ack modes. Gives the message back if the writer has gone.
+/// Queues one message for one subscription and records it; it stays
+/// pending in the client ack modes. True if it is the first item queued on
+/// the connection's outbox in this pass (to be flushed).
 fn deliver(
     connection: &mut Connection,
     key: &SubKey,
     message: Arc<StoredMessage>,
     redelivered: bool,
+    shared_tail: bool,
     history: &mut History,
-) -> Result<(), Arc<StoredMessage>> {
+) -> bool {
     let Some(subscription) = connection.subscriptions.get_mut(&key.id) else {
-        return Err(message);
+        debug_assert!(false, "a consumer without a subscription");
+        return false;
     };
     let tag = connection.next_tag;
     let needs_ack = subscription.ack != Ack::Auto;
+    subscription.delivered += 1;
+    if needs_ack {
+        connection.next_tag += 1;
+        subscription.tags_by_message_id.insert(message.id, tag);
+        subscription.pending.insert(tag, message.clone());
+        connection.pending_tags.insert(tag, key.id.clone());
+    }
     let delivery = Delivery {
         message,
         subscription: key.id.clone(),
         ack: needs_ack.then_some(tag),
         redelivered,
         requeue_if_unsent: !needs_ack && subscription.kind == DestinationKind::Queue,
+        shared_tail,
     };
     history.delivered(&delivery, key.conn);
-    let message = delivery.message.clone();
-    if let Err(Outbound::Delivery(d)) = connection.outbox.push(Outbound::Delivery(delivery)) {
-        history.requeued(d.message.journal_seq, needs_ack);
-        return Err(d.message);
+    connection.outbox.push(Outbound::Delivery(delivery))
+}
+
+/// Queues `item` on `connection`'s outbox, remembering to flush it.
+fn push_to(
+    unflushed: &mut Vec<ConnectionId>,
+    conn: ConnectionId,
+    connection: &mut Connection,
+    item: Outbound,
+) {
+    if connection.outbox.push(item) {
+        unflushed.push(conn);
     }
-    subscription.delivered += 1;
-    if needs_ack {
-        connection.next_tag += 1;
-        subscription.tags_by_message_id.insert(message.id, tag);
-        subscription.pending.insert(tag, message);
-        connection.pending_tags.insert(tag, key.id.clone());
-    }
-    Ok(())
 }
 
 /// An `ack` header's tag, as the broker wrote it: digits only, no sign and

@@ -57,6 +57,9 @@ impl std::ops::DerefMut for Changing<'_> {
 
 impl Drop for Changing<'_> {
     fn drop(&mut self) {
+        // What the pass queued goes to the writers now, one hand-over each.
+        let journal = &mut *self.journal;
+        journal.live.flush(&mut journal.history);
         // Notified under the lock: a wait between its check and its sleep
         // holds the lock, so it cannot miss this change.
         if self.state.waiters.load(Ordering::SeqCst) > 0 {
@@ -105,8 +108,10 @@ impl BrokerState {
 
     /// Locks the state for a series of changes; waits wake when it unlocks.
     pub(crate) fn lock(&self) -> Changing<'_> {
+        let mut journal = self.journal.lock();
+        journal.history.tick();
         Changing {
-            journal: self.journal.lock(),
+            journal,
             state: self,
         }
     }

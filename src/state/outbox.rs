@@ -2,6 +2,10 @@
 //! [`Outbox`], an unbounded channel (whoever routes a message never blocks
 //! on a slow socket) plus a count of the bytes queued.
 //!
+//! What one pass over the state queues for a connection is gathered and
+//! handed to its writer at the end of the pass ([`Outbox::flush`]), so a
+//! pass that delivers 500 messages wakes each writer once, not 500 times.
+//!
 //! Queues stop dispatching to a connection whose backlog is over the
 //! dispatch watermark (its writer wakes them when it has drained); topics
 //! keep pushing, and a connection whose backlog passes the hard bound is
@@ -31,6 +35,8 @@ pub(crate) enum Outbound {
     },
     /// Send what is queued, then close the connection's write side.
     Close,
+    /// Several of the above, in order (what one pass queued).
+    Batch(Vec<Outbound>),
 }
 
 impl Outbound {
@@ -47,6 +53,7 @@ impl Outbound {
                 frame.command().as_str().len() + headers + frame.body().len() + 3
             }
             Outbound::Delivery(delivery) => delivery.message.cost(),
+            Outbound::Batch(items) => items.iter().map(Outbound::cost).sum(),
             _ => 0,
         }
     }
@@ -76,11 +83,13 @@ impl Backlog {
     }
 }
 
-/// The sending half: cheap to clone, never blocks.
-#[derive(Clone, Debug)]
+/// The sending half, owned by the broker's state; never blocks.
+#[derive(Debug)]
 pub(crate) struct Outbox {
     tx: Sender<Outbound>,
     backlog: Arc<Backlog>,
+    /// Queued in the current pass, not yet handed to the writer.
+    pending: Vec<Outbound>,
 }
 
 impl Outbox {
@@ -91,14 +100,31 @@ impl Outbox {
         let outbox = Outbox {
             tx,
             backlog: backlog.clone(),
+            pending: Vec::new(),
         };
         (outbox, rx, backlog)
     }
 
-    /// Queues `item`; hands it back if the writer has already exited.
-    pub(crate) fn push(&self, item: Outbound) -> Result<(), Outbound> {
+    /// Queues `item` for the end of the pass; true if it is the first this
+    /// pass (the caller remembers to flush this outbox).
+    pub(crate) fn push(&mut self, item: Outbound) -> bool {
         self.backlog.bytes.fetch_add(item.cost(), Ordering::SeqCst);
-        self.tx.send(item).map_err(|e| e.0)
+        self.pending.push(item);
+        self.pending.len() == 1
+    }
+
+    /// Hands what this pass queued to the writer; gives it back if the
+    /// writer has already exited.
+    pub(crate) fn flush(&mut self) -> Result<(), Vec<Outbound>> {
+        let item = match self.pending.len() {
+            0 => return Ok(()),
+            1 => self.pending.pop().expect("one item"),
+            _ => Outbound::Batch(std::mem::take(&mut self.pending)),
+        };
+        self.tx.send(item).map_err(|e| match e.0 {
+            Outbound::Batch(items) => items,
+            item => vec![item],
+        })
     }
 
     pub(crate) fn backlog(&self) -> usize {
@@ -109,7 +135,7 @@ impl Outbox {
         self.backlog.throttled.store(true, Ordering::SeqCst);
     }
 
-    /// Tells the writer to abandon what is queued, say why, and close.
+    /// Tells the writer, now, to abandon what is queued, say why, and close.
     pub(crate) fn overflow(&self) {
         self.backlog.overflowed.store(true, Ordering::Release);
         // Wake a writer that waits on an empty channel.

@@ -11,6 +11,41 @@ use crate::journal::{
 };
 use crate::protocol::message::{Delivery, StoredMessage};
 
+/// Who a message was delivered to: most messages have one delivery, kept
+/// without an allocation of its own.
+#[derive(Debug, Default)]
+pub(super) enum Recipients {
+    #[default]
+    None,
+    One([(ConnectionId, Arc<str>, bool); 1]),
+    Many(Vec<(ConnectionId, Arc<str>, bool)>),
+}
+
+impl Recipients {
+    pub(super) fn push(&mut self, recipient: (ConnectionId, Arc<str>, bool)) {
+        *self = match std::mem::take(self) {
+            Recipients::None => Recipients::One([recipient]),
+            Recipients::One([first]) => Recipients::Many(vec![first, recipient]),
+            Recipients::Many(mut all) => {
+                all.push(recipient);
+                Recipients::Many(all)
+            }
+        };
+    }
+
+    pub(super) fn as_slice(&self) -> &[(ConnectionId, Arc<str>, bool)] {
+        match self {
+            Recipients::None => &[],
+            Recipients::One(one) => one,
+            Recipients::Many(all) => all,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+}
+
 /// A published message and what the journal tracks about it.
 #[derive(Debug)]
 pub(super) struct Tracked {
@@ -24,7 +59,7 @@ pub(super) struct Tracked {
     pub(super) waiting: bool,
     /// Deliveries not yet settled.
     pub(super) awaiting_ack: u32,
-    pub(super) deliveries: Vec<(ConnectionId, Arc<str>, bool)>,
+    pub(super) deliveries: Recipients,
 }
 
 impl Tracked {
@@ -60,6 +95,7 @@ impl Tracked {
             status: self.status,
             deliveries: self
                 .deliveries
+                .as_slice()
                 .iter()
                 .map(|(connection, subscription, redelivered)| Recipient {
                     connection: *connection,

@@ -95,6 +95,15 @@ pub use permissions::{Access, TopicMapping};
 pub use protocol::Version;
 pub use rules::DestinationSyntax;
 
+/// For the `session` fuzz target (`fuzz/`): not part of the API.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Drives up to three sessions with `data`; panics on a broken invariant.
+    pub fn sessions(data: &[u8]) {
+        crate::session::harness::fuzz(data);
+    }
+}
+
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

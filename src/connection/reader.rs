@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::frame::{Decoded, Decoder};
-use crate::journal::{CloseReason, ConnectionId, Direction};
-use crate::session::{Flow, Session};
-use crate::state::{BrokerState, Changing};
+use crate::frame::Decoder;
+use crate::journal::{CloseReason, ConnectionId};
+use crate::session::Session;
+use crate::state::BrokerState;
 use crate::transport::Transport;
 
 /// How long a connection keeps reading (and discarding) after an ERROR, so
@@ -54,7 +54,7 @@ impl Reader {
         let mut decoder = Decoder::new(self.state.config.limits);
         let mut chunk = vec![0u8; FIRST_READ_CHUNK];
         loop {
-            if let Some(reason) = self.apply_decoded(&mut decoder) {
+            if let Some(reason) = self.session.take_decoded(&mut decoder) {
                 return reason;
             }
             let timeout = self.session.read_timeout(Instant::now());
@@ -73,46 +73,6 @@ impl Reader {
                     return self.session.on_silence(&mut journal);
                 }
                 Err(_) => return self.session.on_closed(),
-            }
-        }
-    }
-
-    /// Hands every complete frame in `decoder` to the session, under one
-    /// hold of the state's lock (one per frame when a traffic observer is
-    /// installed, which is called outside the lock). `Some` when the
-    /// connection is to close.
-    fn apply_decoded(&mut self, decoder: &mut Decoder) -> Option<CloseReason> {
-        let observed = self.state.observed();
-        let mut held: Option<Changing<'_>> = None;
-        loop {
-            let item = match decoder.next_item() {
-                Ok(Some(item)) => item,
-                Ok(None) => return None,
-                Err(error) => {
-                    let journal = held.get_or_insert_with(|| self.state.lock());
-                    return Some(self.session.on_bad_frame(journal, error));
-                }
-            };
-            if observed {
-                drop(held.take());
-                let frame = match &item {
-                    Decoded::Frame(frame) => Some(frame),
-                    Decoded::HeartBeat => None,
-                };
-                self.state.notify(self.conn, Direction::In, frame);
-            }
-            let journal = held.get_or_insert_with(|| self.state.lock());
-            match item {
-                Decoded::Frame(frame) => {
-                    let before = self.session.version();
-                    if let Flow::Close(reason) = self.session.on_frame(journal, frame) {
-                        return Some(reason);
-                    }
-                    if self.session.version() != before {
-                        decoder.set_version(self.session.version());
-                    }
-                }
-                Decoded::HeartBeat => self.session.on_heart_beat(journal),
             }
         }
     }

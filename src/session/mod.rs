@@ -9,19 +9,21 @@
 //! order. A frame that fails gets an ERROR frame (with `receipt-id` when it
 //! asked for a receipt) and the connection closes.
 //!
-//! The thread that reads the socket ([`crate::connection`]) drives it; the
-//! unit tests below drive it frame by frame.
+//! The thread that reads the socket ([`crate::connection`]) drives it;
+//! [`harness::Harness`] drives sessions with no socket at all, for the unit
+//! tests below and the `session` fuzz target.
 
 mod commands;
 mod connect;
+pub(crate) mod harness;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::frame::{Command, Frame, FrameError};
-use crate::journal::{CloseReason, ConnectionId};
+use crate::frame::{Command, Decoded, Decoder, Frame, FrameError};
+use crate::journal::{CloseReason, ConnectionId, Direction};
 use crate::protocol::{replies, Version};
-use crate::state::{BrokerState, Journal};
+use crate::state::{BrokerState, Changing, Journal};
 
 /// Why a frame failed: becomes the ERROR frame.
 #[derive(Debug)]
@@ -100,12 +102,6 @@ impl Session {
         }
     }
 
-    /// The negotiated version (`None` before CONNECT): how to decode what
-    /// follows.
-    pub(crate) fn version(&self) -> Option<Version> {
-        self.version
-    }
-
     /// How long the next read may wait for bytes before
     /// [`Session::on_silence`]: what is left of the CONNECT deadline, then
     /// twice the client's heart-beat interval (`None`: for ever).
@@ -113,6 +109,48 @@ impl Session {
         match self.version {
             None => Some(self.connect_deadline.saturating_duration_since(now)),
             Some(_) => self.silence_allowed,
+        }
+    }
+
+    /// Hands every complete frame in `decoder` to the session, under one
+    /// hold of the state's lock (one per frame when a traffic observer is
+    /// installed, which is called outside the lock), switching the decoder to
+    /// the negotiated version after CONNECT. `Some` when the connection is
+    /// to close.
+    pub(crate) fn take_decoded(&mut self, decoder: &mut Decoder) -> Option<CloseReason> {
+        let state = self.state.clone();
+        let observed = state.observed();
+        let mut held: Option<Changing<'_>> = None;
+        loop {
+            let item = match decoder.next_item() {
+                Ok(Some(item)) => item,
+                Ok(None) => return None,
+                Err(error) => {
+                    let journal = held.get_or_insert_with(|| state.lock());
+                    return Some(self.on_bad_frame(journal, error));
+                }
+            };
+            if observed {
+                drop(held.take());
+                let frame = match &item {
+                    Decoded::Frame(frame) => Some(frame),
+                    Decoded::HeartBeat => None,
+                };
+                state.notify(self.conn, Direction::In, frame);
+            }
+            let journal = held.get_or_insert_with(|| state.lock());
+            match item {
+                Decoded::Frame(frame) => {
+                    let before = self.version;
+                    if let Flow::Close(reason) = self.on_frame(journal, frame) {
+                        return Some(reason);
+                    }
+                    if self.version != before {
+                        decoder.set_version(self.version);
+                    }
+                }
+                Decoded::HeartBeat => self.on_heart_beat(journal),
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 //! ([`tcp::TcpTransport`]) is the one implementation today; WebSocket or TLS
 //! would be another, without touching the session or the broker's state.
 
+pub(crate) mod detached;
 pub(crate) mod tcp;
 
 use std::io;

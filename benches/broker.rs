@@ -16,7 +16,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stompbox::{Broker, Command, Decoded, Decoder, Frame, Limits, Version};
+use stompbox::frame::{Command, Decoded, Decoder, Frame, Limits};
+use stompbox::{Broker, Version};
 
 struct Conn {
     stream: TcpStream,

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use stompbox::{Broker, Client, MessageStatus};
+use stompbox::journal::MessageStatus;
+use stompbox::{Broker, Client};
 
 /// The code under test: forwards an order as JSON to the orders queue.
 fn place_order(stomp: &mut Client, item: &str) -> Result<(), stompbox::Error> {
@@ -27,7 +28,7 @@ fn main() -> Result<(), stompbox::Error> {
     assert_eq!(orders[0].body_text(), r#"{"item":"book"}"#);
     assert_eq!(orders[0].header("content-type"), Some("application/json"));
     assert_eq!(orders[0].status, MessageStatus::Queued); // nobody consumed it yet
-    assert!(broker.published_to("/queue/audit").is_empty());
+    assert!(broker.published_to("/queue/audit").unwrap().is_empty());
     println!("published: {}", orders[0]);
     Ok(())
 }

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use stompbox::{Broker, Client, MessageStatus, TransactionOutcome};
+use stompbox::journal::{MessageStatus, TransactionOutcome};
+use stompbox::{Broker, Client};
 
 fn main() -> Result<(), stompbox::Error> {
     let broker = Broker::start()?;
@@ -25,6 +26,7 @@ fn main() -> Result<(), stompbox::Error> {
     assert_eq!(open.frames[1].header("destination"), Some("/queue/credits"));
     assert!(broker
         .published()
+        .expect("recording is on")
         .iter()
         .all(|m| m.status == MessageStatus::InTransaction));
 

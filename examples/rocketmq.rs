@@ -4,7 +4,8 @@
 //! `cargo run --example rocketmq`
 
 use stompbox::auth::rocketmq_passcode;
-use stompbox::{Access, Broker, Client, Error};
+use stompbox::auth::Access;
+use stompbox::{Broker, Client, Error};
 
 /// The application under test: publishes orders; when the gateway refuses,
 /// it reports the refusal instead of retrying forever, and reconnects later.
@@ -78,7 +79,7 @@ fn main() -> Result<(), Error> {
         ("AK_orders", "orders")
     );
     assert_eq!(
-        broker.published_to("/orders/created").len(),
+        broker.published_to("/orders/created").unwrap().len(),
         1,
         "order 2 never got through"
     );

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use stompbox::{Ack, Broker, Client, Command, Direction};
+use stompbox::frame::Command;
+use stompbox::journal::Direction;
+use stompbox::{Ack, Broker, Client};
 
 fn main() -> Result<(), stompbox::Error> {
     let broker = Broker::start()?;

@@ -1,4 +1,8 @@
-//! Authentication: who a CONNECT frame says it is, and whether to believe it.
+//! Access control: who a CONNECT frame says it is and whether to believe it,
+//! and what each principal may do ([`Access`] on topics named through a
+//! [`TopicMapping`]; grants are made with
+//! [`BrokerBuilder::grant`](crate::BrokerBuilder::grant) and
+//! [`Broker::grant`](crate::Broker::grant)).
 //!
 //! An [`Authenticator`] sees the CONNECT frame's `login`, `passcode` and every
 //! header, plus the broker's table of [`Users`] (which a test can change while
@@ -15,13 +19,16 @@ use hmac::{Hmac, Mac};
 use parking_lot::RwLock;
 use sha1::Sha1;
 
-use crate::Headers;
+use crate::frame::Headers;
+
+pub use crate::permissions::{Access, TopicMapping};
 
 /// What a client presented in its CONNECT frame.
 ///
 /// # Examples
 /// ```
-/// use stompbox::{auth::{Authenticator, ConnectRequest, Passwords, Users}, Headers};
+/// use stompbox::{auth::{Authenticator, ConnectRequest, Passwords, Users}};
+/// use stompbox::frame::Headers;
 ///
 /// let users = Users::default();
 /// users.insert("alice", "pw");
@@ -104,7 +111,7 @@ pub trait Authenticator: Send + Sync + 'static {
 /// # Examples
 /// ```
 /// use stompbox::auth::{AllowAll, Authenticator, ConnectRequest, Users};
-/// let request = ConnectRequest { headers: &stompbox::Headers::new(), users: &Users::default() };
+/// let request = ConnectRequest { headers: &stompbox::frame::Headers::new(), users: &Users::default() };
 /// assert_eq!(AllowAll.authenticate(&request).unwrap(), "anonymous");
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
@@ -149,7 +156,7 @@ impl Authenticator for Passwords {
 /// # Examples
 /// ```
 /// use stompbox::auth::{rocketmq_passcode, Authenticator, ConnectRequest, RocketMqSignature, Users};
-/// use stompbox::Headers;
+/// use stompbox::frame::Headers;
 ///
 /// let users = Users::default();
 /// users.insert("AK1", "secret");

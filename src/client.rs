@@ -19,6 +19,7 @@ use bytes::Bytes;
 use crossbeam_channel::{RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
+use crate::error::{Awaited, Timeout};
 use crate::frame::{Command, Decoded, Decoder, Frame, Limits};
 use crate::protocol::heart_beat;
 use crate::{Ack, Error, Version};
@@ -726,7 +727,7 @@ impl Client {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
     /// let receipt = client.request(Frame::new(Command::Begin).with_header("transaction", "t"))?;
@@ -750,7 +751,7 @@ impl Client {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
     /// client.send_frame(&Frame::new(Command::Other("BOGUS".into())))?;
@@ -893,11 +894,11 @@ impl Client {
 }
 
 fn timed_out(what: &str, waited: Duration) -> Error {
-    Error::Timeout {
-        waiting_for: what.to_owned(),
+    Error::Timeout(Box::new(Timeout {
+        awaited: Awaited::Frame(what.to_owned()),
         after: waited,
         saw: String::new(),
-    }
+    }))
 }
 
 fn refused_or(frame: Frame) -> Result<Frame, Error> {

@@ -1,10 +1,14 @@
-//! How a destination name maps to queue or topic semantics.
+//! Destinations: how a name maps to queue or topic semantics
+//! ([`DestinationRules`]), and which names a broker accepts
+//! ([`DestinationSyntax`]).
+
+pub use crate::rules::DestinationSyntax;
 
 /// The delivery semantics of a destination.
 ///
 /// # Examples
 /// ```
-/// use stompbox::{DestinationKind, DestinationRules};
+/// use stompbox::destination::{DestinationKind, DestinationRules};
 ///
 /// let rules = DestinationRules::default();
 /// assert_eq!(rules.kind_of("/queue/orders"), DestinationKind::Queue);
@@ -28,7 +32,7 @@ pub enum DestinationKind {
 ///
 /// # Examples
 /// ```
-/// use stompbox::{DestinationKind, DestinationRules};
+/// use stompbox::destination::{DestinationKind, DestinationRules};
 ///
 /// let rules = DestinationRules::default()
 ///     .with_prefix("/exchange/", DestinationKind::Topic)
@@ -60,7 +64,7 @@ impl DestinationRules {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{DestinationKind, DestinationRules};
+    /// use stompbox::destination::{DestinationKind, DestinationRules};
     /// let rules = DestinationRules::all(DestinationKind::Topic);
     /// assert_eq!(rules.kind_of("/queue/a"), DestinationKind::Topic);
     /// ```
@@ -75,7 +79,7 @@ impl DestinationRules {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{DestinationKind, DestinationRules};
+    /// use stompbox::destination::{DestinationKind, DestinationRules};
     /// let rules = DestinationRules::default().with_prefix("/queue/", DestinationKind::Topic);
     /// assert_eq!(rules.kind_of("/queue/a"), DestinationKind::Topic);
     /// ```
@@ -91,7 +95,7 @@ impl DestinationRules {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{DestinationKind, DestinationRules};
+    /// use stompbox::destination::{DestinationKind, DestinationRules};
     /// let rules = DestinationRules::default().with_default(DestinationKind::Topic);
     /// assert_eq!(rules.kind_of("x"), DestinationKind::Topic);
     /// ```
@@ -105,7 +109,7 @@ impl DestinationRules {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{DestinationKind, DestinationRules};
+    /// use stompbox::destination::{DestinationKind, DestinationRules};
     /// assert_eq!(DestinationRules::default().kind_of("/topic/t"), DestinationKind::Topic);
     /// ```
     pub fn kind_of(&self, destination: &str) -> DestinationKind {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use crate::{Frame, FrameError};
+use crate::frame::{Frame, FrameError};
 
 /// Everything that can go wrong for a [`Broker`](crate::Broker) or a
 /// [`Client`](crate::Client).
@@ -32,15 +32,9 @@ pub enum Error {
     Frame(FrameError),
     /// The broker answered with an ERROR frame (kept whole).
     Refused(Box<Frame>),
-    /// Nothing arrived in time.
-    Timeout {
-        /// What was being waited for.
-        waiting_for: String,
-        /// How long.
-        after: Duration,
-        /// What did happen instead (empty when there is nothing to say).
-        saw: String,
-    },
+    /// Nothing arrived in time: what was awaited, for how long, and what
+    /// happened instead.
+    Timeout(Box<Timeout>),
     /// The peer closed the connection.
     Closed,
     /// The peer sent a frame that makes no sense at this point.
@@ -52,7 +46,8 @@ impl Error {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Error, Frame};
+    /// use stompbox::Error;
+    /// use stompbox::frame::{Command, Frame};
     ///
     /// let err = Error::Refused(Box::new(Frame::new(Command::Error).with_header("message", "no")));
     /// assert_eq!(err.error_frame().and_then(|f| f.header("message")), Some("no"));
@@ -74,19 +69,112 @@ impl fmt::Display for Error {
                 let message = frame.header("message").unwrap_or("(no message header)");
                 write!(f, "broker sent ERROR: {message}")
             }
-            Error::Timeout {
-                waiting_for,
-                after,
-                saw,
-            } => {
-                write!(f, "timed out after {after:?} waiting for {waiting_for}")?;
-                if !saw.is_empty() {
-                    write!(f, "\n{saw}")?;
-                }
-                Ok(())
-            }
+            Error::Timeout(timeout) => timeout.fmt(f),
             Error::Closed => f.write_str("connection closed by peer"),
             Error::Protocol(what) => write!(f, "protocol error: {what}"),
+        }
+    }
+}
+
+/// A wait that ran out of time (in [`Error::Timeout`]).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::error::{Awaited, Error};
+///
+/// let broker = stompbox::Broker::start()?;
+/// let Err(Error::Timeout(timeout)) = broker.wait_for_acks(1, Duration::from_millis(5)) else {
+///     panic!("nothing was acked")
+/// };
+/// assert_eq!(timeout.awaited, Awaited::Acks { count: 1 });
+/// assert!(timeout.to_string().starts_with("timed out after 5ms waiting for 1 ACK"));
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timeout {
+    /// What was being waited for.
+    pub awaited: Awaited,
+    /// How long.
+    pub after: Duration,
+    /// What did happen instead, as a report for a person (empty when there
+    /// is nothing to say).
+    pub saw: String,
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "timed out after {:?} waiting for {}",
+            self.after, self.awaited
+        )?;
+        if !self.saw.is_empty() {
+            write!(f, "\n{}", self.saw)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a wait was waiting for.
+///
+/// # Examples
+/// ```
+/// use stompbox::error::Awaited;
+///
+/// let awaited = Awaited::Messages { destination: "/queue/a".into(), count: 2 };
+/// assert_eq!(awaited.to_string(), "2 messages published to /queue/a");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Awaited {
+    /// [`Broker::wait_for_messages`](crate::Broker::wait_for_messages).
+    Messages {
+        /// Where.
+        destination: String,
+        /// How many.
+        count: usize,
+    },
+    /// [`Broker::wait_for_subscription`](crate::Broker::wait_for_subscription).
+    Subscription {
+        /// To what.
+        destination: String,
+    },
+    /// [`Broker::wait_for_connections`](crate::Broker::wait_for_connections).
+    Connections {
+        /// How many.
+        count: usize,
+    },
+    /// [`Broker::wait_for_acks`](crate::Broker::wait_for_acks).
+    Acks {
+        /// How many.
+        count: usize,
+    },
+    /// [`Broker::wait_until`](crate::Broker::wait_until).
+    Condition,
+    /// A [`Client`](crate::Client) waiting for a frame from the broker
+    /// (`"a MESSAGE frame"`, `"RECEIPT 'r-1'"`).
+    Frame(String),
+}
+
+impl fmt::Display for Awaited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        match self {
+            Awaited::Messages { destination, count } => write!(
+                f,
+                "{count} message{} published to {destination}",
+                plural(*count)
+            ),
+            Awaited::Subscription { destination } => {
+                write!(f, "a subscription to {destination}")
+            }
+            Awaited::Connections { count } => {
+                write!(f, "{count} connected client{}", plural(*count))
+            }
+            Awaited::Acks { count } => write!(f, "{count} ACK{}", plural(*count)),
+            Awaited::Condition => f.write_str("a condition on the journal"),
+            Awaited::Frame(what) => f.write_str(what),
         }
     }
 }
@@ -124,7 +212,7 @@ mod tests {
 
     #[test]
     fn refused_display_quotes_the_message_header() {
-        let frame = Frame::new(crate::Command::Error).with_header("message", "bad thing");
+        let frame = Frame::new(crate::frame::Command::Error).with_header("message", "bad thing");
         assert_eq!(
             Error::Refused(Box::new(frame)).to_string(),
             "broker sent ERROR: bad thing"

@@ -365,25 +365,81 @@ impl fmt::Debug for Expectation {
     }
 }
 
+/// Why expectations were not met: each unmet one with what was found, and
+/// what the broker saw. Its `Display` is the text a failed
+/// [`Broker::verify`](crate::Broker::verify) panics with.
+///
+/// # Examples
+/// ```
+/// use stompbox::{Broker, Expectation};
+///
+/// let broker = Broker::start()?;
+/// broker.publish("/queue/a", "x");
+/// broker.expect(Expectation::never_published("/queue/a").named("quiet queue"));
+/// let report = broker.check().unwrap_err();
+/// assert_eq!(report.unmet[0].expectation, "quiet queue: nothing published to /queue/a");
+/// assert_eq!(report.unmet[0].found, "1 published");
+/// assert!(report.to_string().starts_with("1 of 1 stompbox expectation not met"));
+/// broker.reset(); // so that the drop check passes
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerificationReport {
+    /// The expectations that were not met, in the order they were made.
+    pub unmet: Vec<Unmet>,
+    /// How many expectations were checked.
+    pub checked: usize,
+    /// What the broker saw, as a report for a person.
+    pub saw: String,
+}
+
+/// One unmet expectation in a [`VerificationReport`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unmet {
+    /// The expectation, as its `Display` reads (its name first, if named).
+    pub expectation: String,
+    /// What was found instead.
+    pub found: String,
+}
+
+impl fmt::Display for VerificationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} of {} stompbox expectation{} not met:",
+            self.unmet.len(),
+            self.checked,
+            if self.checked == 1 { "" } else { "s" },
+        )?;
+        for unmet in &self.unmet {
+            writeln!(f, "  - {}: {}", unmet.expectation, unmet.found)?;
+        }
+        write!(f, "what the broker saw:\n{}", self.saw)
+    }
+}
+
+impl std::error::Error for VerificationReport {}
+
 /// The report of unmet expectations, or `None` when all hold.
-pub(crate) fn failures(expectations: &[Expectation], journal: &Journal) -> Option<String> {
-    let unmet: Vec<String> = expectations
+pub(crate) fn failures(
+    expectations: &[Expectation],
+    journal: &Journal,
+) -> Option<VerificationReport> {
+    let unmet: Vec<Unmet> = expectations
         .iter()
         .filter_map(|e| {
-            e.check(journal)
-                .err()
-                .map(|seen| format!("  - {e}: {seen}"))
+            e.check(journal).err().map(|found| Unmet {
+                expectation: e.to_string(),
+                found,
+            })
         })
         .collect();
     if unmet.is_empty() {
         return None;
     }
-    Some(format!(
-        "{} of {} stompbox expectation{} not met:\n{}\nwhat the broker saw:\n{}",
-        unmet.len(),
-        expectations.len(),
-        if expectations.len() == 1 { "" } else { "s" },
-        unmet.join("\n"),
-        journal.summary()
-    ))
+    Some(VerificationReport {
+        unmet,
+        checked: expectations.len(),
+        saw: journal.summary(),
+    })
 }

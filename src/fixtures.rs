@@ -21,7 +21,7 @@
 //!     let mut client = Client::connect(broker.addr()).unwrap();
 //!     client.send("/queue/orders", "1").unwrap();
 //!     client.disconnect().unwrap();
-//!     assert_eq!(broker.published_to("/queue/orders").len(), 1);
+//!     assert_eq!(broker.published_to("/queue/orders").unwrap().len(), 1);
 //! }
 //!
 //! #[rstest]
@@ -33,7 +33,7 @@
 //!
 //! // Outside rstest, a fixture is a plain function:
 //! let broker = broker();
-//! assert!(broker.published().is_empty());
+//! assert!(broker.published().unwrap().is_empty());
 //! let quiet = broker_with(Broker::builder().recording(false));
 //! assert!(!quiet.inspect(|j| j.is_recording()));
 //! ```
@@ -43,7 +43,7 @@
 
 use rstest::fixture;
 
-use crate::{Broker, BrokerBuilder};
+use crate::broker::{Broker, BrokerBuilder};
 
 /// A broker with every default, started for one test.
 ///

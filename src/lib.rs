@@ -29,7 +29,7 @@
 //!   messages wait while there is no subscriber; unacknowledged messages return
 //!   to the queue, marked `redelivered:true`, on NACK, UNSUBSCRIBE or
 //!   disconnect. **Topics** (`/topic/...`): each message to every current
-//!   subscriber, nothing kept. See [`DestinationRules`] to change the mapping.
+//!   subscriber, nothing kept. See [`destination::DestinationRules`] to change the mapping.
 //! - **Ack modes** `auto`, `client` (cumulative) and `client-individual`, with
 //!   each version's ACK/NACK headers; `prefetch-count` or
 //!   `activemq.prefetchSize` on SUBSCRIBE limit unacknowledged messages.
@@ -53,6 +53,35 @@
 //! One acceptor thread, plus a reader and a writer per connection. Dropping
 //! the [`Broker`] (or [`Broker::shutdown`]) stops accepting, closes every
 //! connection and joins all of them.
+//!
+//! ## The public API
+//! At the root: [`Broker`], [`BrokerBuilder`], [`Client`], [`ClientBuilder`],
+//! [`Message`], [`Ack`], [`Version`], [`Error`], [`Expectation`], [`Times`],
+//! [`ExpectationGuard`], [`Traffic`]. In modules: [`journal`] (what the
+//! broker saw: the records, [`journal::Journal`], [`journal::Event`]),
+//! [`frame`] (frames and the codec), [`auth`] (authenticators, users,
+//! permissions), [`destination`] (queue/topic rules, name syntax),
+//! [`error`] (typed timeouts), [`expect`] (expectations and their report),
+//! and `fixtures` (rstest fixtures, feature `rstest`).
+//!
+//! ## Map of the modules (for those who change the code)
+//! Dependencies run one way, each layer using only those above it:
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | `frame` | [`frame::Frame`], [`frame::Headers`], the decoder and encoder, escaping |
+//! | `protocol` | versions, heart-beat negotiation, the one MESSAGE encoder, CONNECTED/RECEIPT/ERROR |
+//! | `journal` | the public records a test reads, [`journal::JournalLimits`], [`journal::Event`] |
+//! | `ack`, `destination`, `rules`, `auth`, `permissions`, `faults`, `config` | ack modes, destination rules, session rules, authentication, grants, armed failures, the settings |
+//! | `transport` | the `Transport` trait (read with a timeout, write, close, abort) and its TCP implementation |
+//! | `state` | the one broker state behind one lock: `live` (connections, subscriptions, queues, pending acks, open transactions; the only copy), `history` (published, deliveries, acks, transcripts, closed connections), outboxes, the [`journal::Journal`] view, waits |
+//! | `session` | one client's STOMP session as a state machine: frames in, state changes and replies out; no socket; `harness` drives sessions in tests and fuzzing |
+//! | `connection` | the threads: acceptor, reader (transport → decoder → session), writer (outbox → transport) |
+//! | `broker` | the [`Broker`] handle and [`BrokerBuilder`]: start/stop, inspection, waits, expectations, users and grants, armed failures |
+//! | `client` | the test [`Client`] |
+//! | `expect`, `error`, `fixtures` | expectations and their report, the error type, rstest fixtures |
+//!
+//! The command-line binary (`src/main.rs`, `src/cli/`) uses only the public API.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -62,9 +91,9 @@ mod broker;
 mod client;
 mod config;
 mod connection;
-mod destination;
-mod error;
-mod expect;
+pub mod destination;
+pub mod error;
+pub mod expect;
 mod faults;
 #[cfg(feature = "rstest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rstest")))]
@@ -81,19 +110,9 @@ mod transport;
 pub use ack::Ack;
 pub use broker::{Broker, BrokerBuilder, ExpectationGuard, Traffic};
 pub use client::{Client, ClientBuilder, Message};
-pub use destination::{DestinationKind, DestinationRules};
 pub use error::Error;
 pub use expect::{Expectation, Times};
-pub use frame::{Command, Decoded, Decoder, Frame, FrameError, Headers, Limits};
-pub use journal::{
-    AckKind, AckRecord, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord,
-    Direction, ErrorRecord, Event, FrameRecord, Journal, JournalLimits, MessageStatus, Origin,
-    PermissionDenial, PublishedMessage, QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo,
-    TransactionInfo, TransactionOutcome, TransactionRecord,
-};
-pub use permissions::{Access, TopicMapping};
 pub use protocol::Version;
-pub use rules::DestinationSyntax;
 
 /// For the `session` fuzz target (`fuzz/`): not part of the API.
 #[doc(hidden)]

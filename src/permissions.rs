@@ -18,7 +18,7 @@ use parking_lot::RwLock;
 ///
 /// # Examples
 /// ```
-/// use stompbox::Access;
+/// use stompbox::auth::Access;
 /// let both = Access::PUB | Access::SUB;
 /// assert!(both.allows(Access::SUB));
 /// assert!(!Access::PUB.allows(Access::SUB));
@@ -93,7 +93,7 @@ impl fmt::Display for Access {
 ///
 /// # Examples
 /// ```
-/// use stompbox::TopicMapping;
+/// use stompbox::auth::TopicMapping;
 /// assert_eq!(TopicMapping::WholeDestination.topic_of("/queue/a"), "/queue/a");
 /// assert_eq!(TopicMapping::FirstSegment.topic_of("/orders/eu/1"), "orders");
 /// ```

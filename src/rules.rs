@@ -6,7 +6,7 @@
 ///
 /// # Examples
 /// ```
-/// use stompbox::DestinationSyntax;
+/// use stompbox::destination::DestinationSyntax;
 /// assert!(DestinationSyntax::Any.check("/queue/a.b").is_ok());
 /// assert!(DestinationSyntax::Words.check("/orders/eu_1").is_ok());
 /// let err = DestinationSyntax::Words.check("/orders/eu.1").unwrap_err();

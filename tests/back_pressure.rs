@@ -4,7 +4,8 @@ mod support;
 
 use std::time::Duration;
 
-use stompbox::{Ack, Broker, Client, Command, Version};
+use stompbox::frame::Command;
+use stompbox::{Ack, Broker, Client, Version};
 use support::{Raw, SECOND};
 
 const PATIENCE: Duration = Duration::from_secs(10);

@@ -3,7 +3,8 @@
 mod support;
 
 use rstest::rstest;
-use stompbox::{Client, Command, Error, Version};
+use stompbox::frame::Command;
+use stompbox::{Client, Error, Version};
 use support::{server, Server, SECOND};
 
 #[rstest]
@@ -101,8 +102,9 @@ fn a_frame_before_connect_is_an_error(server: Server, #[case] bytes: &[u8]) {
 #[rstest]
 fn a_second_connect_is_an_error(server: Server) {
     let mut client = server.client();
-    let err =
-        client.request(stompbox::Frame::new(Command::Connect).with_header("accept-version", "1.2"));
+    let err = client.request(
+        stompbox::frame::Frame::new(Command::Connect).with_header("accept-version", "1.2"),
+    );
     assert_eq!(
         err.unwrap_err()
             .error_frame()

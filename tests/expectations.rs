@@ -154,7 +154,7 @@ fn errors_fail_no_errors(broker: Broker) {
     let guard = broker.expect_scoped(Expectation::no_errors());
     let mut client = Client::connect(broker.addr()).unwrap();
     client
-        .send_frame(&stompbox::Frame::new(stompbox::Command::Send))
+        .send_frame(&stompbox::frame::Frame::new(stompbox::frame::Command::Send))
         .unwrap();
     drop(client);
     broker
@@ -194,7 +194,7 @@ fn a_custom_condition_is_reported_by_its_description(broker: Broker) {
         broker
             .expect_scoped(Expectation::that("the queue is drained", |j| {
                 j.published()
-                    .all(|m| m.status == stompbox::MessageStatus::Consumed)
+                    .all(|m| m.status == stompbox::journal::MessageStatus::Consumed)
             }))
             .verify()
     });

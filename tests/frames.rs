@@ -4,7 +4,8 @@
 mod support;
 
 use rstest::rstest;
-use stompbox::{Broker, Command, Limits, Version};
+use stompbox::frame::{Command, Limits};
+use stompbox::{Broker, Version};
 use support::{server, Raw, Server, SECOND};
 
 fn subscribed(server: &Server, version: Version, destination: &str) -> Raw {

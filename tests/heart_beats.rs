@@ -4,10 +4,11 @@ mod support;
 
 use std::time::Duration;
 
-use stompbox::{Broker, Client, Command, Error};
+use stompbox::frame::Command;
+use stompbox::{Broker, Client, Error};
 use support::{Raw, SECOND};
 
-fn connect_with_heart_beat(raw: &mut Raw, client_beats: &str) -> stompbox::Frame {
+fn connect_with_heart_beat(raw: &mut Raw, client_beats: &str) -> stompbox::frame::Frame {
     raw.send(
         format!("CONNECT\naccept-version:1.2\nhost:h\nheart-beat:{client_beats}\n\n\0").as_bytes(),
     );

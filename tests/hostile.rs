@@ -9,7 +9,8 @@ use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 use rstest::rstest;
-use stompbox::{Ack, Broker, Client, Command, Version};
+use stompbox::frame::Command;
+use stompbox::{Ack, Broker, Client, Version};
 use support::{Raw, PATIENCE, SECOND};
 
 /// How long the broker may take to answer and close.
@@ -97,7 +98,7 @@ fn broken_frames_get_an_error_and_a_close(
     };
     expect_error_and_close(&mut raw, &bytes, message);
     scene.bystander_carries_on();
-    assert!(scene.broker.published_to("/queue/a").is_empty());
+    assert!(scene.broker.published_to("/queue/a").unwrap().is_empty());
 }
 
 #[test]
@@ -127,9 +128,9 @@ fn one_hundred_thousand_headers_are_refused() {
 #[test]
 fn a_body_of_exactly_the_frame_limit_is_delivered_and_one_more_byte_is_not() {
     let limit = 64 * 1024;
-    let mut scene = Scene::with(Broker::builder().limits(stompbox::Limits {
+    let mut scene = Scene::with(Broker::builder().limits(stompbox::frame::Limits {
         max_frame_size: limit,
-        ..stompbox::Limits::default()
+        ..stompbox::frame::Limits::default()
     }));
     let mut producer = Client::connect(scene.broker.addr()).unwrap();
     producer
@@ -169,7 +170,7 @@ fn a_frame_cut_off_then_closed_is_dropped_and_forgotten(#[case] bytes: &[u8]) {
         )
         .unwrap();
     assert!(
-        scene.broker.published().is_empty(),
+        scene.broker.published().unwrap().is_empty(),
         "nothing half-read is published"
     );
     scene.bystander_carries_on();

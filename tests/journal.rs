@@ -7,15 +7,18 @@ use std::time::Duration;
 
 use rstest::rstest;
 use stompbox::fixtures::{broker, broker_with};
-use stompbox::{
-    Ack, AckKind, Broker, Client, CloseReason, Command, Direction, Event, JournalLimits,
-    MessageStatus, Origin, TransactionOutcome, Version,
+use stompbox::frame::Command;
+use stompbox::journal::{
+    AckKind, CloseReason, Direction, Event, JournalLimits, MessageStatus, Origin,
+    TransactionOutcome,
 };
+use stompbox::{Ack, Broker, Client, Version};
 use support::{Raw, PATIENCE, SECOND};
 
 fn status_of(broker: &Broker, seq: u64) -> MessageStatus {
     broker
         .published()
+        .unwrap()
         .into_iter()
         .find(|m| m.seq == seq)
         .expect("message in the journal")
@@ -59,7 +62,7 @@ fn a_send_is_recorded_with_its_headers_body_and_sender(broker: Broker) {
 #[rstest]
 fn injected_messages_are_marked(broker: Broker) {
     let id = broker.publish_with("/queue/in", "x", &[("kind", "test")]);
-    let m = &broker.published()[0];
+    let m = &broker.published().unwrap()[0];
     assert!(m.is_injected());
     assert_eq!(m.origin, Origin::Injected);
     assert_eq!(m.message_id, id);
@@ -79,7 +82,7 @@ fn a_message_status_follows_it_from_queue_to_ack(broker: Broker) {
     assert_eq!(status_of(&broker, 1), MessageStatus::Unacked);
     consumer.ack(&msg).unwrap();
     broker.wait_for_acks(1, PATIENCE).unwrap();
-    let m = &broker.published()[0];
+    let m = &broker.published().unwrap()[0];
     assert_eq!(m.status, MessageStatus::Consumed);
     assert_eq!(m.deliveries.len(), 1);
     assert_eq!(m.deliveries[0].connection, 1);
@@ -104,7 +107,7 @@ fn transactions_mark_their_messages_held_committed_discarded_or_rolled_back(brok
     broker
         .wait_until(|j| j.published().count() == 3, PATIENCE)
         .unwrap();
-    let held = broker.published();
+    let held = broker.published().unwrap();
     assert!(held
         .iter()
         .all(|m| m.status == MessageStatus::InTransaction));
@@ -120,7 +123,12 @@ fn transactions_mark_their_messages_held_committed_discarded_or_rolled_back(brok
     broker
         .wait_until(|j| j.transaction_history().count() == 3, PATIENCE)
         .unwrap();
-    let statuses: Vec<_> = broker.published().iter().map(|m| m.status).collect();
+    let statuses: Vec<_> = broker
+        .published()
+        .unwrap()
+        .iter()
+        .map(|m| m.status)
+        .collect();
     assert_eq!(
         statuses,
         [
@@ -145,7 +153,7 @@ fn deliveries_and_redeliveries_are_recorded(broker: Broker) {
     consumer.ack(&second).unwrap();
     broker.wait_for_acks(1, PATIENCE).unwrap();
 
-    let deliveries = broker.deliveries();
+    let deliveries = broker.deliveries().unwrap();
     assert_eq!(deliveries.len(), 2);
     assert_eq!(
         (deliveries[0].delivery_count, deliveries[0].redelivered),
@@ -158,9 +166,9 @@ fn deliveries_and_redeliveries_are_recorded(broker: Broker) {
     assert_eq!(deliveries[1].destination, "/queue/r");
     assert_eq!(deliveries[1].subscription, sub);
     assert_eq!(deliveries[1].seq, 1);
-    let kinds: Vec<_> = broker.acks().iter().map(|a| a.kind).collect();
+    let kinds: Vec<_> = broker.acks().unwrap().iter().map(|a| a.kind).collect();
     assert_eq!(kinds, [AckKind::Nack, AckKind::Ack]);
-    assert_eq!(broker.published()[0].deliveries.len(), 2);
+    assert_eq!(broker.published().unwrap()[0].deliveries.len(), 2);
 }
 
 #[rstest]
@@ -197,7 +205,7 @@ fn an_ack_in_a_transaction_counts_when_committed(broker: Broker) {
             PATIENCE,
         )
         .unwrap();
-    assert!(broker.acks().is_empty());
+    assert!(broker.acks().unwrap().is_empty());
     consumer.commit("t").unwrap();
     let acks = broker.wait_for_acks(1, PATIENCE).unwrap();
     assert_eq!(acks[0].transaction.as_deref(), Some("t"));
@@ -440,7 +448,7 @@ fn queue_contents_show_waiting_and_unacked(broker: Broker) {
         .unwrap();
     let queue = broker.queue("/queue/w");
     assert_eq!(queue.destination, "/queue/w");
-    let body = |m: &stompbox::QueuedMessage| String::from_utf8(m.body.to_vec()).unwrap();
+    let body = |m: &stompbox::journal::QueuedMessage| String::from_utf8(m.body.to_vec()).unwrap();
     assert_eq!(queue.unacked.iter().map(body).collect::<Vec<_>>(), ["1"]);
     assert_eq!(
         queue.waiting.iter().map(body).collect::<Vec<_>>(),
@@ -475,7 +483,7 @@ fn the_journal_keeps_only_the_latest_messages(
         client.send("/queue/many", format!("{i}")).unwrap();
     }
     client.send_with_receipt("/queue/many", "11").unwrap();
-    let kept: Vec<_> = broker.published().iter().map(|m| m.seq).collect();
+    let kept: Vec<_> = broker.published().unwrap().iter().map(|m| m.seq).collect();
     assert_eq!(kept, [9, 10, 11]);
     assert_eq!(broker.inspect(|j| j.evicted_messages()), 8);
     assert_eq!(broker.frames(1).unwrap().len(), 4);
@@ -492,8 +500,9 @@ fn with_recording_off_only_the_live_state_is_kept(
     client.subscribe("/queue/off", Ack::Auto).unwrap();
     client.send_with_receipt("/queue/off", "x").unwrap();
     client.recv_timeout(SECOND).unwrap();
-    assert!(broker.published().is_empty());
-    assert!(broker.deliveries().is_empty());
+    assert_eq!(broker.published(), None, "off is not the same as empty");
+    assert_eq!(broker.deliveries(), None);
+    assert_eq!(broker.acks(), None);
     assert_eq!(broker.frames(1), None);
     assert_eq!(broker.connections().len(), 1);
     assert_eq!(broker.subscriptions()[0].destination, "/queue/off");
@@ -509,13 +518,13 @@ fn reset_forgets_history_but_keeps_live_state_and_queues(broker: Broker) {
     client.subscribe("/topic/keep", Ack::Auto).unwrap();
     client.send_with_receipt("/queue/old", "old").unwrap();
     broker.reset();
-    assert!(broker.published().is_empty());
+    assert!(broker.published().unwrap().is_empty());
     assert!(broker.frames(1).unwrap().is_empty());
     assert_eq!(broker.subscriptions().len(), 1);
     assert_eq!(broker.connections().len(), 1);
     assert_eq!(broker.queue("/queue/old").waiting.len(), 1);
     client.send_with_receipt("/queue/new", "new").unwrap();
-    assert_eq!(broker.published()[0].body_text(), "new");
+    assert_eq!(broker.published().unwrap()[0].body_text(), "new");
     broker.clear_queues();
     assert!(broker.queue("/queue/old").waiting.is_empty());
 }

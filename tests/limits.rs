@@ -4,7 +4,8 @@ mod support;
 
 use std::thread;
 
-use stompbox::{Ack, Broker, Client, Command, Version};
+use stompbox::frame::Command;
+use stompbox::{Ack, Broker, Client, Version};
 use support::{Raw, SECOND};
 
 #[test]
@@ -22,7 +23,7 @@ fn a_full_queue_refuses_the_send_that_would_overflow_it() {
     assert_eq!(error.header("receipt-id"), Some("r3"));
     assert_eq!(broker.queue("/queue/q").waiting.len(), 2);
     assert_eq!(
-        broker.published().len(),
+        broker.published().unwrap().len(),
         2,
         "the refused SEND is not recorded as published"
     );

@@ -12,7 +12,8 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stompbox::{Ack, AckKind, Broker, Client, JournalLimits};
+use stompbox::journal::{AckKind, JournalLimits};
+use stompbox::{Ack, Broker, Client};
 
 const CONNECTIONS: usize = 1000;
 const QUEUE_PRODUCERS: usize = 2;

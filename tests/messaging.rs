@@ -5,7 +5,8 @@ mod support;
 use std::collections::HashSet;
 
 use rstest::rstest;
-use stompbox::{Ack, Broker, Client, DestinationKind, Error, Version};
+use stompbox::destination::DestinationKind;
+use stompbox::{Ack, Broker, Client, Error, Version};
 use support::{server, Server, QUIET, SECOND};
 
 #[rstest]

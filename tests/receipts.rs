@@ -3,7 +3,8 @@
 mod support;
 
 use rstest::rstest;
-use stompbox::{Command, Version};
+use stompbox::frame::Command;
+use stompbox::Version;
 use support::{server, Server, SECOND};
 
 #[rstest]

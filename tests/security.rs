@@ -6,8 +6,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use rstest::rstest;
+use stompbox::auth::Access;
 use stompbox::auth::{rocketmq_passcode, Passwords};
-use stompbox::{Access, Broker, Client, Command, Event, Frame, Version};
+use stompbox::frame::{Command, Frame};
+use stompbox::journal::Event;
+use stompbox::{Broker, Client, Version};
 use support::{Raw, PATIENCE, SECOND};
 
 fn connect_frame(headers: &[(&str, &str)]) -> Vec<u8> {
@@ -122,7 +125,7 @@ fn send_without_pub_is_denied_and_has_no_effect(#[case] version: Version) {
         "permission denied: SEND on '/queue/in' needs PUB on topic '/queue/in', which principal 'anonymous' lacks",
     );
     assert_eq!(error.header("receipt-id"), Some("s-1"));
-    assert!(broker.published().is_empty());
+    assert!(broker.published().unwrap().is_empty());
     assert!(broker.queue("/queue/in").waiting.is_empty());
     let denial = &broker.permission_denials()[0];
     assert_eq!(
@@ -168,7 +171,7 @@ fn a_revoked_permission_refuses_the_next_frame_of_a_connected_client() {
     broker.revoke("anonymous", "/queue/*", Access::PUB);
     let err = producer.send_with_receipt("/queue/a", "2").unwrap_err();
     assert!(err.to_string().contains("needs PUB"), "{err}");
-    assert_eq!(broker.published().len(), 1);
+    assert_eq!(broker.published().unwrap().len(), 1);
 
     // Granting again lets a new connection through.
     broker.grant("anonymous", "/queue/a", Access::PUB);
@@ -237,6 +240,7 @@ fn the_next_send_to_a_destination_fails_as_arranged() {
         .unwrap();
     let bodies: Vec<_> = broker
         .published()
+        .unwrap()
         .iter()
         .map(|m| m.body_text().into_owned())
         .collect();
@@ -389,12 +393,17 @@ fn messages_for_absent_subscribers_are_not_kept() {
     late.subscribe("/orders/eu", stompbox::Ack::Auto).unwrap();
     sender.send_with_receipt("/orders/eu", "heard").unwrap();
     assert_eq!(late.recv_timeout(SECOND).unwrap().body_text(), "heard");
-    let statuses: Vec<_> = broker.published().iter().map(|m| m.status).collect();
+    let statuses: Vec<_> = broker
+        .published()
+        .unwrap()
+        .iter()
+        .map(|m| m.status)
+        .collect();
     assert_eq!(
         statuses,
         [
-            stompbox::MessageStatus::Dropped,
-            stompbox::MessageStatus::Consumed
+            stompbox::journal::MessageStatus::Dropped,
+            stompbox::journal::MessageStatus::Consumed
         ]
     );
 }
@@ -433,12 +442,13 @@ fn at_most_three_messages_per_transaction() {
         .unwrap();
     assert_eq!(
         broker.transaction_history()[0].outcome,
-        stompbox::TransactionOutcome::RolledBack
+        stompbox::journal::TransactionOutcome::RolledBack
     );
     assert!(broker
         .published()
+        .unwrap()
         .iter()
-        .all(|m| m.status == stompbox::MessageStatus::RolledBack));
+        .all(|m| m.status == stompbox::journal::MessageStatus::RolledBack));
 }
 
 #[test]

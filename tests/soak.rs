@@ -13,7 +13,9 @@ use std::net::{Shutdown, SocketAddr};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stompbox::{AckKind, Broker, Command, Frame, JournalLimits, MessageStatus, Version};
+use stompbox::frame::{Command, Frame};
+use stompbox::journal::{AckKind, JournalLimits, MessageStatus};
+use stompbox::{Broker, Version};
 use support::Raw;
 
 const QUEUE: &str = "/queue/soak";

@@ -3,7 +3,8 @@
 mod support;
 
 use rstest::rstest;
-use stompbox::{Ack, Command, Error, Frame, Version};
+use stompbox::frame::{Command, Frame};
+use stompbox::{Ack, Error, Version};
 use support::{server, Server, QUIET, SECOND};
 
 fn nothing_arrives(client: &mut stompbox::Client) -> bool {

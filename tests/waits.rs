@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use rstest::rstest;
 use stompbox::fixtures::broker;
-use stompbox::{Ack, AckKind, Broker, Client, CloseReason, Error, Event, MessageStatus};
+use stompbox::journal::{AckKind, CloseReason, Event, MessageStatus};
+use stompbox::{Ack, Broker, Client, Error};
 use support::{PATIENCE, SECOND};
 
 const SHORT: Duration = Duration::from_millis(20);
@@ -166,7 +167,7 @@ fn wait_until_takes_any_condition(broker: Broker) {
 fn errors_are_part_of_a_timeout_report(broker: Broker) {
     let mut client = Client::connect(broker.addr()).unwrap();
     client
-        .send_frame(&stompbox::Frame::new(stompbox::Command::Send))
+        .send_frame(&stompbox::frame::Frame::new(stompbox::frame::Command::Send))
         .unwrap();
     drop(client); // the broker need not wait for us to read the ERROR
     broker
@@ -243,7 +244,7 @@ fn error_and_abort_events(broker: Broker) {
     client.begin("t").unwrap();
     client.abort("t").unwrap();
     client
-        .send_frame(&stompbox::Frame::new(stompbox::Command::Send))
+        .send_frame(&stompbox::frame::Frame::new(stompbox::frame::Command::Send))
         .unwrap();
     drop(client); // the broker need not wait for us to read the ERROR
     let mut seen = Vec::new();

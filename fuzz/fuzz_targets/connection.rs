@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use stompbox::{Broker, Command, Decoded, Decoder, Limits, Version};
+use stompbox::{Broker, Version};
+use stompbox::frame::{Command, Decoded, Decoder, Limits};
 
 const PREFIXES: [&[u8]; 4] = [
     b"",

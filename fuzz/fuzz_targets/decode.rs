@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stompbox::{Decoded, Decoder, FrameError, Limits, Version};
+use stompbox::Version;
+use stompbox::frame::{Decoded, Decoder, FrameError, Limits};
 
 const LIMITS: Limits = Limits {
     max_frame_size: 256,

@@ -3,7 +3,7 @@
 
 use super::Broker;
 use crate::journal::{AuthFailure, PermissionDenial};
-use crate::Access;
+use crate::permissions::Access;
 
 impl Broker {
     /// Adds a user (or changes its passcode or secret); the next CONNECT
@@ -60,7 +60,8 @@ impl Broker {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Access, Broker, Client, Error};
+    /// use stompbox::{Broker, Client, Error};
+    /// use stompbox::auth::Access;
     ///
     /// let broker = Broker::builder().grant("anonymous", "/queue/*", Access::PUB).start()?;
     /// let mut client = Client::connect(broker.addr())?;

@@ -9,18 +9,22 @@ use super::traffic::Traffic;
 use super::Broker;
 use crate::auth::{Authenticator, Passwords, RocketMqSignature};
 use crate::config::Config;
+use crate::destination::{DestinationKind, DestinationRules};
+use crate::error::Error;
+use crate::frame::Limits;
+use crate::journal::JournalLimits;
+use crate::permissions::{Access, TopicMapping};
+use crate::rules::DestinationSyntax;
 use crate::rules::SessionRules;
-use crate::{
-    Access, DestinationKind, DestinationRules, DestinationSyntax, Error, JournalLimits, Limits,
-    TopicMapping,
-};
 
 /// Options for a [`Broker`]; every one has a default.
 ///
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Broker, DestinationKind, Limits};
+/// use stompbox::Broker;
+/// use stompbox::destination::DestinationKind;
+/// use stompbox::frame::Limits;
 ///
 /// let broker = Broker::builder()
 ///     .heart_beat(1000, 1000)
@@ -106,7 +110,7 @@ impl BrokerBuilder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::Limits;
+    /// use stompbox::frame::Limits;
     /// let broker = stompbox::Broker::builder()
     ///     .limits(Limits { max_headers: 10, ..Limits::default() })
     ///     .start()?;
@@ -121,7 +125,7 @@ impl BrokerBuilder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{DestinationKind, DestinationRules};
+    /// use stompbox::destination::{DestinationKind, DestinationRules};
     /// let broker = stompbox::Broker::builder()
     ///     .destinations(DestinationRules::default().with_default(DestinationKind::Topic))
     ///     .start()?;
@@ -136,7 +140,7 @@ impl BrokerBuilder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::DestinationKind;
+    /// use stompbox::destination::DestinationKind;
     /// let broker = stompbox::Broker::builder()
     ///     .destination_prefix("/amq/queue/", DestinationKind::Queue)
     ///     .start()?;
@@ -208,16 +212,17 @@ impl BrokerBuilder {
     }
 
     /// Whether the journal records history: published messages, deliveries,
-    /// acks, transcripts (default: on). Off, those inspection calls return
-    /// nothing, `frames` returns `None` and `wait_for_messages` cannot
-    /// succeed; connections, subscriptions and open transactions are still
-    /// tracked.
+    /// acks, transcripts (default: on). Off, those readers return `None`
+    /// (`published`, `published_to`, `deliveries`, `acks`, `frames`) and
+    /// `wait_for_messages` cannot succeed; connections, subscriptions, open
+    /// transactions, queues, ended transactions and errors are still kept.
     ///
     /// # Examples
     /// ```
     /// let broker = stompbox::Broker::builder().recording(false).start()?;
     /// broker.publish("/queue/a", "x");
-    /// assert!(broker.published().is_empty());
+    /// assert_eq!(broker.published(), None); // not recorded, not "nothing"
+    /// assert_eq!(broker.queue("/queue/a").waiting.len(), 1);
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn recording(mut self, on: bool) -> Self {
@@ -229,15 +234,15 @@ impl BrokerBuilder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::JournalLimits;
+    /// use stompbox::journal::JournalLimits;
     /// let broker = stompbox::Broker::builder()
     ///     .journal_limits(JournalLimits { messages: 10, ..JournalLimits::default() })
     ///     .start()?;
     /// for i in 0..20 {
     ///     broker.publish("/queue/a", format!("{i}"));
     /// }
-    /// assert_eq!(broker.published().len(), 10);
-    /// assert_eq!(broker.published()[0].body_text(), "10");
+    /// assert_eq!(broker.published().unwrap().len(), 10);
+    /// assert_eq!(broker.published().unwrap()[0].body_text(), "10");
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn journal_limits(mut self, limits: JournalLimits) -> Self {
@@ -290,7 +295,8 @@ impl BrokerBuilder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Access, Broker, Client};
+    /// use stompbox::{Broker, Client};
+    /// use stompbox::auth::Access;
     ///
     /// let broker = Broker::builder()
     ///     .user("app", "pw")
@@ -331,7 +337,8 @@ impl BrokerBuilder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Access, Broker, TopicMapping};
+    /// use stompbox::Broker;
+    /// use stompbox::auth::{Access, TopicMapping};
     /// let broker = Broker::builder()
     ///     .topic_mapping(TopicMapping::FirstSegment)
     ///     .grant("anonymous", "orders", Access::PUB_SUB)
@@ -349,7 +356,8 @@ impl BrokerBuilder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Broker, Client, DestinationSyntax};
+    /// use stompbox::{Broker, Client};
+    /// use stompbox::destination::DestinationSyntax;
     /// let broker = Broker::builder().destination_syntax(DestinationSyntax::Words).start()?;
     /// let mut client = Client::connect(broker.addr())?;
     /// assert!(client.send_with_receipt("/a.b", "x").is_err());
@@ -368,7 +376,7 @@ impl BrokerBuilder {
     /// let broker = stompbox::Broker::builder().max_open_transactions(1).start()?;
     /// let mut client = stompbox::Client::connect(broker.addr())?;
     /// client.begin("t1")?;
-    /// let begin = stompbox::Frame::new(stompbox::Command::Begin).with_header("transaction", "t2");
+    /// let begin = stompbox::frame::Frame::new(stompbox::frame::Command::Begin).with_header("transaction", "t2");
     /// let err = client.request(begin).unwrap_err(); // waits for the answer
     /// assert!(err.to_string().contains("too many open transactions: at most 1 per connection"));
     /// # Ok::<(), stompbox::Error>(())
@@ -387,7 +395,7 @@ impl BrokerBuilder {
     /// let mut client = stompbox::Client::connect(broker.addr())?;
     /// client.begin("t")?;
     /// client.send_in("t", "/queue/a", "1")?;
-    /// let second = stompbox::Frame::new(stompbox::Command::Send)
+    /// let second = stompbox::frame::Frame::new(stompbox::frame::Command::Send)
     ///     .with_header("destination", "/queue/a")
     ///     .with_header("transaction", "t");
     /// let err = client.request(second).unwrap_err(); // waits for the answer
@@ -463,7 +471,8 @@ impl BrokerBuilder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{auth::rocketmq_passcode, Access, Broker, Client};
+    /// use stompbox::{auth::rocketmq_passcode, Broker, Client};
+    /// use stompbox::auth::Access;
     ///
     /// let broker = Broker::builder()
     ///     .rocketmq()

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::Broker;
-use crate::expect::{failures, Expectation};
+use crate::expect::{failures, Expectation, VerificationReport};
 
 impl Broker {
     /// Registers an expectation, checked when the broker is dropped and by
@@ -72,8 +72,28 @@ impl Broker {
         }
     }
 
+    /// Checks the registered expectations now, without panicking.
+    ///
+    /// # Errors
+    /// The [`VerificationReport`] of those that are unmet.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, Expectation};
+    ///
+    /// let broker = Broker::start()?;
+    /// broker.expect(Expectation::published("/queue/a").times(1));
+    /// assert_eq!(broker.check().unwrap_err().unmet.len(), 1);
+    /// broker.publish("/queue/a", "x");
+    /// assert!(broker.check().is_ok());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn check(&self) -> Result<(), VerificationReport> {
+        self.unmet_expectations().map_or(Ok(()), Err)
+    }
+
     /// The failure report of the registered expectations, if any is unmet.
-    pub(super) fn unmet_expectations(&self) -> Option<String> {
+    pub(super) fn unmet_expectations(&self) -> Option<VerificationReport> {
         let expectations = self.expectations.lock();
         if expectations.is_empty() {
             return None;
@@ -81,7 +101,7 @@ impl Broker {
         self.inspect(|j| failures(&expectations, j))
     }
 
-    fn check_one(&self, expectation: &Expectation) -> Option<String> {
+    fn check_one(&self, expectation: &Expectation) -> Option<VerificationReport> {
         self.inspect(|j| failures(std::slice::from_ref(expectation), j))
     }
 }

@@ -34,7 +34,7 @@ impl Broker {
     /// let mut client = Client::connect(broker.addr())?;
     /// let err = client.send_with_receipt("/queue/orders", "1").unwrap_err();
     /// assert_eq!(err.to_string(), "broker sent ERROR: queue is full");
-    /// assert!(broker.published().is_empty());
+    /// assert!(broker.published().unwrap().is_empty());
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn fail_next_send(&self, destination: &str, message: &str) {

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use crossbeam_channel::Receiver;
 
 use super::Broker;
+use crate::error::Error;
+use crate::error::{Awaited, Timeout};
 use crate::frame::Headers;
 use crate::journal::{
     AckKind, AckRecord, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord, Event,
@@ -15,7 +17,6 @@ use crate::journal::{
 };
 use crate::protocol::message::message_id_text;
 use crate::state::is_published;
-use crate::Error;
 
 fn is_routed(message: &PublishedMessage) -> bool {
     is_published(message.status)
@@ -36,42 +37,57 @@ impl Broker {
     }
 
     /// Every published message still in the journal, oldest first; see
-    /// [`PublishedMessage::status`] for what became of each.
+    /// [`PublishedMessage::status`] for what became of each. `None` when
+    /// recording is off (so "off" never reads as "nothing was published").
     ///
     /// # Examples
-    /// See [`PublishedMessage`].
-    pub fn published(&self) -> Vec<PublishedMessage> {
-        self.inspect(|j| j.published().collect())
+    /// See [`PublishedMessage`]. With recording off:
+    /// ```
+    /// let broker = stompbox::Broker::builder().recording(false).start()?;
+    /// broker.publish("/queue/a", "x");
+    /// assert!(broker.published().is_none());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn published(&self) -> Option<Vec<PublishedMessage>> {
+        self.recorded(|j| j.published().collect())
     }
 
-    /// The messages published to `destination`, oldest first.
+    /// The messages published to `destination`, oldest first; `None` when
+    /// recording is off.
     ///
     /// # Examples
     /// ```
     /// let broker = stompbox::Broker::start()?;
     /// broker.publish("/queue/a", "x");
     /// broker.publish("/queue/b", "y");
-    /// assert_eq!(broker.published_to("/queue/b")[0].body_text(), "y");
+    /// let published = broker.published_to("/queue/b").expect("recording is on");
+    /// assert_eq!(published[0].body_text(), "y");
     /// # Ok::<(), stompbox::Error>(())
     /// ```
-    pub fn published_to(&self, destination: &str) -> Vec<PublishedMessage> {
-        self.inspect(|j| j.published_to(destination).collect())
+    pub fn published_to(&self, destination: &str) -> Option<Vec<PublishedMessage>> {
+        self.recorded(|j| j.published_to(destination).collect())
     }
 
-    /// Every MESSAGE frame sent, oldest first.
+    /// Every MESSAGE frame sent, oldest first; `None` when recording is off.
     ///
     /// # Examples
     /// See [`DeliveryRecord`].
-    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
-        self.inspect(|j| j.deliveries().collect())
+    pub fn deliveries(&self) -> Option<Vec<DeliveryRecord>> {
+        self.recorded(|j| j.deliveries().collect())
     }
 
-    /// Every message settled by ACK or NACK, oldest first.
+    /// Every message settled by ACK or NACK, oldest first; `None` when
+    /// recording is off.
     ///
     /// # Examples
     /// See [`AckRecord`].
-    pub fn acks(&self) -> Vec<AckRecord> {
-        self.inspect(|j| j.acks().collect())
+    pub fn acks(&self) -> Option<Vec<AckRecord>> {
+        self.recorded(|j| j.acks().collect())
+    }
+
+    /// `read` of the journal when it records history, else `None`.
+    fn recorded<R>(&self, read: impl FnOnce(&Journal) -> R) -> Option<R> {
+        self.inspect(|j| j.is_recording().then(|| read(j)))
     }
 
     /// The active subscriptions.
@@ -125,7 +141,8 @@ impl Broker {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use stompbox::{Broker, Client, Command, Frame};
+    /// use stompbox::{Broker, Client};
+    /// use stompbox::frame::{Command, Frame};
     ///
     /// let broker = Broker::start()?;
     /// let mut client = Client::connect(broker.addr())?;
@@ -173,7 +190,7 @@ impl Broker {
     }
 
     /// Publishes a message as if a producer had sent it (marked
-    /// [`Origin::Injected`](crate::Origin::Injected) in the journal); returns
+    /// [`Origin::Injected`](crate::journal::Origin::Injected) in the journal); returns
     /// its `message-id`.
     ///
     /// # Examples
@@ -228,7 +245,7 @@ impl Broker {
     /// let broker = stompbox::Broker::start()?;
     /// broker.publish("/queue/a", "old");
     /// broker.reset();
-    /// assert!(broker.published().is_empty());
+    /// assert!(broker.published().unwrap().is_empty());
     /// assert_eq!(broker.queue("/queue/a").waiting.len(), 1);
     /// # Ok::<(), stompbox::Error>(())
     /// ```
@@ -267,11 +284,7 @@ impl Broker {
         if self.state.wait(timeout, condition) {
             return Ok(());
         }
-        Err(self.timeout(
-            "a condition on the journal".to_owned(),
-            timeout,
-            Journal::summary,
-        ))
+        Err(self.timeout(Awaited::Condition, timeout, Journal::summary))
     }
 
     /// Blocks until `count` messages have been published to `destination`
@@ -304,10 +317,10 @@ impl Broker {
             .state
             .wait(timeout, |j| j.count_published_to(destination) >= count)
         {
-            let what = format!(
-                "{count} message{} published to {destination}",
-                plural(count)
-            );
+            let what = Awaited::Messages {
+                destination: destination.to_owned(),
+                count,
+            };
             return Err(self.timeout(what, timeout, |j| j.message_summary(destination)));
         }
         Ok(self.inspect(|j| j.published_to(destination).filter(is_routed).collect()))
@@ -338,7 +351,9 @@ impl Broker {
         }) {
             return Ok(found.expect("the condition held"));
         }
-        let what = format!("a subscription to {destination}");
+        let what = Awaited::Subscription {
+            destination: destination.to_owned(),
+        };
         Err(self.timeout(what, timeout, Journal::summary))
     }
 
@@ -357,7 +372,7 @@ impl Broker {
     ) -> Result<Vec<ConnectionInfo>, Error> {
         let connected = |j: &Journal| j.connections().filter(|c| c.is_connected()).count();
         if !self.state.wait(timeout, |j| connected(j) >= count) {
-            let what = format!("{count} connected client{}", plural(count));
+            let what = Awaited::Connections { count };
             return Err(self.timeout(what, timeout, Journal::summary));
         }
         Ok(self.inspect(|j| {
@@ -381,7 +396,7 @@ impl Broker {
             .state
             .wait(timeout, |j| j.count_acks(AckKind::Ack) >= count)
         {
-            let what = format!("{count} ACK{}", plural(count));
+            let what = Awaited::Acks { count };
             return Err(self.timeout(what, timeout, Journal::summary));
         }
         Ok(self.inspect(|j| j.acks().filter(|a| a.kind == AckKind::Ack).collect()))
@@ -389,22 +404,14 @@ impl Broker {
 
     fn timeout(
         &self,
-        waiting_for: String,
+        awaited: Awaited,
         after: Duration,
         describe: impl FnOnce(&Journal) -> String,
     ) -> Error {
-        Error::Timeout {
-            waiting_for,
+        Error::Timeout(Box::new(Timeout {
+            awaited,
             after,
             saw: self.inspect(describe),
-        }
-    }
-}
-
-fn plural(count: usize) -> &'static str {
-    if count == 1 {
-        ""
-    } else {
-        "s"
+        }))
     }
 }

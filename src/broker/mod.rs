@@ -32,8 +32,9 @@ use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::connection::{acceptor, Threads};
+use crate::error::Error;
+use crate::expect::Expectation;
 use crate::state::BrokerState;
-use crate::{Error, Expectation};
 
 /// A running STOMP broker.
 ///

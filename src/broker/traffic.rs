@@ -12,7 +12,8 @@ use crate::journal::Direction;
 /// # Examples
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use stompbox::{Broker, Client, Direction};
+/// use stompbox::{Broker, Client};
+/// use stompbox::journal::Direction;
 ///
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let log = seen.clone();

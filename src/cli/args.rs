@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use stompbox::Access;
+use stompbox::auth::Access;
 
 /// A STOMP 1.0/1.1/1.2 broker for tests: run it, point clients at it, ask
 /// it over HTTP what it saw.

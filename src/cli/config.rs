@@ -38,7 +38,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use serde::Deserialize;
-use stompbox::{Broker, BrokerBuilder, DestinationKind, DestinationRules, JournalLimits, Limits};
+use stompbox::destination::{DestinationKind, DestinationRules};
+use stompbox::frame::Limits;
+use stompbox::journal::JournalLimits;
+use stompbox::{Broker, BrokerBuilder};
 
 use super::args::{parse_access, LogLevel, Profile, Serve};
 

@@ -100,6 +100,10 @@ fn respond(request: Request, (status, value): Answer) {
     let _ = request.respond(response);
 }
 
+/// The answer for history when the broker does not record it.
+const NOT_RECORDING: &str =
+    "recording is off: this broker keeps no history (the config file's [journal] recording = false)";
+
 fn bad_request(message: String) -> Answer {
     (400, json!({ "error": message }))
 }
@@ -112,18 +116,30 @@ fn route(
     broker: &Broker,
 ) -> Result<Answer, String> {
     let list = |values: Vec<Value>| Ok((200, Value::Array(values)));
+    // History that is not kept is a 409, never an empty list.
+    let recorded = |values: Option<Vec<Value>>| match values {
+        Some(values) => list(values),
+        None => Ok((409, json!({ "error": NOT_RECORDING }))),
+    };
     let destination = query.get("destination");
     match (method, path) {
         (Method::Get, "/") => Ok((200, index())),
-        (Method::Get, "/messages") => list(match destination {
-            Some(d) => broker.published_to(d).iter().map(json::message).collect(),
-            None => broker.published().iter().map(json::message).collect(),
-        }),
+        (Method::Get, "/messages") => recorded(
+            match destination {
+                Some(d) => broker.published_to(d),
+                None => broker.published(),
+            }
+            .map(|all| all.iter().map(json::message).collect()),
+        ),
         (Method::Post, "/messages") => inject(broker, body),
-        (Method::Get, "/deliveries") => {
-            list(broker.deliveries().iter().map(json::delivery).collect())
+        (Method::Get, "/deliveries") => recorded(
+            broker
+                .deliveries()
+                .map(|all| all.iter().map(json::delivery).collect()),
+        ),
+        (Method::Get, "/acks") => {
+            recorded(broker.acks().map(|all| all.iter().map(json::ack).collect()))
         }
-        (Method::Get, "/acks") => list(broker.acks().iter().map(json::ack).collect()),
         (Method::Get, "/subscriptions") => list(
             broker
                 .subscriptions()
@@ -259,9 +275,10 @@ fn wait(broker: &Broker, query: &HashMap<String, String>) -> Result<Answer, Stri
             200,
             json!({ "messages": messages.iter().map(json::message).collect::<Vec<_>>() }),
         )),
-        Err(e @ Error::Timeout { .. }) => {
+        Err(e @ Error::Timeout(_)) => {
             let arrived: Vec<Value> = broker
                 .published_to(destination)
+                .unwrap_or_default()
                 .iter()
                 .map(json::message)
                 .collect();

@@ -1,10 +1,11 @@
 //! The journal as JSON, for the HTTP API.
 
 use serde_json::{json, Map, Value};
-use stompbox::{
-    AckRecord, AuthFailure, ConnectionInfo, DeliveryRecord, ErrorRecord, Frame, FrameRecord,
-    Headers, Origin, PermissionDenial, PublishedMessage, QueueSnapshot, QueuedMessage,
-    SubscriptionInfo, TransactionInfo, TransactionRecord,
+use stompbox::frame::{Frame, Headers};
+use stompbox::journal::{
+    AckRecord, AuthFailure, ConnectionInfo, DeliveryRecord, ErrorRecord, FrameRecord, Origin,
+    PermissionDenial, PublishedMessage, QueueSnapshot, QueuedMessage, SubscriptionInfo,
+    TransactionInfo, TransactionRecord,
 };
 
 fn headers(headers: &Headers) -> Value {
@@ -124,7 +125,7 @@ pub(crate) fn frame_record(f: &FrameRecord) -> Value {
     entry.insert(
         "direction".into(),
         json!(match f.direction {
-            stompbox::Direction::In => "in",
+            stompbox::journal::Direction::In => "in",
             _ => "out",
         }),
     );

@@ -5,7 +5,9 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use stompbox::{Command, Direction, Traffic};
+use stompbox::frame::Command;
+use stompbox::journal::Direction;
+use stompbox::Traffic;
 
 use super::args::LogLevel;
 

@@ -17,14 +17,14 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::escape::{unescape, Escaping};
 use super::{Command, Frame, FrameError, Headers};
-use crate::Version;
+use crate::protocol::Version;
 
 /// Size limits that keep a hostile peer from making the decoder allocate
 /// without bound. Going over one is a [`FrameError`], never a panic.
 ///
 /// # Examples
 /// ```
-/// use stompbox::Limits;
+/// use stompbox::frame::Limits;
 ///
 /// let limits = Limits { max_frame_size: 64 * 1024, ..Limits::default() };
 /// assert_eq!(limits.max_headers, Limits::default().max_headers);
@@ -54,7 +54,7 @@ impl Default for Limits {
 ///
 /// # Examples
 /// ```
-/// use stompbox::{Decoded, Decoder, Limits};
+/// use stompbox::frame::{Decoded, Decoder, Limits};
 ///
 /// let mut decoder = Decoder::new(Limits::default());
 /// decoder.feed(b"\n");
@@ -96,7 +96,7 @@ enum Stage {
 ///
 /// # Examples
 /// ```
-/// use stompbox::{Command, Decoded, Decoder, Limits};
+/// use stompbox::frame::{Command, Decoded, Decoder, Limits};
 ///
 /// let mut decoder = Decoder::new(Limits::default());
 /// decoder.feed(b"SEND\ndestination:/queue/a\n\nhel");
@@ -105,7 +105,7 @@ enum Stage {
 /// let Some(Decoded::Frame(frame)) = decoder.next_item()? else { panic!() };
 /// assert_eq!(frame.command(), &Command::Send);
 /// assert_eq!(frame.body(), b"hello");
-/// # Ok::<(), stompbox::FrameError>(())
+/// # Ok::<(), stompbox::frame::FrameError>(())
 /// ```
 #[derive(Debug)]
 pub struct Decoder {
@@ -121,7 +121,7 @@ impl Decoder {
     ///
     /// # Examples
     /// ```
-    /// let decoder = stompbox::Decoder::new(stompbox::Limits::default());
+    /// let decoder = stompbox::frame::Decoder::new(stompbox::frame::Limits::default());
     /// assert_eq!(decoder.buffered(), 0);
     /// ```
     pub fn new(limits: Limits) -> Decoder {
@@ -138,14 +138,15 @@ impl Decoder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Decoded, Decoder, Limits, Version};
+    /// use stompbox::Version;
+    /// use stompbox::frame::{Decoded, Decoder, Limits};
     ///
     /// let mut decoder = Decoder::new(Limits::default());
     /// decoder.set_version(Some(Version::V1_2));
     /// decoder.feed(b"SEND\nx:a\\cb\n\n\0");
     /// let Some(Decoded::Frame(f)) = decoder.next_item()? else { panic!() };
     /// assert_eq!(f.header("x"), Some("a:b"));
-    /// # Ok::<(), stompbox::FrameError>(())
+    /// # Ok::<(), stompbox::frame::FrameError>(())
     /// ```
     pub fn set_version(&mut self, version: Option<Version>) {
         self.version = version;
@@ -155,7 +156,7 @@ impl Decoder {
     ///
     /// # Examples
     /// ```
-    /// let mut decoder = stompbox::Decoder::new(stompbox::Limits::default());
+    /// let mut decoder = stompbox::frame::Decoder::new(stompbox::frame::Limits::default());
     /// decoder.feed(b"SEN");
     /// assert_eq!(decoder.buffered(), 3);
     /// ```
@@ -167,7 +168,7 @@ impl Decoder {
     ///
     /// # Examples
     /// ```
-    /// assert_eq!(stompbox::Decoder::new(Default::default()).buffered(), 0);
+    /// assert_eq!(stompbox::frame::Decoder::new(Default::default()).buffered(), 0);
     /// ```
     pub fn buffered(&self) -> usize {
         self.buf.len()
@@ -180,7 +181,7 @@ impl Decoder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Decoder, FrameError, Limits};
+    /// use stompbox::frame::{Decoder, FrameError, Limits};
     ///
     /// let mut decoder = Decoder::new(Limits::default());
     /// decoder.feed(b"SEND\nno colon here\n\n\0");

@@ -2,7 +2,7 @@
 
 use super::escape::{escape_into, Escaping};
 use super::Frame;
-use crate::Version;
+use crate::protocol::Version;
 
 impl Frame {
     /// The frame's wire bytes for a connection of `version` (`None` before
@@ -13,7 +13,8 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame, Version};
+    /// use stompbox::Version;
+    /// use stompbox::frame::{Command, Frame};
     ///
     /// let frame = Frame::new(Command::Send).with_header("k", "a:b");
     /// assert_eq!(frame.encode(Some(Version::V1_2)), b"SEND\nk:a\\cb\n\n\0");
@@ -29,7 +30,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     ///
     /// let mut out = Vec::new();
     /// Frame::new(Command::Disconnect).encode_into(None, &mut out);

@@ -20,7 +20,7 @@ pub use decode::{Decoded, Decoder, Limits};
 ///
 /// # Examples
 /// ```
-/// use stompbox::Command;
+/// use stompbox::frame::Command;
 ///
 /// assert_eq!(Command::parse("SEND"), Command::Send);
 /// assert_eq!(Command::parse("PUBLISH"), Command::Other("PUBLISH".into()));
@@ -68,7 +68,7 @@ impl Command {
     ///
     /// # Examples
     /// ```
-    /// assert_eq!(stompbox::Command::parse("ACK"), stompbox::Command::Ack);
+    /// assert_eq!(stompbox::frame::Command::parse("ACK"), stompbox::frame::Command::Ack);
     /// ```
     pub fn parse(line: &str) -> Command {
         match line {
@@ -95,7 +95,7 @@ impl Command {
     ///
     /// # Examples
     /// ```
-    /// assert_eq!(stompbox::Command::Subscribe.as_str(), "SUBSCRIBE");
+    /// assert_eq!(stompbox::frame::Command::Subscribe.as_str(), "SUBSCRIBE");
     /// ```
     pub fn as_str(&self) -> &str {
         match self {
@@ -132,7 +132,7 @@ impl fmt::Display for Command {
 ///
 /// # Examples
 /// ```
-/// use stompbox::Headers;
+/// use stompbox::frame::Headers;
 ///
 /// let mut headers = Headers::new();
 /// headers.push("foo", "first");
@@ -154,7 +154,7 @@ impl Headers {
     ///
     /// # Examples
     /// ```
-    /// assert!(stompbox::Headers::new().is_empty());
+    /// assert!(stompbox::frame::Headers::new().is_empty());
     /// ```
     pub fn new() -> Headers {
         Headers::default()
@@ -182,7 +182,7 @@ impl Headers {
     ///
     /// # Examples
     /// ```
-    /// let mut h = stompbox::Headers::new();
+    /// let mut h = stompbox::frame::Headers::new();
     /// h.push("destination", "/queue/a");
     /// assert_eq!(h.get("destination"), Some("/queue/a"));
     /// assert_eq!(h.get("receipt"), None);
@@ -195,7 +195,7 @@ impl Headers {
     ///
     /// # Examples
     /// ```
-    /// let mut h = stompbox::Headers::new();
+    /// let mut h = stompbox::frame::Headers::new();
     /// h.push("a", "1");
     /// assert_eq!(h.get("a"), Some("1"));
     /// ```
@@ -210,7 +210,7 @@ impl Headers {
     ///
     /// # Examples
     /// ```
-    /// let mut h = stompbox::Headers::new();
+    /// let mut h = stompbox::frame::Headers::new();
     /// h.push("a", "1");
     /// h.push("a", "2");
     /// h.set("a", "3");
@@ -225,7 +225,7 @@ impl Headers {
     ///
     /// # Examples
     /// ```
-    /// let mut h = stompbox::Headers::new();
+    /// let mut h = stompbox::frame::Headers::new();
     /// h.push("a", "1");
     /// h.remove("a");
     /// assert!(h.is_empty());
@@ -245,7 +245,7 @@ impl Headers {
     ///
     /// # Examples
     /// ```
-    /// let mut h = stompbox::Headers::new();
+    /// let mut h = stompbox::frame::Headers::new();
     /// h.push("a", "1");
     /// assert_eq!(h.iter().collect::<Vec<_>>(), [("a", "1")]);
     /// ```
@@ -257,7 +257,7 @@ impl Headers {
     ///
     /// # Examples
     /// ```
-    /// assert_eq!(stompbox::Headers::new().len(), 0);
+    /// assert_eq!(stompbox::frame::Headers::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -267,7 +267,7 @@ impl Headers {
     ///
     /// # Examples
     /// ```
-    /// assert!(stompbox::Headers::new().is_empty());
+    /// assert!(stompbox::frame::Headers::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
@@ -294,7 +294,8 @@ impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
 ///
 /// # Examples
 /// ```
-/// use stompbox::{Command, Frame, Version};
+/// use stompbox::Version;
+/// use stompbox::frame::{Command, Frame};
 ///
 /// let frame = Frame::new(Command::Send)
 ///     .with_header("destination", "/queue/a")
@@ -315,7 +316,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// let f = stompbox::Frame::new(stompbox::Command::Disconnect);
+    /// let f = stompbox::frame::Frame::new(stompbox::frame::Command::Disconnect);
     /// assert!(f.headers().is_empty() && f.body().is_empty());
     /// ```
     pub fn new(command: Command) -> Frame {
@@ -330,7 +331,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame, Headers};
+    /// use stompbox::frame::{Command, Frame, Headers};
     /// let f = Frame::from_parts(Command::Send, Headers::new(), "x".into());
     /// assert_eq!(f.body(), b"x");
     /// ```
@@ -346,7 +347,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// let f = stompbox::Frame::new(stompbox::Command::Begin).with_header("transaction", "t1");
+    /// let f = stompbox::frame::Frame::new(stompbox::frame::Command::Begin).with_header("transaction", "t1");
     /// assert_eq!(f.header("transaction"), Some("t1"));
     /// ```
     #[must_use]
@@ -361,7 +362,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// let f = stompbox::Frame::new(stompbox::Command::Send).with_body(vec![1u8, 0, 2]);
+    /// let f = stompbox::frame::Frame::new(stompbox::frame::Command::Send).with_body(vec![1u8, 0, 2]);
     /// assert_eq!(f.body(), [1, 0, 2]);
     /// ```
     #[must_use]
@@ -374,7 +375,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// assert_eq!(Frame::new(Command::Ack).command(), &Command::Ack);
     /// ```
     pub fn command(&self) -> &Command {
@@ -385,7 +386,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// assert_eq!(Frame::new(Command::Ack).with_header("id", "1").headers().len(), 1);
     /// ```
     pub fn headers(&self) -> &Headers {
@@ -396,7 +397,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// let mut f = Frame::new(Command::Ack);
     /// f.headers_mut().push("id", "7");
     /// assert_eq!(f.header("id"), Some("7"));
@@ -409,7 +410,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// assert_eq!(Frame::new(Command::Ack).header("id"), None);
     /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -420,7 +421,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// assert_eq!(Frame::new(Command::Send).with_body("b").body(), b"b");
     /// ```
     pub fn body(&self) -> &[u8] {
@@ -431,7 +432,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// let body = Frame::new(Command::Send).with_body("b").body_bytes();
     /// assert_eq!(&body[..], b"b");
     /// ```
@@ -443,7 +444,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// assert_eq!(Frame::new(Command::Send).with_body("héllo").body_text(), "héllo");
     /// ```
     pub fn body_text(&self) -> Cow<'_, str> {
@@ -454,7 +455,7 @@ impl Frame {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Command, Frame};
+    /// use stompbox::frame::{Command, Frame};
     /// let (command, headers, body) = Frame::new(Command::Send).into_parts();
     /// assert_eq!((command, headers.len(), body.len()), (Command::Send, 0, 0));
     /// ```
@@ -467,7 +468,7 @@ impl Frame {
 ///
 /// # Examples
 /// ```
-/// use stompbox::{Command, Frame};
+/// use stompbox::frame::{Command, Frame};
 ///
 /// let frame = Frame::new(Command::Send).with_header("k", "a\nb").with_body("hi");
 /// assert_eq!(frame.to_string(), r#"SEND k:a\nb body(2 bytes)="hi""#);
@@ -496,7 +497,7 @@ impl fmt::Display for Frame {
 ///
 /// # Examples
 /// ```
-/// use stompbox::FrameError;
+/// use stompbox::frame::FrameError;
 /// assert_eq!(FrameError::Escape.to_string(), "undefined escape sequence in a header");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,8 @@ use super::records::{
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Broker, Client, Event};
+/// use stompbox::{Broker, Client};
+/// use stompbox::journal::Event;
 ///
 /// let broker = Broker::start()?;
 /// let events = broker.events();

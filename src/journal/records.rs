@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::{Access, Ack, Command, Direction, Frame, Headers, Version};
+use crate::ack::Ack;
+use crate::frame::{Command, Frame, Headers};
+use crate::journal::Direction;
+use crate::permissions::Access;
+use crate::protocol::Version;
 
 /// A connection's number within one broker: 1 for the first, and so on.
 ///
@@ -15,7 +19,7 @@ use crate::{Access, Ack, Command, Direction, Frame, Headers, Version};
 /// ```
 /// let broker = stompbox::Broker::start()?;
 /// let _client = stompbox::Client::connect(broker.addr())?;
-/// let first: stompbox::ConnectionId = broker.connections()[0].id;
+/// let first: stompbox::journal::ConnectionId = broker.connections()[0].id;
 /// assert_eq!(first, 1);
 /// # Ok::<(), stompbox::Error>(())
 /// ```
@@ -25,7 +29,7 @@ pub type ConnectionId = u64;
 ///
 /// # Examples
 /// ```
-/// use stompbox::Origin;
+/// use stompbox::journal::Origin;
 /// assert_eq!(Origin::Injected.to_string(), "the test (injected)");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,7 +74,7 @@ impl fmt::Display for Origin {
 ///
 /// # Examples
 /// ```
-/// assert_eq!(stompbox::MessageStatus::Dropped.to_string(), "dropped (topic had no subscriber)");
+/// assert_eq!(stompbox::journal::MessageStatus::Dropped.to_string(), "dropped (topic had no subscriber)");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -109,7 +113,7 @@ impl fmt::Display for MessageStatus {
 ///
 /// # Examples
 /// ```
-/// let r = stompbox::Recipient { connection: 2, subscription: "s".into(), redelivered: false };
+/// let r = stompbox::journal::Recipient { connection: 2, subscription: "s".into(), redelivered: false };
 /// assert_eq!(r.connection, 2);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,7 +131,8 @@ pub struct Recipient {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Broker, Client, MessageStatus};
+/// use stompbox::{Broker, Client};
+/// use stompbox::journal::MessageStatus;
 ///
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
@@ -187,7 +192,7 @@ impl PublishedMessage {
     /// ```
     /// let broker = stompbox::Broker::start()?;
     /// broker.publish("/queue/in", "from the test");
-    /// assert!(broker.published()[0].is_injected());
+    /// assert!(broker.published().unwrap()[0].is_injected());
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn is_injected(&self) -> bool {
@@ -238,7 +243,7 @@ pub(crate) fn preview(body: &[u8]) -> String {
 /// client.subscribe("/topic/t", Ack::Auto)?;
 /// client.send("/topic/t", "x")?;
 /// client.recv_timeout(Duration::from_secs(1))?;
-/// let delivery = &broker.deliveries()[0];
+/// let delivery = &broker.deliveries().unwrap()[0];
 /// assert_eq!((delivery.destination.as_str(), delivery.delivery_count), ("/topic/t", 1));
 /// # Ok::<(), stompbox::Error>(())
 /// ```
@@ -267,7 +272,7 @@ pub struct DeliveryRecord {
 ///
 /// # Examples
 /// ```
-/// assert_eq!(stompbox::AckKind::Nack.to_string(), "NACK");
+/// assert_eq!(stompbox::journal::AckKind::Nack.to_string(), "NACK");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AckKind {
@@ -291,7 +296,8 @@ impl fmt::Display for AckKind {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Ack, AckKind, Broker, Client};
+/// use stompbox::{Ack, Broker, Client};
+/// use stompbox::journal::AckKind;
 ///
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
@@ -365,7 +371,8 @@ pub struct SubscriptionInfo {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Broker, Client, Command};
+/// use stompbox::{Broker, Client};
+/// use stompbox::frame::Command;
 ///
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
@@ -394,7 +401,7 @@ pub struct TransactionInfo {
 ///
 /// # Examples
 /// ```
-/// assert_eq!(stompbox::TransactionOutcome::RolledBack.to_string(), "rolled back");
+/// assert_eq!(stompbox::journal::TransactionOutcome::RolledBack.to_string(), "rolled back");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TransactionOutcome {
@@ -421,7 +428,8 @@ impl fmt::Display for TransactionOutcome {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Broker, Client, TransactionOutcome};
+/// use stompbox::{Broker, Client};
+/// use stompbox::journal::TransactionOutcome;
 ///
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
@@ -450,7 +458,7 @@ pub struct TransactionRecord {
 ///
 /// # Examples
 /// ```
-/// use stompbox::CloseReason;
+/// use stompbox::journal::CloseReason;
 /// assert_eq!(CloseReason::ErrorSent("bad".into()).to_string(), "ERROR sent: bad");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -574,7 +582,9 @@ pub struct AuthFailure {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Access, Broker, Client, Command};
+/// use stompbox::{Broker, Client};
+/// use stompbox::auth::Access;
+/// use stompbox::frame::Command;
 ///
 /// let broker = Broker::builder().grant("anonymous", "/queue/in", Access::SUB).start()?;
 /// let mut client = Client::connect(broker.addr())?;
@@ -608,7 +618,9 @@ pub struct PermissionDenial {
 ///
 /// # Examples
 /// ```
-/// use stompbox::{Broker, Client, Command, Direction};
+/// use stompbox::{Broker, Client};
+/// use stompbox::frame::Command;
+/// use stompbox::journal::Direction;
 ///
 /// let broker = Broker::start()?;
 /// let client = Client::connect(broker.addr())?;

@@ -268,7 +268,7 @@ fn bytes_that_are_not_a_frame_get_an_error_saying_so_with_the_limits() {
 fn frames_split_anywhere_are_applied_once_whole() {
     let mut harness = connected(2);
     harness.send(1, &subscribe("s", "/queue/split", "auto"));
-    let bytes = send("/queue/split", "abc").encode(Some(crate::Version::V1_2));
+    let bytes = send("/queue/split", "abc").encode(Some(crate::protocol::Version::V1_2));
     for byte in bytes.chunks(1) {
         assert_eq!(harness.feed(0, byte), None);
     }

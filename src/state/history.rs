@@ -480,16 +480,14 @@ impl History {
                 }
             }
         }
-        if self.recording {
-            let record = TransactionRecord {
-                connection,
-                id: id.to_owned(),
-                outcome,
-                frames: ops.iter().map(TxOp::frame).collect(),
-                at: self.clock,
-            };
-            push_bounded(&mut self.transactions, record, self.limits.closed);
-        }
+        let record = TransactionRecord {
+            connection,
+            id: id.to_owned(),
+            outcome,
+            frames: ops.iter().map(TxOp::frame).collect(),
+            at: self.clock,
+        };
+        push_bounded(&mut self.transactions, record, self.limits.closed);
         self.emit(|_| match outcome {
             TransactionOutcome::Committed => Event::TransactionCommitted {
                 connection,

@@ -36,7 +36,7 @@ use crate::journal::{
 /// client.send("/queue/a", "1")?;
 /// client.send("/queue/b", "2")?;
 /// broker.wait_until(|journal| journal.published().count() == 2, Duration::from_secs(1))?;
-/// assert_eq!(broker.published_to("/queue/b")[0].body_text(), "2");
+/// assert_eq!(broker.published_to("/queue/b").unwrap()[0].body_text(), "2");
 /// # Ok::<(), stompbox::Error>(())
 /// ```
 #[derive(Debug)]
@@ -70,7 +70,7 @@ impl Journal {
     }
 
     /// How many old published messages were dropped to stay within
-    /// [`JournalLimits`].
+    /// [`JournalLimits`](crate::journal::JournalLimits).
     ///
     /// # Examples
     /// ```
@@ -145,7 +145,7 @@ impl Journal {
     /// # Examples
     /// ```
     /// let broker = stompbox::Broker::start()?;
-    /// assert_eq!(broker.inspect(|j| j.count_acks(stompbox::AckKind::Ack)), 0);
+    /// assert_eq!(broker.inspect(|j| j.count_acks(stompbox::journal::AckKind::Ack)), 0);
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn count_acks(&self, kind: AckKind) -> usize {

@@ -11,7 +11,8 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use rstest::fixture;
-use stompbox::{Broker, Client, Decoded, Decoder, Frame, Limits, Version};
+use stompbox::frame::{Decoded, Decoder, Frame, Limits};
+use stompbox::{Broker, Client, Version};
 
 /// Long enough for anything that should happen on loopback.
 pub const SECOND: Duration = Duration::from_secs(1);
@@ -105,7 +106,11 @@ impl Raw {
         self.send(format!("CONNECT\naccept-version:{version}\nhost:localhost\n\n\0").as_bytes());
         self.set_version(version);
         let frame = self.frame();
-        assert_eq!(frame.command(), &stompbox::Command::Connected, "{frame}");
+        assert_eq!(
+            frame.command(),
+            &stompbox::frame::Command::Connected,
+            "{frame}"
+        );
         frame
     }
 
@@ -114,7 +119,7 @@ impl Raw {
     pub fn expect_error(&mut self, bytes: &[u8], message: &str) -> Frame {
         self.send(bytes);
         let error = self.frame();
-        assert_eq!(error.command(), &stompbox::Command::Error, "{error}");
+        assert_eq!(error.command(), &stompbox::frame::Command::Error, "{error}");
         assert_eq!(error.header("message"), Some(message), "{error}");
         assert!(
             self.closed_within(SECOND),

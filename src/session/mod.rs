@@ -156,11 +156,17 @@ impl Session {
 
     /// Handles one frame.
     pub(crate) fn on_frame(&mut self, journal: &mut Journal, frame: Frame) -> Flow {
-        // SEND frames are recorded with the message they make.
-        if frame.command() != &Command::Send {
-            journal.history.record_in(self.conn, Some(&frame));
+        // SEND frames are recorded with the message they make; any other
+        // takes its place in the transcript now (before the replies it
+        // causes) and is moved there once handled, not copied.
+        let slot = (frame.command() != &Command::Send)
+            .then(|| journal.history.reserve_in(self.conn))
+            .flatten();
+        let (result, handled) = self.handle(journal, frame);
+        if let (Some(slot), Some(frame)) = (slot, handled) {
+            journal.history.fill_in(self.conn, slot, frame);
         }
-        match self.handle(journal, frame) {
+        match result {
             Ok(flow) => flow,
             Err(failure) => Flow::Close(self.fail(journal, failure)),
         }
@@ -227,19 +233,20 @@ impl Session {
         CloseReason::ErrorSent(message)
     }
 
-    fn handle(&mut self, journal: &mut Journal, frame: Frame) -> Result<Flow, Failure> {
+    /// Applies `frame`; gives it back unless it was consumed (a SEND).
+    fn handle(
+        &mut self,
+        journal: &mut Journal,
+        frame: Frame,
+    ) -> (Result<Flow, Failure>, Option<Frame>) {
         let receipt = frame.header("receipt").map(str::to_owned);
-        let result = match (self.version, frame.command()) {
-            (None, Command::Connect | Command::Stomp) => {
-                self.connect(journal, &frame).map(|()| Flow::Continue)
-            }
-            (None, other) => Err(Failure::new(
-                format!("expected CONNECT or STOMP frame, got {other}"),
-                "The first frame on a connection must be CONNECT or STOMP.",
-            )),
-            (Some(_), _) => self.handle_connected(journal, frame),
+        let is_send = frame.command() == &Command::Send;
+        let (result, handled) = match self.version {
+            Some(_) if is_send => (self.send(journal, frame).map(|()| Flow::Continue), None),
+            Some(_) => (self.handle_connected(journal, &frame), Some(frame)),
+            None => (self.handle_first(journal, &frame), Some(frame)),
         };
-        match result {
+        let result = match result {
             Ok(flow) => {
                 if let Some(id) = receipt {
                     let frame = replies::receipt(id);
@@ -253,26 +260,41 @@ impl Session {
                 failure.receipt = receipt;
                 Err(failure)
             }
+        };
+        (result, handled)
+    }
+
+    /// The first frame: CONNECT or STOMP.
+    fn handle_first(&mut self, journal: &mut Journal, frame: &Frame) -> Result<Flow, Failure> {
+        match frame.command() {
+            Command::Connect | Command::Stomp => {
+                self.connect(journal, frame).map(|()| Flow::Continue)
+            }
+            other => Err(Failure::new(
+                format!("expected CONNECT or STOMP frame, got {other}"),
+                "The first frame on a connection must be CONNECT or STOMP.",
+            )),
         }
     }
 
-    fn handle_connected(&mut self, journal: &mut Journal, frame: Frame) -> Result<Flow, Failure> {
+    fn handle_connected(&mut self, journal: &mut Journal, frame: &Frame) -> Result<Flow, Failure> {
         use crate::journal::AckKind;
+        // SEND is handled by value in `handle`.
+        debug_assert_ne!(frame.command(), &Command::Send);
         match frame.command() {
-            Command::Send => self.send(journal, frame)?,
-            Command::Subscribe => self.subscribe(journal, &frame)?,
-            Command::Unsubscribe => self.unsubscribe(journal, &frame)?,
-            Command::Ack => self.acknowledge(journal, &frame, AckKind::Ack)?,
+            Command::Subscribe => self.subscribe(journal, frame)?,
+            Command::Unsubscribe => self.unsubscribe(journal, frame)?,
+            Command::Ack => self.acknowledge(journal, frame, AckKind::Ack)?,
             Command::Nack if self.version == Some(Version::V1_0) => {
                 return Err(Failure::new(
                     "unknown command 'NACK'",
                     "NACK is not part of STOMP 1.0; negotiate 1.1 or 1.2 to use it.",
                 ))
             }
-            Command::Nack => self.acknowledge(journal, &frame, AckKind::Nack)?,
-            Command::Begin => self.begin(journal, &frame)?,
-            Command::Commit => self.commit(journal, &frame)?,
-            Command::Abort => self.abort(journal, &frame)?,
+            Command::Nack => self.acknowledge(journal, frame, AckKind::Nack)?,
+            Command::Begin => self.begin(journal, frame)?,
+            Command::Commit => self.commit(journal, frame)?,
+            Command::Abort => self.abort(journal, frame)?,
             Command::Disconnect => return Ok(Flow::Close(CloseReason::Disconnect)),
             Command::Connect | Command::Stomp => {
                 return Err(Failure::new(

@@ -8,7 +8,7 @@
 //! [`Journal`](super::Journal). The live state itself (subscriptions, open
 //! transactions, queues) is not copied here.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use crossbeam_channel::Sender;
 
+use super::ids::IdMap;
 use super::live::TxOp;
 use super::tracked::{AckEntry, DeliveryEntry, Entry, Recipients, Tracked};
 use super::transcript::Transcript;
@@ -44,9 +45,9 @@ pub(crate) struct History {
     pub(super) acks: VecDeque<AckEntry>,
     pub(super) transactions: VecDeque<TransactionRecord>,
     pub(super) connections: BTreeMap<ConnectionId, ConnectionInfo>,
-    origins: HashMap<ConnectionId, Arc<Origin>>,
+    origins: IdMap<Arc<Origin>>,
     closed_order: VecDeque<ConnectionId>,
-    pub(super) transcripts: HashMap<ConnectionId, Transcript>,
+    pub(super) transcripts: IdMap<Transcript>,
     pub(super) errors: VecDeque<ErrorRecord>,
     pub(super) auth_failures: VecDeque<AuthFailure>,
     pub(super) denials: VecDeque<PermissionDenial>,
@@ -68,9 +69,9 @@ impl History {
             acks: VecDeque::new(),
             transactions: VecDeque::new(),
             connections: BTreeMap::new(),
-            origins: HashMap::new(),
+            origins: IdMap::default(),
             closed_order: VecDeque::new(),
-            transcripts: HashMap::new(),
+            transcripts: IdMap::default(),
             errors: VecDeque::new(),
             auth_failures: VecDeque::new(),
             denials: VecDeque::new(),
@@ -118,10 +119,25 @@ impl History {
 
     // ---- transcripts -----------------------------------------------------
 
-    fn record(&mut self, conn: ConnectionId, direction: Direction, entry: Entry) {
+    fn record(&mut self, conn: ConnectionId, direction: Direction, entry: Entry) -> Option<u64> {
         let at = self.clock;
+        let transcript = self.transcripts.get_mut(&conn)?;
+        Some(transcript.push(at, direction, entry))
+    }
+
+    /// Keeps the place of an incoming frame about to be handled, before
+    /// the replies it causes; [`History::fill_in`] puts the frame there.
+    pub(crate) fn reserve_in(&mut self, conn: ConnectionId) -> Option<u64> {
+        if !self.recording {
+            return None;
+        }
+        self.record(conn, Direction::In, Entry::Pending)
+    }
+
+    /// The frame whose place [`History::reserve_in`] kept.
+    pub(crate) fn fill_in(&mut self, conn: ConnectionId, position: u64, frame: Frame) {
         if let Some(transcript) = self.transcripts.get_mut(&conn) {
-            transcript.push(at, direction, entry);
+            transcript.fill(position, Entry::Frame(frame));
         }
     }
 

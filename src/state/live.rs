@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::history::History;
+use super::ids::IdMap;
 use super::outbox::{Outbound, Outbox};
 use crate::ack::Ack;
 use crate::destination::{DestinationKind, DestinationRules};
@@ -125,7 +126,7 @@ pub(crate) struct Transaction {
 
 #[derive(Debug)]
 struct Subscription {
-    destination: String,
+    destination: Arc<str>,
     kind: DestinationKind,
     ack: Ack,
     prefetch: Option<usize>,
@@ -133,7 +134,7 @@ struct Subscription {
     /// Deliveries awaiting ACK or NACK, by tag (delivery order).
     pending: BTreeMap<u64, Arc<StoredMessage>>,
     /// Message id to tag, for STOMP 1.0 and 1.1 acknowledgements.
-    tags_by_message_id: HashMap<u64, u64>,
+    tags_by_message_id: IdMap<u64>,
     delivered: u64,
     acked: u64,
     nacked: u64,
@@ -166,7 +167,7 @@ pub(crate) struct Connection {
     transport: Arc<dyn Transport>,
     subscriptions: HashMap<Arc<str>, Subscription>,
     /// Which subscription holds each pending tag.
-    pending_tags: HashMap<u64, Arc<str>>,
+    pending_tags: IdMap<Arc<str>>,
     transactions: BTreeMap<String, Transaction>,
     next_tag: u64,
     /// Overflowed or its writer has gone: deliver nothing more.
@@ -221,7 +222,7 @@ pub(crate) struct Live {
     max_backlog: usize,
     queues: HashMap<String, Queue>,
     topics: HashMap<String, Vec<SubKey>>,
-    connections: HashMap<ConnectionId, Connection>,
+    connections: IdMap<Connection>,
     /// Connections whose outbox has items queued in this pass.
     unflushed: Vec<ConnectionId>,
 }
@@ -238,7 +239,7 @@ impl Live {
             max_backlog,
             queues: HashMap::new(),
             topics: HashMap::new(),
-            connections: HashMap::new(),
+            connections: IdMap::default(),
             unflushed: Vec::new(),
         }
     }
@@ -288,7 +289,7 @@ impl Live {
             outbox,
             transport,
             subscriptions: HashMap::new(),
-            pending_tags: HashMap::new(),
+            pending_tags: IdMap::default(),
             transactions: BTreeMap::new(),
             next_tag: 1,
             closing: false,
@@ -335,7 +336,7 @@ impl Live {
             history.unsubscribed(conn, &id, &subscription.destination);
             if subscription.kind == DestinationKind::Queue {
                 let back = returned
-                    .entry(subscription.destination.clone())
+                    .entry(subscription.destination.to_string())
                     .or_default();
                 for message in subscription.pending.into_values() {
                     history.requeued(message.journal_seq, true);
@@ -346,7 +347,7 @@ impl Live {
                 }
             }
             by_destination
-                .entry((subscription.kind, subscription.destination))
+                .entry((subscription.kind, subscription.destination.to_string()))
                 .or_default()
                 .insert(id);
         }
@@ -429,13 +430,13 @@ impl Live {
             ..
         } = request;
         let subscription = Subscription {
-            destination: destination.clone(),
+            destination: Arc::from(destination.as_str()),
             kind,
             ack,
             prefetch,
             headers,
             pending: BTreeMap::new(),
-            tags_by_message_id: HashMap::new(),
+            tags_by_message_id: IdMap::default(),
             delivered: 0,
             acked: 0,
             nacked: 0,
@@ -480,7 +481,7 @@ impl Live {
                 }
                 let queue = self
                     .queues
-                    .entry(subscription.destination.clone())
+                    .entry(subscription.destination.to_string())
                     .or_default();
                 queue.consumers.retain(|k| *k != key);
                 queue.return_front(subscription.pending.into_values().map(|message| Queued {
@@ -508,7 +509,7 @@ impl Live {
         let mut ids: Vec<&Arc<str>> = connection
             .subscriptions
             .iter()
-            .filter(|(_, s)| s.destination == destination)
+            .filter(|(_, s)| &*s.destination == destination)
             .map(|(id, _)| id)
             .collect();
         ids.sort();
@@ -521,7 +522,7 @@ impl Live {
         connection
             .subscriptions
             .get(id)
-            .map(|s| s.destination.clone())
+            .map(|s| s.destination.to_string())
     }
 
     // ---- messages --------------------------------------------------------
@@ -633,7 +634,7 @@ impl Live {
         }
         let destination = subscription.destination.clone();
         if requeue {
-            let queue = self.queues.entry(destination.clone()).or_default();
+            let queue = self.queues.entry(destination.to_string()).or_default();
             queue.return_front(settled.into_iter().map(|(_, message)| Queued {
                 message,
                 redelivered: true,
@@ -648,7 +649,7 @@ impl Live {
         let Some(connection) = self.connections.get(&conn) else {
             return;
         };
-        let queues: HashSet<String> = connection
+        let queues: HashSet<Arc<str>> = connection
             .subscriptions
             .values()
             .filter(|s| s.kind == DestinationKind::Queue)
@@ -748,7 +749,7 @@ impl Live {
                 all.push(SubscriptionInfo {
                     connection: *conn,
                     id: id.to_string(),
-                    destination: s.destination.clone(),
+                    destination: s.destination.to_string(),
                     ack: s.ack,
                     headers: s.headers.clone(),
                     delivered: s.delivered,
@@ -797,7 +798,8 @@ impl Live {
         let mut holders: Vec<(ConnectionId, &Arc<str>, &Subscription)> = Vec::new();
         for (conn, connection) in &self.connections {
             for (id, subscription) in &connection.subscriptions {
-                if subscription.kind == DestinationKind::Queue && subscription.destination == name {
+                if subscription.kind == DestinationKind::Queue && &*subscription.destination == name
+                {
                     holders.push((*conn, id, subscription));
                 }
             }
@@ -849,7 +851,7 @@ impl Live {
 }
 
 fn connection_mut(
-    connections: &mut HashMap<ConnectionId, Connection>,
+    connections: &mut IdMap<Connection>,
     conn: ConnectionId,
 ) -> Result<&mut Connection, RouteError> {
     // The session removes its connection only as its last act, so a missing
@@ -862,7 +864,7 @@ fn connection_mut(
 /// Hands `queue`'s messages to eligible consumers, round-robin.
 fn dispatch(
     queue: &mut Queue,
-    connections: &mut HashMap<ConnectionId, Connection>,
+    connections: &mut IdMap<Connection>,
     unflushed: &mut Vec<ConnectionId>,
     watermark: usize,
     history: &mut History,
@@ -893,7 +895,7 @@ fn dispatch(
 /// The first consumer from the round-robin position that can take a message.
 fn next_consumer(
     queue: &Queue,
-    connections: &HashMap<ConnectionId, Connection>,
+    connections: &IdMap<Connection>,
     watermark: usize,
 ) -> Option<usize> {
     let count = queue.consumers.len();

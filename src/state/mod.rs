@@ -14,6 +14,7 @@
 //! socket.
 
 pub(crate) mod history;
+mod ids;
 pub(crate) mod live;
 pub(crate) mod outbox;
 mod report;

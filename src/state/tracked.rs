@@ -165,6 +165,8 @@ pub(crate) enum Entry {
     Send(Arc<StoredMessage>),
     Delivery(Delivery),
     HeartBeat,
+    /// The place of an incoming frame still being handled.
+    Pending,
 }
 
 impl Entry {
@@ -173,7 +175,7 @@ impl Entry {
             Entry::Frame(frame) => Some(frame.clone()),
             Entry::Send(stored) => Some(stored.send_frame()),
             Entry::Delivery(delivery) => Some(delivery.to_frame()),
-            Entry::HeartBeat => None,
+            Entry::HeartBeat | Entry::Pending => None,
         }
     }
 }

@@ -22,6 +22,9 @@ struct TranscriptEntry {
 pub(crate) struct Transcript {
     entries: VecDeque<TranscriptEntry>,
     limit: usize,
+    /// How many entries were dropped from the front (so a position stays
+    /// valid while newer entries arrive).
+    dropped: u64,
 }
 
 impl Transcript {
@@ -29,13 +32,15 @@ impl Transcript {
         Transcript {
             entries: VecDeque::new(),
             limit,
+            dropped: 0,
         }
     }
 
-    /// Appends an entry; the oldest goes once the limit is passed.
-    pub(crate) fn push(&mut self, at: Duration, direction: Direction, entry: Entry) {
-        if self.entries.len() >= self.limit {
-            self.entries.pop_front();
+    /// Appends an entry, the oldest going once the limit is passed; returns
+    /// its position (for [`Transcript::fill`]).
+    pub(crate) fn push(&mut self, at: Duration, direction: Direction, entry: Entry) -> u64 {
+        if self.entries.len() >= self.limit && self.entries.pop_front().is_some() {
+            self.dropped += 1;
         }
         if self.limit > 0 {
             self.entries.push_back(TranscriptEntry {
@@ -44,11 +49,27 @@ impl Transcript {
                 entry,
             });
         }
+        self.dropped + self.entries.len() as u64 - 1
+    }
+
+    /// Puts `entry` in place of the one at `position` (a placeholder), if it
+    /// is still kept.
+    pub(crate) fn fill(&mut self, position: u64, entry: Entry) {
+        let Some(index) = position.checked_sub(self.dropped) else {
+            return;
+        };
+        if let Some(kept) = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.entries.get_mut(i))
+        {
+            kept.entry = entry;
+        }
     }
 
     pub(crate) fn render(&self) -> Vec<FrameRecord> {
         self.entries
             .iter()
+            .filter(|e| !matches!(e.entry, Entry::Pending))
             .map(|e| FrameRecord {
                 at: e.at,
                 direction: e.direction,
@@ -63,6 +84,7 @@ impl Transcript {
         self.entries
             .iter()
             .skip(skip)
+            .filter(|e| !matches!(e.entry, Entry::Pending))
             .map(|e| FrameRecord {
                 at: e.at,
                 direction: e.direction,
@@ -76,6 +98,7 @@ impl Transcript {
     }
 
     pub(crate) fn clear(&mut self) {
+        self.dropped += self.entries.len() as u64;
         self.entries.clear();
     }
 }

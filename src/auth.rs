@@ -19,7 +19,7 @@ use hmac::{Hmac, Mac};
 use parking_lot::RwLock;
 use sha1::Sha1;
 
-use crate::frame::Headers;
+use crate::protocol::frame::Headers;
 
 pub use crate::permissions::{Access, TopicMapping};
 

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{AllowAll, Authenticator};
-use crate::broker::Observer;
 use crate::destination::DestinationRules;
-use crate::frame::Limits;
 use crate::journal::JournalLimits;
 use crate::permissions::Permissions;
+use crate::protocol::frame::Limits;
 use crate::rules::SessionRules;
+use crate::traffic::Observer;
 
 /// The settings a [`BrokerBuilder`](crate::BrokerBuilder) collects.
 #[derive(Clone)]

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use crate::frame::{Frame, FrameError};
+use crate::protocol::frame::{Frame, FrameError};
 
 /// Everything that can go wrong for a [`Broker`](crate::Broker) or a
 /// [`Client`](crate::Client).
@@ -212,7 +212,8 @@ mod tests {
 
     #[test]
     fn refused_display_quotes_the_message_header() {
-        let frame = Frame::new(crate::frame::Command::Error).with_header("message", "bad thing");
+        let frame =
+            Frame::new(crate::protocol::frame::Command::Error).with_header("message", "bad thing");
         assert_eq!(
             Error::Refused(Box::new(frame)).to_string(),
             "broker sent ERROR: bad thing"

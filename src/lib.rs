@@ -69,12 +69,11 @@
 //!
 //! | module | owns |
 //! | --- | --- |
-//! | `frame` | [`frame::Frame`], [`frame::Headers`], the decoder and encoder, escaping |
-//! | `protocol` | versions, heart-beat negotiation, the one MESSAGE encoder, CONNECTED/RECEIPT/ERROR |
+//! | `protocol` | the protocol layer: `version`; `frame` ([`frame::Frame`], [`frame::Headers`], decoder, encoder, escaping; public as [`frame`]); heart-beat negotiation; the one MESSAGE encoder; CONNECTED/RECEIPT/ERROR |
 //! | `journal` | the public records a test reads, [`journal::JournalLimits`], [`journal::Event`] |
-//! | `ack`, `destination`, `rules`, `auth`, `permissions`, `faults`, `config` | ack modes, destination rules, session rules, authentication, grants, armed failures, the settings |
+//! | `ack`, `destination`, `rules`, `auth`, `permissions`, `faults`, `traffic`, `config` | ack modes, destination rules, session rules, authentication, grants, armed failures, traffic observers, the settings |
 //! | `transport` | the `Transport` trait (read with a timeout, write, close, abort) and its TCP implementation |
-//! | `state` | the one broker state behind one lock: `live` (connections, subscriptions, queues, pending acks, open transactions; the only copy), `history` (published, deliveries, acks, transcripts, closed connections), outboxes, the [`journal::Journal`] view, waits |
+//! | `state` | the one broker state behind one lock: `live` (connections, subscriptions, queues, pending acks, open transactions; the only copy), `history` (published, deliveries, acks, transcripts, closed connections; `kept` is what it keeps per item), `outbox` (what each connection's writer is handed, once per pass), the [`journal::Journal`] view, waits |
 //! | `session` | one client's STOMP session as a state machine: frames in, state changes and replies out; no socket; `harness` drives sessions in tests and fuzzing |
 //! | `connection` | the threads: acceptor, reader (transport → decoder → session), writer (outbox → transport) |
 //! | `broker` | the [`Broker`] handle and [`BrokerBuilder`]: start/stop, inspection, waits, expectations, users and grants, armed failures |
@@ -98,21 +97,22 @@ mod faults;
 #[cfg(feature = "rstest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rstest")))]
 pub mod fixtures;
-pub mod frame;
 pub mod journal;
 mod permissions;
 mod protocol;
 mod rules;
 mod session;
 mod state;
+mod traffic;
 mod transport;
 
 pub use ack::Ack;
-pub use broker::{Broker, BrokerBuilder, ExpectationGuard, Traffic};
+pub use broker::{Broker, BrokerBuilder, ExpectationGuard};
 pub use client::{Client, ClientBuilder, Message};
 pub use error::Error;
 pub use expect::{Expectation, Times};
-pub use protocol::Version;
+pub use protocol::{frame, Version};
+pub use traffic::Traffic;
 
 /// For the `session` fuzz target (`fuzz/`): not part of the API.
 #[doc(hidden)]

@@ -5,17 +5,17 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::traffic::Traffic;
 use super::Broker;
 use crate::auth::{Authenticator, Passwords, RocketMqSignature};
 use crate::config::Config;
 use crate::destination::{DestinationKind, DestinationRules};
 use crate::error::Error;
-use crate::frame::Limits;
 use crate::journal::JournalLimits;
 use crate::permissions::{Access, TopicMapping};
+use crate::protocol::frame::Limits;
 use crate::rules::DestinationSyntax;
 use crate::rules::SessionRules;
+use crate::traffic::Traffic;
 
 /// Options for a [`Broker`]; every one has a default.
 ///

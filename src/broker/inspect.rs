@@ -9,12 +9,12 @@ use crossbeam_channel::Receiver;
 use super::Broker;
 use crate::error::Error;
 use crate::error::{Awaited, Timeout};
-use crate::frame::Headers;
 use crate::journal::{
     AckKind, AckRecord, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord, Event,
     FrameRecord, Journal, PublishedMessage, QueueSnapshot, SubscriptionInfo, TransactionInfo,
     TransactionRecord,
 };
+use crate::protocol::frame::Headers;
 use crate::protocol::message::message_id_text;
 use crate::state::is_published;
 

@@ -2,8 +2,7 @@
 //!
 //! This module is the test's side: starting and stopping, inspection and
 //! waits (`inspect.rs`), expectations (`expectations.rs`), users and grants
-//! (`access.rs`), armed failures (`failures.rs`), traffic observers
-//! (`traffic.rs`). The broker itself is [`crate::state`] (one state behind
+//! (`access.rs`), armed failures (`failures.rs`). The broker itself is [`crate::state`] (one state behind
 //! one lock), [`crate::session`] (the protocol state machine) and
 //! [`crate::connection`] (the threads).
 //!
@@ -16,7 +15,6 @@ mod builder;
 mod expectations;
 mod failures;
 mod inspect;
-mod traffic;
 
 use std::fmt;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -25,8 +23,6 @@ use std::thread::JoinHandle;
 
 pub use builder::BrokerBuilder;
 pub use expectations::ExpectationGuard;
-pub(crate) use traffic::Observer;
-pub use traffic::Traffic;
 
 use parking_lot::Mutex;
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::frame::Decoder;
 use crate::journal::{CloseReason, ConnectionId};
+use crate::protocol::frame::Decoder;
 use crate::session::Session;
 use crate::state::BrokerState;
 use crate::transport::Transport;

@@ -14,8 +14,8 @@ use std::collections::VecDeque;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::frame::escape::Escaping;
 use crate::journal::{CloseReason, ConnectionId, Direction};
+use crate::protocol::frame::escape::Escaping;
 use crate::protocol::message::Delivery;
 use crate::protocol::{replies, Version};
 use crate::state::outbox::{Backlog, Outbound};

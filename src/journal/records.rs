@@ -8,9 +8,9 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::ack::Ack;
-use crate::frame::{Command, Frame, Headers};
 use crate::journal::Direction;
 use crate::permissions::Access;
+use crate::protocol::frame::{Command, Frame, Headers};
 use crate::protocol::Version;
 
 /// A connection's number within one broker: 1 for the first, and so on.

@@ -12,9 +12,11 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
-use crate::frame::escape::Escaping;
-use crate::frame::{encode_header, encode_headers, Command, Decoded, Decoder, Frame, Headers};
-use crate::frame::{FrameError, Limits};
+use crate::protocol::frame::escape::Escaping;
+use crate::protocol::frame::{
+    encode_header, encode_headers, Command, Decoded, Decoder, Frame, Headers,
+};
+use crate::protocol::frame::{FrameError, Limits};
 use crate::protocol::Version;
 
 /// Headers of a SEND that are not carried into the MESSAGE: they belong to

@@ -1,13 +1,16 @@
-//! The STOMP rules both sides use, above the frame codec ([`crate::frame`])
-//! and below the broker and the client: versions, heart-beat negotiation,
-//! the MESSAGE frame a broker writes (one encoder, shared by every
-//! subscriber), and the broker's other replies (CONNECTED, RECEIPT, ERROR).
+//! The STOMP protocol layer both the broker and the client use: versions,
+//! frames and their codec ([`frame`], public as `stompbox::frame`),
+//! heart-beat negotiation, the MESSAGE frame a broker writes (one encoder,
+//! shared by every subscriber), and the broker's other replies (CONNECTED,
+//! RECEIPT, ERROR).
 //!
-//! Nothing here knows about sockets, threads or the broker's state.
+//! Inside, `version` is at the bottom, `frame` uses it, and the rest use
+//! both. Nothing here knows about sockets, threads or the broker's state.
 
+pub mod frame;
 pub(crate) mod heart_beat;
 pub(crate) mod message;
 pub(crate) mod replies;
-mod version;
+pub(crate) mod version;
 
 pub use version::Version;

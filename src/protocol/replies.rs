@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::frame::{Command, Frame};
+use crate::protocol::frame::{Command, Frame};
 use crate::protocol::Version;
 
 /// A RECEIPT for the frame whose `receipt` header was `id`.

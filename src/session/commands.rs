@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use super::{Failure, Session};
 use crate::ack::Ack;
-use crate::frame::{Command, Frame};
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
 use crate::permissions::Access;
+use crate::protocol::frame::{Command, Frame};
 use crate::protocol::message::StoredMessage;
 use crate::protocol::Version;
 use crate::state::live::{AckTarget, RouteError, SubscribeRequest, TxOp};

@@ -3,7 +3,7 @@
 
 use super::{Failure, Session};
 use crate::auth::ConnectRequest;
-use crate::frame::Frame;
+use crate::protocol::frame::Frame;
 use crate::protocol::{heart_beat, replies, Version};
 use crate::state::outbox::Outbound;
 use crate::state::Journal;

@@ -20,8 +20,8 @@ pub(crate) mod harness;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::frame::{Command, Decoded, Decoder, Frame, FrameError};
 use crate::journal::{CloseReason, ConnectionId, Direction};
+use crate::protocol::frame::{Command, Decoded, Decoder, Frame, FrameError};
 use crate::protocol::{replies, Version};
 use crate::state::{BrokerState, Changing, Journal};
 

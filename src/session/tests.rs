@@ -8,8 +8,8 @@ use rstest::rstest;
 use super::harness::{fuzz, Harness};
 use super::Flow;
 use crate::config::Config;
-use crate::frame::{Command, Frame};
 use crate::journal::{CloseReason, MessageStatus};
+use crate::protocol::frame::{Command, Frame};
 
 fn frame(command: Command, headers: &[(&str, &str)]) -> Frame {
     headers

@@ -17,15 +17,15 @@ use bytes::Bytes;
 use crossbeam_channel::Sender;
 
 use super::ids::IdMap;
+use super::kept::{KeptAck, KeptDelivery, KeptMessage, Recipients, TranscriptItem};
 use super::live::TxOp;
-use super::tracked::{AckEntry, DeliveryEntry, Entry, Recipients, Tracked};
 use super::transcript::Transcript;
 use crate::destination::DestinationKind;
-use crate::frame::{Frame, Headers};
 use crate::journal::{
     AckKind, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, Direction, ErrorRecord, Event,
     JournalLimits, MessageStatus, Origin, PermissionDenial, TransactionOutcome, TransactionRecord,
 };
+use crate::protocol::frame::{Frame, Headers};
 use crate::protocol::message::{Delivery, StoredMessage};
 use crate::protocol::Version;
 
@@ -38,11 +38,11 @@ pub(crate) struct History {
     pub(super) recording: bool,
     pub(super) limits: JournalLimits,
     next_seq: u64,
-    pub(super) published: VecDeque<Tracked>,
+    pub(super) published: VecDeque<KeptMessage>,
     body_bytes: usize,
     pub(super) evicted_messages: u64,
-    pub(super) deliveries: VecDeque<DeliveryEntry>,
-    pub(super) acks: VecDeque<AckEntry>,
+    pub(super) deliveries: VecDeque<KeptDelivery>,
+    pub(super) acks: VecDeque<KeptAck>,
     pub(super) transactions: VecDeque<TransactionRecord>,
     pub(super) connections: BTreeMap<ConnectionId, ConnectionInfo>,
     origins: IdMap<Arc<Origin>>,
@@ -99,7 +99,7 @@ impl History {
         self.clock
     }
 
-    fn tracked(&mut self, seq: u64) -> Option<&mut Tracked> {
+    fn tracked(&mut self, seq: u64) -> Option<&mut KeptMessage> {
         let first = self.published.front()?.seq;
         let index = usize::try_from(seq.checked_sub(first)?).ok()?;
         self.published.get_mut(index)
@@ -119,7 +119,12 @@ impl History {
 
     // ---- transcripts -----------------------------------------------------
 
-    fn record(&mut self, conn: ConnectionId, direction: Direction, entry: Entry) -> Option<u64> {
+    fn record(
+        &mut self,
+        conn: ConnectionId,
+        direction: Direction,
+        entry: TranscriptItem,
+    ) -> Option<u64> {
         let at = self.clock;
         let transcript = self.transcripts.get_mut(&conn)?;
         Some(transcript.push(at, direction, entry))
@@ -131,20 +136,22 @@ impl History {
         if !self.recording {
             return None;
         }
-        self.record(conn, Direction::In, Entry::Pending)
+        self.record(conn, Direction::In, TranscriptItem::Pending)
     }
 
     /// The frame whose place [`History::reserve_in`] kept.
     pub(crate) fn fill_in(&mut self, conn: ConnectionId, position: u64, frame: Frame) {
         if let Some(transcript) = self.transcripts.get_mut(&conn) {
-            transcript.fill(position, Entry::Frame(frame));
+            transcript.fill(position, TranscriptItem::Frame(frame));
         }
     }
 
     /// An incoming frame (or heart-beat, `None`) for the transcript.
     pub(crate) fn record_in(&mut self, conn: ConnectionId, frame: Option<&Frame>) {
         if self.recording {
-            let entry = frame.map_or(Entry::HeartBeat, |f| Entry::Frame(f.clone()));
+            let entry = frame.map_or(TranscriptItem::HeartBeat, |f| {
+                TranscriptItem::Frame(f.clone())
+            });
             self.record(conn, Direction::In, entry);
         }
     }
@@ -152,14 +159,14 @@ impl History {
     /// An outgoing frame, as it is queued for the writer.
     pub(crate) fn record_out(&mut self, conn: ConnectionId, frame: Frame) {
         if self.recording {
-            self.record(conn, Direction::Out, Entry::Frame(frame));
+            self.record(conn, Direction::Out, TranscriptItem::Frame(frame));
         }
     }
 
     /// An outgoing heart-beat.
     pub(crate) fn record_heart_beat_out(&mut self, conn: ConnectionId) {
         if self.recording {
-            self.record(conn, Direction::Out, Entry::HeartBeat);
+            self.record(conn, Direction::Out, TranscriptItem::HeartBeat);
         }
     }
 
@@ -308,14 +315,14 @@ impl History {
             body,
         ));
         if let Some(conn) = connection {
-            self.record(conn, Direction::In, Entry::Send(stored.clone()));
+            self.record(conn, Direction::In, TranscriptItem::Send(stored.clone()));
         }
         let origin = match connection.and_then(|c| self.origins.get(&c)) {
             Some(origin) => origin.clone(),
             None => Arc::new(Origin::Injected),
         };
         self.body_bytes += stored.body.len();
-        self.published.push_back(Tracked {
+        self.published.push_back(KeptMessage {
             seq,
             stored: stored.clone(),
             origin,
@@ -379,7 +386,7 @@ impl History {
         self.record(
             connection,
             Direction::Out,
-            Entry::Delivery(delivery.clone()),
+            TranscriptItem::Delivery(delivery.clone()),
         );
         let seq = delivery.message.journal_seq;
         let Some(tracked) = self.tracked(seq) else {
@@ -394,7 +401,7 @@ impl History {
         tracked.awaiting_ack += u32::from(needs_ack);
         tracked.refresh_status();
         let count = u32::try_from(tracked.deliveries.len()).unwrap_or(u32::MAX);
-        let entry = DeliveryEntry {
+        let entry = KeptDelivery {
             seq,
             stored: delivery.message.clone(),
             connection,
@@ -432,7 +439,7 @@ impl History {
         if !self.recording {
             return;
         }
-        let entry = AckEntry {
+        let entry = KeptAck {
             kind,
             stored: stored.clone(),
             connection,

@@ -20,11 +20,11 @@ use super::ids::IdMap;
 use super::outbox::{Outbound, Outbox};
 use crate::ack::Ack;
 use crate::destination::{DestinationKind, DestinationRules};
-use crate::frame::{Frame, Headers};
 use crate::journal::{
     AckKind, CloseReason, ConnectionId, QueueSnapshot, QueuedMessage, SubscriptionInfo,
     TransactionInfo,
 };
+use crate::protocol::frame::{Frame, Headers};
 use crate::protocol::message::{parse_message_id, Delivery, StoredMessage};
 use crate::transport::Transport;
 

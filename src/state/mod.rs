@@ -15,10 +15,10 @@
 
 pub(crate) mod history;
 mod ids;
+mod kept;
 pub(crate) mod live;
 pub(crate) mod outbox;
 mod report;
-mod tracked;
 mod transcript;
 mod view;
 
@@ -31,9 +31,9 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::auth::Users;
 use crate::config::Config;
 use crate::faults::Faults;
-use crate::frame::Frame;
 use crate::journal::{ConnectionId, Direction};
 use crate::permissions::LivePermissions;
+use crate::protocol::frame::Frame;
 
 pub use view::Journal;
 
@@ -176,7 +176,7 @@ impl BrokerState {
     /// heart-beat, `None`) on connection `conn`.
     pub(crate) fn notify(&self, conn: ConnectionId, direction: Direction, frame: Option<&Frame>) {
         if let Some(observer) = &self.config.observer {
-            observer(&crate::broker::Traffic {
+            observer(&crate::traffic::Traffic {
                 connection: conn,
                 direction,
                 frame,

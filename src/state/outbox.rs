@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::frame::Frame;
+use crate::protocol::frame::Frame;
 use crate::protocol::message::Delivery;
 use crate::protocol::Version;
 

@@ -7,14 +7,14 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::tracked::Entry;
+use super::kept::TranscriptItem;
 use crate::journal::{Direction, FrameRecord};
 
 #[derive(Debug)]
 struct TranscriptEntry {
     at: Duration,
     direction: Direction,
-    entry: Entry,
+    item: TranscriptItem,
 }
 
 /// One connection's frames in and out.
@@ -38,7 +38,12 @@ impl Transcript {
 
     /// Appends an entry, the oldest going once the limit is passed; returns
     /// its position (for [`Transcript::fill`]).
-    pub(crate) fn push(&mut self, at: Duration, direction: Direction, entry: Entry) -> u64 {
+    pub(crate) fn push(
+        &mut self,
+        at: Duration,
+        direction: Direction,
+        entry: TranscriptItem,
+    ) -> u64 {
         if self.entries.len() >= self.limit && self.entries.pop_front().is_some() {
             self.dropped += 1;
         }
@@ -46,7 +51,7 @@ impl Transcript {
             self.entries.push_back(TranscriptEntry {
                 at,
                 direction,
-                entry,
+                item: entry,
             });
         }
         self.dropped + self.entries.len() as u64 - 1
@@ -54,7 +59,7 @@ impl Transcript {
 
     /// Puts `entry` in place of the one at `position` (a placeholder), if it
     /// is still kept.
-    pub(crate) fn fill(&mut self, position: u64, entry: Entry) {
+    pub(crate) fn fill(&mut self, position: u64, entry: TranscriptItem) {
         let Some(index) = position.checked_sub(self.dropped) else {
             return;
         };
@@ -62,18 +67,18 @@ impl Transcript {
             .ok()
             .and_then(|i| self.entries.get_mut(i))
         {
-            kept.entry = entry;
+            kept.item = entry;
         }
     }
 
     pub(crate) fn render(&self) -> Vec<FrameRecord> {
         self.entries
             .iter()
-            .filter(|e| !matches!(e.entry, Entry::Pending))
+            .filter(|e| !matches!(e.item, TranscriptItem::Pending))
             .map(|e| FrameRecord {
                 at: e.at,
                 direction: e.direction,
-                frame: e.entry.render(),
+                frame: e.item.render(),
             })
             .collect()
     }
@@ -84,11 +89,11 @@ impl Transcript {
         self.entries
             .iter()
             .skip(skip)
-            .filter(|e| !matches!(e.entry, Entry::Pending))
+            .filter(|e| !matches!(e.item, TranscriptItem::Pending))
             .map(|e| FrameRecord {
                 at: e.at,
                 direction: e.direction,
-                frame: e.entry.render(),
+                frame: e.item.render(),
             })
             .collect()
     }

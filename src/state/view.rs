@@ -3,16 +3,16 @@
 use bytes::Bytes;
 
 use super::history::History;
+use super::kept::{KeptAck, KeptDelivery, KeptMessage};
 use super::live::Live;
 use super::report::is_published;
-use super::tracked::{AckEntry, DeliveryEntry, Tracked};
 use crate::config::Config;
-use crate::frame::Headers;
 use crate::journal::{
     AckKind, AckRecord, AuthFailure, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,
     FrameRecord, PermissionDenial, PublishedMessage, QueueSnapshot, SubscriptionInfo,
     TransactionInfo, TransactionRecord,
 };
+use crate::protocol::frame::Headers;
 
 /// Everything the broker knows, as a test reads it: the live state
 /// (connections, subscriptions, queues, open transactions) and the history
@@ -87,7 +87,7 @@ impl Journal {
     /// # Examples
     /// See [`Journal`].
     pub fn published(&self) -> impl Iterator<Item = PublishedMessage> + '_ {
-        self.history.published.iter().map(Tracked::render)
+        self.history.published.iter().map(KeptMessage::render)
     }
 
     /// The published messages sent to `destination`, oldest first; messages
@@ -103,7 +103,7 @@ impl Journal {
             .published
             .iter()
             .filter(move |t| t.stored.destination == destination)
-            .map(Tracked::render)
+            .map(KeptMessage::render)
     }
 
     /// How many messages `destination` received (sent outside a transaction,
@@ -129,7 +129,7 @@ impl Journal {
     /// # Examples
     /// See [`DeliveryRecord`].
     pub fn deliveries(&self) -> impl Iterator<Item = DeliveryRecord> + '_ {
-        self.history.deliveries.iter().map(DeliveryEntry::render)
+        self.history.deliveries.iter().map(KeptDelivery::render)
     }
 
     /// Every message settled by ACK or NACK, oldest first.
@@ -137,7 +137,7 @@ impl Journal {
     /// # Examples
     /// See [`AckRecord`].
     pub fn acks(&self) -> impl Iterator<Item = AckRecord> + '_ {
-        self.history.acks.iter().map(AckEntry::render)
+        self.history.acks.iter().map(KeptAck::render)
     }
 
     /// How many messages were settled by `kind`, without copying them.

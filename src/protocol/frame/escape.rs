@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use super::{Command, FrameError};
-use crate::protocol::Version;
+use crate::protocol::version::Version;
 
 /// The escaping rules in force for one frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

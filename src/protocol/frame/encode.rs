@@ -2,7 +2,7 @@
 
 use super::escape::{escape_into, Escaping};
 use super::Frame;
-use crate::protocol::Version;
+use crate::protocol::version::Version;
 
 impl Frame {
     /// The frame's wire bytes for a connection of `version` (`None` before

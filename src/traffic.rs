@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::frame::Frame;
-use crate::journal::Direction;
+use crate::journal::{ConnectionId, Direction};
+use crate::protocol::frame::Frame;
 
 /// One frame (or heart-beat) crossing a connection, as given to the callback
 /// of [`BrokerBuilder::on_traffic`](crate::BrokerBuilder::on_traffic).
@@ -30,7 +30,7 @@ use crate::journal::Direction;
 #[derive(Debug)]
 pub struct Traffic<'a> {
     /// The connection's number (1 for the broker's first connection, and so on).
-    pub connection: u64,
+    pub connection: ConnectionId,
     /// Which way it went.
     pub direction: Direction,
     /// The frame, or `None` for a heart-beat.

@@ -17,7 +17,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::escape::{unescape, Escaping};
 use super::{Command, Frame, FrameError, Headers};
-use crate::protocol::Version;
+use crate::protocol::version::Version;
 
 /// Size limits that keep a hostile peer from making the decoder allocate
 /// without bound. Going over one is a [`FrameError`], never a panic.

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::frame::Frame;
 use crate::journal::{
     AckKind, AckRecord, ConnectionId, DeliveryRecord, MessageStatus, Origin, PublishedMessage,
     Recipient,
 };
+use crate::protocol::frame::Frame;
 use crate::protocol::message::{Delivery, StoredMessage};
 
 /// Who a message was delivered to: most messages have one delivery, kept
@@ -48,7 +48,7 @@ impl Recipients {
 
 /// A published message and what the journal tracks about it.
 #[derive(Debug)]
-pub(super) struct Tracked {
+pub(super) struct KeptMessage {
     pub(super) seq: u64,
     pub(super) stored: Arc<StoredMessage>,
     pub(super) origin: Arc<Origin>,
@@ -62,7 +62,7 @@ pub(super) struct Tracked {
     pub(super) deliveries: Recipients,
 }
 
-impl Tracked {
+impl KeptMessage {
     pub(super) fn refresh_status(&mut self) {
         if matches!(
             self.status,
@@ -108,7 +108,7 @@ impl Tracked {
 }
 
 #[derive(Debug)]
-pub(super) struct DeliveryEntry {
+pub(super) struct KeptDelivery {
     pub(super) seq: u64,
     pub(super) stored: Arc<StoredMessage>,
     pub(super) connection: ConnectionId,
@@ -118,7 +118,7 @@ pub(super) struct DeliveryEntry {
     pub(super) at: Duration,
 }
 
-impl DeliveryEntry {
+impl KeptDelivery {
     pub(super) fn render(&self) -> DeliveryRecord {
         DeliveryRecord {
             seq: self.seq,
@@ -134,7 +134,7 @@ impl DeliveryEntry {
 }
 
 #[derive(Debug)]
-pub(super) struct AckEntry {
+pub(super) struct KeptAck {
     pub(super) kind: AckKind,
     pub(super) stored: Arc<StoredMessage>,
     pub(super) connection: ConnectionId,
@@ -143,7 +143,7 @@ pub(super) struct AckEntry {
     pub(super) at: Duration,
 }
 
-impl AckEntry {
+impl KeptAck {
     pub(super) fn render(&self) -> AckRecord {
         AckRecord {
             kind: self.kind,
@@ -160,7 +160,7 @@ impl AckEntry {
 /// A transcript entry as kept: frames the broker made itself are rendered
 /// only when read.
 #[derive(Debug)]
-pub(crate) enum Entry {
+pub(crate) enum TranscriptItem {
     Frame(Frame),
     Send(Arc<StoredMessage>),
     Delivery(Delivery),
@@ -169,13 +169,13 @@ pub(crate) enum Entry {
     Pending,
 }
 
-impl Entry {
+impl TranscriptItem {
     pub(super) fn render(&self) -> Option<Frame> {
         match self {
-            Entry::Frame(frame) => Some(frame.clone()),
-            Entry::Send(stored) => Some(stored.send_frame()),
-            Entry::Delivery(delivery) => Some(delivery.to_frame()),
-            Entry::HeartBeat | Entry::Pending => None,
+            TranscriptItem::Frame(frame) => Some(frame.clone()),
+            TranscriptItem::Send(stored) => Some(stored.send_frame()),
+            TranscriptItem::Delivery(delivery) => Some(delivery.to_frame()),
+            TranscriptItem::HeartBeat | TranscriptItem::Pending => None,
         }
     }
 }

@@ -20,7 +20,7 @@ use crossbeam_channel::{RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
 use crate::error::{Awaited, Timeout};
-use crate::frame::{Command, Decoded, Decoder, Frame, Limits};
+use crate::protocol::frame::{Command, Decoded, Decoder, Frame, Limits};
 use crate::protocol::heart_beat;
 use crate::{Ack, Error, Version};
 

@@ -13,6 +13,7 @@ mod records;
 
 use std::fmt;
 
+// The view is defined with the state it reads (state/view.rs).
 pub use crate::state::Journal;
 pub use events::Event;
 pub use records::{

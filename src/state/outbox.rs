@@ -71,11 +71,14 @@ pub(crate) struct Backlog {
 
 impl Backlog {
     /// Subtracts `cost` written bytes; true if a queue skipped this
-    /// connection and the backlog is now under `watermark` (the caller
-    /// re-dispatches).
+    /// connection and the backlog is now under half of `watermark` (the
+    /// caller re-dispatches). The half is hysteresis: a re-dispatch refills
+    /// half a watermark's worth at once, and the writer still has the other
+    /// half to write meanwhile, instead of taking the state's lock for every
+    /// batch it writes.
     pub(crate) fn drained(&self, cost: usize, watermark: usize) -> bool {
         let before = self.bytes.fetch_sub(cost, Ordering::SeqCst);
-        before.saturating_sub(cost) < watermark && self.throttled.swap(false, Ordering::SeqCst)
+        before.saturating_sub(cost) < watermark / 2 && self.throttled.swap(false, Ordering::SeqCst)
     }
 
     pub(crate) fn overflowed(&self) -> bool {

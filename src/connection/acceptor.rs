@@ -1,6 +1,5 @@
 //! The accept loop and the threads it starts for each connection.
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -104,7 +103,7 @@ fn refuse(mut stream: TcpStream, max: usize) -> io::Result<JoinHandle<()>> {
 fn start_connection(state: &Arc<BrokerState>, stream: TcpStream) -> io::Result<JoinHandle<()>> {
     let transport: Arc<dyn Transport> = Arc::new(TcpTransport::new(stream)?);
     let conn = state.next_conn_id();
-    let (outbox, rx, backlog) = Outbox::new();
+    let (outbox, conduit, backlog) = Outbox::new();
     state.update(|j| {
         j.history.opened(conn, transport.peer(), transport.kind());
         j.live.add_connection(conn, outbox, transport.clone());
@@ -113,9 +112,8 @@ fn start_connection(state: &Arc<BrokerState>, stream: TcpStream) -> io::Result<J
         state: state.clone(),
         conn,
         transport: transport.clone(),
-        rx,
-        backlog,
-        queued: VecDeque::new(),
+        conduit: conduit.clone(),
+        backlog: backlog.clone(),
     };
     let forget = |state: &BrokerState| {
         state.update(|j| {
@@ -140,6 +138,8 @@ fn start_connection(state: &Arc<BrokerState>, stream: TcpStream) -> io::Result<J
         transport,
         session: Session::new(state.clone(), conn),
         writer,
+        conduit,
+        backlog,
     };
     let started = thread::Builder::new()
         .name(format!("stompbox-conn-{conn}"))

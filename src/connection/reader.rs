@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::writer;
 use crate::journal::{CloseReason, ConnectionId};
 use crate::protocol::frame::Decoder;
 use crate::session::Session;
+use crate::state::outbox::{Backlog, Conduit};
 use crate::state::BrokerState;
 use crate::transport::Transport;
 
@@ -27,6 +29,8 @@ pub(crate) struct Reader {
     pub(crate) transport: Arc<dyn Transport>,
     pub(crate) session: Session,
     pub(crate) writer: JoinHandle<()>,
+    pub(crate) conduit: Arc<Conduit>,
+    pub(crate) backlog: Arc<Backlog>,
 }
 
 impl Reader {
@@ -57,6 +61,13 @@ impl Reader {
             if let Some(reason) = self.session.take_decoded(&mut decoder) {
                 return reason;
             }
+            writer::reply_directly(
+                &self.state,
+                self.conn,
+                &*self.transport,
+                &self.conduit,
+                &self.backlog,
+            );
             let timeout = self.session.read_timeout(Instant::now());
             match self.transport.read(&mut chunk, timeout) {
                 Ok(0) => return self.session.on_closed(),

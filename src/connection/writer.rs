@@ -1,80 +1,154 @@
-//! A connection's writer thread: drains its outbox onto the transport.
+//! A connection's writer thread: drains its conduit onto the transport; and
+//! the reader's shortcut, which writes the connection's own replies at once.
 //!
-//! What it writes was recorded in the journal when it was queued; the writer
-//! takes the state's lock only on rare edges: a heart-beat it sends (for the
-//! transcript), a backlog that falls under the dispatch watermark after a
-//! queue skipped this connection, a client too slow to keep, and at the end
-//! to return auto-acknowledged queue messages it never wrote.
+//! What is written was recorded in the journal when it was queued; the
+//! writer takes the state's lock only on rare edges: a heart-beat it sends
+//! (for the transcript), a backlog that falls under half the dispatch
+//! watermark after a queue skipped this connection, a client too slow to
+//! keep, and at the end to return auto-acknowledged queue messages it never
+//! wrote.
 
 use std::io::ErrorKind;
 use std::sync::Arc;
-use std::time::Duration;
-
-use std::collections::VecDeque;
-
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use std::time::Instant;
 
 use crate::journal::{CloseReason, ConnectionId, Direction};
-use crate::protocol::frame::escape::Escaping;
 use crate::protocol::message::Delivery;
-use crate::protocol::{replies, Version};
-use crate::state::outbox::{Backlog, Outbound};
+use crate::protocol::replies;
+use crate::state::outbox::{Backlog, Conduit, Outbound, Wire};
 use crate::state::BrokerState;
 use crate::transport::Transport;
 
 /// How much the writer gathers before one `write` call.
 const BATCH_BYTES: usize = 64 * 1024;
 
+/// One write's worth of outbound frames.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    /// Auto-ack queue deliveries in `bytes`, handed back if never written.
+    in_flight: Vec<Delivery>,
+    /// Backlog bytes to subtract once written.
+    cost: usize,
+    /// A Close was seen: this is the last batch.
+    closing: bool,
+}
+
+/// Encodes `items` into `batch` with `wire` (which a `Negotiated` item
+/// changes), telling the traffic observer.
+fn encode(
+    state: &BrokerState,
+    conn: ConnectionId,
+    items: Vec<Outbound>,
+    wire: &mut Wire,
+    batch: &mut Batch,
+) {
+    let observed = state.observed();
+    for item in items {
+        batch.cost += item.cost();
+        match item {
+            Outbound::Frame(frame) => {
+                state.notify(conn, Direction::Out, Some(&frame));
+                frame.encode_into(wire.version, &mut batch.bytes);
+            }
+            Outbound::Delivery(delivery) => {
+                if observed {
+                    let frame = delivery.to_frame();
+                    state.notify(conn, Direction::Out, Some(&frame));
+                }
+                delivery.encode_into(wire.escaping, &mut batch.bytes);
+                if delivery.requeue_if_unsent {
+                    batch.in_flight.push(delivery);
+                }
+            }
+            Outbound::Negotiated {
+                version,
+                heart_beat,
+            } => wire.negotiated(version, heart_beat),
+            Outbound::Raw(bytes) => batch.bytes.extend_from_slice(&bytes),
+            Outbound::Close => batch.closing = true,
+        }
+    }
+}
+
+/// Takes items from the front of `queued` up to about [`BATCH_BYTES`].
+fn take_batch(items: &mut std::collections::VecDeque<Outbound>) -> Vec<Outbound> {
+    let mut taken = Vec::new();
+    let mut cost = 0;
+    while cost < BATCH_BYTES {
+        let Some(item) = items.pop_front() else {
+            break;
+        };
+        cost += item.cost().max(1);
+        let last = matches!(item, Outbound::Close);
+        taken.push(item);
+        if last {
+            break;
+        }
+    }
+    taken
+}
+
 /// The thread that writes one connection's outbound frames.
 pub(crate) struct Writer {
     pub(crate) state: Arc<BrokerState>,
     pub(crate) conn: ConnectionId,
     pub(crate) transport: Arc<dyn Transport>,
-    pub(crate) rx: Receiver<Outbound>,
+    pub(crate) conduit: Arc<Conduit>,
     pub(crate) backlog: Arc<Backlog>,
-    /// Items of a batch received but not yet written.
-    pub(crate) queued: VecDeque<Outbound>,
 }
 
 impl Writer {
-    pub(crate) fn run(mut self) {
-        let mut wire = Wire::default();
+    pub(crate) fn run(self) {
         let mut batch = Batch::default();
         let mut failed = false;
-        while !batch.closing && !failed {
-            let first = match self.next(wire.heart_beat) {
-                Next::Item(item) => item,
-                Next::HeartBeat => {
-                    failed = self.write_all(b"\n").is_err();
-                    self.state.notify(self.conn, Direction::Out, None);
-                    if self.state.config.recording {
-                        self.state
-                            .update(|j| j.history.record_heart_beat_out(self.conn));
-                    }
-                    continue;
+        loop {
+            let mut queued = self.conduit.lock();
+            let deadline = queued.wire.heart_beat.map(|every| Instant::now() + every);
+            if !self.conduit.wait(&mut queued, deadline) {
+                if queued.busy {
+                    continue; // the reader is writing: the line is not idle
                 }
-                Next::Disconnected => break,
-            };
-            self.gather(first, &mut wire, &mut batch);
+                queued.busy = true;
+                drop(queued);
+                failed = self.heart_beat().is_err();
+                self.conduit.release(&mut self.conduit.lock());
+                if failed {
+                    break;
+                }
+                continue;
+            }
+            if queued.busy {
+                continue; // woken while the reader writes: wait for its release
+            }
+            if queued.rewired {
+                queued.rewired = false;
+                continue; // a new heart-beat interval: wait again with it
+            }
+            if queued.items.is_empty() {
+                break; // the state dropped its outbox: nothing more comes
+            }
+            queued.busy = true;
+            let items = take_batch(&mut queued.items);
+            let mut wire = queued.wire;
+            drop(queued);
+            encode(&self.state, self.conn, items, &mut wire, &mut batch);
             if self.backlog.overflowed() {
                 let at_frame_boundary = batch.bytes.is_empty();
                 self.abandon_overflowed(std::mem::take(&mut batch.in_flight), at_frame_boundary);
                 return;
             }
             failed = self.write_all(&batch.bytes).is_err();
-            if failed {
+            let mut queued = self.conduit.lock();
+            queued.wire = wire;
+            self.conduit.release(&mut queued);
+            drop(queued);
+            if failed || batch.closing {
                 break;
             }
             batch.bytes.clear();
             batch.in_flight.clear();
-            let cost = std::mem::take(&mut batch.cost);
-            if self
-                .backlog
-                .drained(cost, self.state.config.dispatch_watermark)
-            {
-                self.state
-                    .update(|j| j.live.dispatch_for(self.conn, &mut j.history));
-            }
+            self.drained(std::mem::take(&mut batch.cost));
         }
         if failed {
             self.transport.close();
@@ -84,63 +158,24 @@ impl Writer {
         self.hand_back(batch.in_flight);
     }
 
-    /// Encodes `first` and whatever else is queued, up to [`BATCH_BYTES`].
-    fn gather(&mut self, first: Outbound, wire: &mut Wire, batch: &mut Batch) {
-        let observed = self.state.observed();
-        let mut item = Some(first);
-        while let Some(current) = item.take() {
-            if !matches!(current, Outbound::Batch(_)) {
-                batch.cost += current.cost();
-            }
-            match current {
-                Outbound::Frame(frame) => {
-                    self.state.notify(self.conn, Direction::Out, Some(&frame));
-                    frame.encode_into(wire.version, &mut batch.bytes);
-                }
-                Outbound::Delivery(delivery) => {
-                    if observed {
-                        let frame = delivery.to_frame();
-                        self.state.notify(self.conn, Direction::Out, Some(&frame));
-                    }
-                    delivery.encode_into(wire.escaping, &mut batch.bytes);
-                    if delivery.requeue_if_unsent {
-                        batch.in_flight.push(delivery);
-                    }
-                }
-                Outbound::Negotiated {
-                    version,
-                    heart_beat,
-                } => {
-                    wire.version = Some(version);
-                    wire.escaping = Escaping::for_version(wire.version);
-                    wire.heart_beat = heart_beat;
-                }
-                Outbound::Close => batch.closing = true,
-                // Counted item by item as each is taken.
-                Outbound::Batch(items) => self.queued.extend(items),
-            }
-            if !batch.closing && batch.bytes.len() < BATCH_BYTES {
-                item = self.try_next();
-            }
+    fn heart_beat(&self) -> std::io::Result<()> {
+        let written = self.write_all(b"\n");
+        self.state.notify(self.conn, Direction::Out, None);
+        if self.state.config.recording {
+            self.state
+                .update(|j| j.history.record_heart_beat_out(self.conn));
         }
+        written
     }
 
-    /// The next item already received or waiting in the channel.
-    fn try_next(&mut self) -> Option<Outbound> {
-        self.queued.pop_front().or_else(|| self.rx.try_recv().ok())
-    }
-
-    fn next(&mut self, heart_beat: Option<Duration>) -> Next {
-        if let Some(item) = self.queued.pop_front() {
-            return Next::Item(item);
-        }
-        match heart_beat {
-            Some(every) => match self.rx.recv_timeout(every) {
-                Ok(item) => Next::Item(item),
-                Err(RecvTimeoutError::Timeout) => Next::HeartBeat,
-                Err(RecvTimeoutError::Disconnected) => Next::Disconnected,
-            },
-            None => self.rx.recv().map_or(Next::Disconnected, Next::Item),
+    /// Subtracts what was written; refills queues that skipped us.
+    fn drained(&self, cost: usize) {
+        if self
+            .backlog
+            .drained(cost, self.state.config.dispatch_watermark)
+        {
+            self.state
+                .update(|j| j.live.dispatch_for(self.conn, &mut j.history));
         }
     }
 
@@ -185,27 +220,24 @@ impl Writer {
         });
         if tell {
             self.state.notify(self.conn, Direction::Out, Some(&error));
-            let _ = self.write_all(&error.encode(None::<Version>));
+            let _ = self.write_all(&error.encode(None));
         }
         self.transport.close();
         self.hand_back(in_flight);
     }
 
-    /// Returns auto-acknowledged queue deliveries that were never written.
-    fn hand_back(mut self, mut unsent: Vec<Delivery>) {
+    /// Returns auto-acknowledged queue deliveries that were never written;
+    /// from now on the state's pushes are handed back to it.
+    fn hand_back(self, mut unsent: Vec<Delivery>) {
         for delivery in &mut unsent {
             delivery.redelivered = true;
         }
-        let mut left: Vec<Outbound> = self.queued.drain(..).collect();
-        left.extend(self.rx.try_iter());
-        let mut flat = Vec::new();
-        for item in left {
-            match item {
-                Outbound::Batch(items) => flat.extend(items),
-                item => flat.push(item),
-            }
-        }
-        unsent.extend(flat.into_iter().filter_map(|item| match item {
+        let left: Vec<Outbound> = {
+            let mut queued = self.conduit.lock();
+            queued.writer_gone = true;
+            queued.items.drain(..).collect()
+        };
+        unsent.extend(left.into_iter().filter_map(|item| match item {
             Outbound::Delivery(d) if d.requeue_if_unsent => Some(d),
             _ => None,
         }));
@@ -216,28 +248,47 @@ impl Writer {
     }
 }
 
-/// What the negotiation decided about the wire.
-#[derive(Default)]
-struct Wire {
-    version: Option<Version>,
-    escaping: Escaping,
-    heart_beat: Option<Duration>,
-}
-
-/// One write's worth of outbound frames.
-#[derive(Default)]
-struct Batch {
-    bytes: Vec<u8>,
-    /// Auto-ack queue deliveries in `bytes`, handed back if never written.
-    in_flight: Vec<Delivery>,
-    /// Backlog bytes to subtract once written.
-    cost: usize,
-    /// A Close was seen: this is the last batch.
-    closing: bool,
-}
-
-enum Next {
-    Item(Outbound),
-    HeartBeat,
-    Disconnected,
+/// The reader's shortcut: if nobody is writing and what is queued is only
+/// replies (no MESSAGE, no close), write it now without waiting, from the
+/// reader's own thread, so a RECEIPT does not wait for the writer to wake.
+/// Whatever does not fit at once is left, already encoded, for the writer.
+pub(crate) fn reply_directly(
+    state: &BrokerState,
+    conn: ConnectionId,
+    transport: &dyn Transport,
+    conduit: &Conduit,
+    backlog: &Backlog,
+) {
+    let mut queued = conduit.lock();
+    if queued.busy || queued.items.is_empty() {
+        return;
+    }
+    let replies_only = queued.items.len() <= 64
+        && queued
+            .items
+            .iter()
+            .all(|i| matches!(i, Outbound::Frame(_) | Outbound::Negotiated { .. }));
+    if !replies_only {
+        conduit.wake();
+        return;
+    }
+    queued.busy = true;
+    let items: Vec<Outbound> = queued.items.drain(..).collect();
+    let mut wire = queued.wire;
+    drop(queued);
+    let mut batch = Batch::default();
+    encode(state, conn, items, &mut wire, &mut batch);
+    let written = transport.try_write(&batch.bytes).unwrap_or(0);
+    let mut queued = conduit.lock();
+    queued.rewired |= queued.wire.heart_beat != wire.heart_beat;
+    queued.wire = wire;
+    if written < batch.bytes.len() {
+        let rest = bytes::Bytes::copy_from_slice(&batch.bytes[written..]);
+        queued.items.push_front(Outbound::Raw(rest));
+    }
+    conduit.release(&mut queued);
+    drop(queued);
+    if backlog.drained(batch.cost, state.config.dispatch_watermark) {
+        state.update(|j| j.live.dispatch_for(conn, &mut j.history));
+    }
 }

@@ -7,8 +7,6 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::Receiver;
-
 #[cfg(test)]
 use super::Flow;
 use super::Session;
@@ -17,7 +15,7 @@ use crate::journal::{CloseReason, ConnectionId};
 use crate::protocol::frame::escape::Escaping;
 use crate::protocol::frame::{Command, Decoded, Decoder, Frame, Limits};
 use crate::protocol::Version;
-use crate::state::outbox::{Outbound, Outbox};
+use crate::state::outbox::{Conduit, Outbound, Outbox};
 use crate::state::BrokerState;
 use crate::transport::detached::Detached;
 use crate::transport::Transport;
@@ -27,7 +25,7 @@ struct Peer {
     conn: ConnectionId,
     session: Session,
     decoder: Decoder,
-    rx: Receiver<Outbound>,
+    conduit: Arc<Conduit>,
     /// The version the writer encodes with (set by `Negotiated`).
     wire: Option<Version>,
     closed: Option<CloseReason>,
@@ -55,7 +53,7 @@ impl Harness {
     pub(crate) fn open(&mut self) -> usize {
         let conn = self.state.next_conn_id();
         let transport: Arc<dyn Transport> = Arc::new(Detached);
-        let (outbox, rx, _backlog) = Outbox::new();
+        let (outbox, conduit, _backlog) = Outbox::new();
         self.state.update(|j| {
             j.history.opened(conn, transport.peer(), transport.kind());
             j.live.add_connection(conn, outbox, transport);
@@ -64,7 +62,7 @@ impl Harness {
             conn,
             session: Session::new(self.state.clone(), conn),
             decoder: Decoder::new(self.state.config.limits),
-            rx,
+            conduit,
             wire: None,
             closed: None,
         });
@@ -110,16 +108,12 @@ impl Harness {
     /// If what the broker would write is not a well-formed frame.
     pub(crate) fn received(&mut self, peer: usize) -> Vec<Frame> {
         let p = &mut self.peers[peer];
-        let mut items: Vec<Outbound> = p.rx.try_iter().collect();
+        let items: Vec<Outbound> = p.conduit.lock().items.drain(..).collect();
         let mut frames = Vec::new();
-        while !items.is_empty() {
-            let item = items.remove(0);
+        for item in items {
             let mut bytes = Vec::new();
             match item {
-                Outbound::Batch(more) => {
-                    items.splice(0..0, more);
-                    continue;
-                }
+                Outbound::Raw(raw) => bytes.extend_from_slice(&raw),
                 Outbound::Negotiated { version, .. } => {
                     p.wire = Some(version);
                     continue;

@@ -126,7 +126,7 @@ impl Session {
                 Ok(Some(item)) => item,
                 Ok(None) => return None,
                 Err(error) => {
-                    let journal = held.get_or_insert_with(|| state.lock());
+                    let journal = held.get_or_insert_with(|| state.lock_for(self.conn));
                     return Some(self.on_bad_frame(journal, error));
                 }
             };
@@ -138,7 +138,7 @@ impl Session {
                 };
                 state.notify(self.conn, Direction::In, frame);
             }
-            let journal = held.get_or_insert_with(|| state.lock());
+            let journal = held.get_or_insert_with(|| state.lock_for(self.conn));
             match item {
                 Decoded::Frame(frame) => {
                     let before = self.version;

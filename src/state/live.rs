@@ -248,12 +248,14 @@ impl Live {
     /// that has gone cannot take it: its connection stops receiving, and
     /// auto-acknowledged queue messages go back to their queues (messages
     /// awaiting an ACK stay pending until the connection is detached).
-    pub(crate) fn flush(&mut self, history: &mut History) {
+    /// `own` is the connection whose reader ran the pass: its writer is not
+    /// woken, as that reader writes its replies itself straight after.
+    pub(crate) fn flush(&mut self, history: &mut History, own: Option<ConnectionId>) {
         while let Some(conn) = self.unflushed.pop() {
             let Some(connection) = self.connections.get_mut(&conn) else {
                 continue;
             };
-            let Err(items) = connection.outbox.flush() else {
+            let Err(items) = connection.outbox.flush(Some(conn) != own) else {
                 continue;
             };
             connection.closing = true;

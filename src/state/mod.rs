@@ -41,6 +41,8 @@ pub use view::Journal;
 pub(crate) struct Changing<'a> {
     journal: MutexGuard<'a, Journal>,
     state: &'a BrokerState,
+    /// The connection whose reader makes the changes (see `Live::flush`).
+    own: Option<ConnectionId>,
 }
 
 impl std::ops::Deref for Changing<'_> {
@@ -60,7 +62,7 @@ impl Drop for Changing<'_> {
     fn drop(&mut self) {
         // What the pass queued goes to the writers now, one hand-over each.
         let journal = &mut *self.journal;
-        journal.live.flush(&mut journal.history);
+        journal.live.flush(&mut journal.history, self.own);
         // Notified under the lock: a wait between its check and its sleep
         // holds the lock, so it cannot miss this change.
         if self.state.waiters.load(Ordering::SeqCst) > 0 {
@@ -109,11 +111,22 @@ impl BrokerState {
 
     /// Locks the state for a series of changes; waits wake when it unlocks.
     pub(crate) fn lock(&self) -> Changing<'_> {
+        self.lock_as(None)
+    }
+
+    /// Locks the state for the reader of connection `own`, which writes
+    /// its own replies itself once the lock is released.
+    pub(crate) fn lock_for(&self, own: ConnectionId) -> Changing<'_> {
+        self.lock_as(Some(own))
+    }
+
+    fn lock_as(&self, own: Option<ConnectionId>) -> Changing<'_> {
         let mut journal = self.journal.lock();
         journal.history.tick();
         Changing {
             journal,
             state: self,
+            own,
         }
     }
 

@@ -1,22 +1,28 @@
 //! A connection's outbound queue: everything it sends goes through its
-//! [`Outbox`], an unbounded channel (whoever routes a message never blocks
-//! on a slow socket) plus a count of the bytes queued.
+//! [`Outbox`] into a [`Conduit`] (an unbounded queue: whoever routes a
+//! message never blocks on a slow socket) plus a count of the bytes queued.
 //!
 //! What one pass over the state queues for a connection is gathered and
-//! handed to its writer at the end of the pass ([`Outbox::flush`]), so a
-//! pass that delivers 500 messages wakes each writer once, not 500 times.
+//! handed over at the end of the pass ([`Outbox::flush`]), so a pass that
+//! delivers 500 messages wakes the writer once, not 500 times. Whoever
+//! writes claims the conduit first ([`Conduit::claim`]): the writer thread
+//! or, for its own replies, the connection's reader thread, which then
+//! sends a RECEIPT at once instead of waking the writer for it.
 //!
 //! Queues stop dispatching to a connection whose backlog is over the
 //! dispatch watermark (its writer wakes them when it has drained); topics
 //! keep pushing, and a connection whose backlog passes the hard bound is
 //! disconnected with an ERROR.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::protocol::frame::escape::Escaping;
 use crate::protocol::frame::Frame;
 use crate::protocol::message::Delivery;
 use crate::protocol::Version;
@@ -35,8 +41,8 @@ pub(crate) enum Outbound {
     },
     /// Send what is queued, then close the connection's write side.
     Close,
-    /// Several of the above, in order (what one pass queued).
-    Batch(Vec<Outbound>),
+    /// Bytes already encoded (the rest of a write the reader began).
+    Raw(Bytes),
 }
 
 impl Outbound {
@@ -53,9 +59,106 @@ impl Outbound {
                 frame.command().as_str().len() + headers + frame.body().len() + 3
             }
             Outbound::Delivery(delivery) => delivery.message.cost(),
-            Outbound::Batch(items) => items.iter().map(Outbound::cost).sum(),
             _ => 0,
         }
+    }
+}
+
+/// What the negotiation decided about the wire, for whoever encodes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Wire {
+    pub(crate) version: Option<Version>,
+    pub(crate) escaping: Escaping,
+    pub(crate) heart_beat: Option<Duration>,
+}
+
+impl Wire {
+    /// Takes in a `Negotiated` item.
+    pub(crate) fn negotiated(&mut self, version: Version, heart_beat: Option<Duration>) {
+        self.version = Some(version);
+        self.escaping = Escaping::for_version(self.version);
+        self.heart_beat = heart_beat;
+    }
+}
+
+/// What is queued for one connection, and who is writing it.
+#[derive(Debug, Default)]
+pub(crate) struct Queued {
+    pub(crate) items: VecDeque<Outbound>,
+    /// How to encode: updated by whoever holds the claim.
+    pub(crate) wire: Wire,
+    /// Someone has claimed the conduit and is writing.
+    pub(crate) busy: bool,
+    /// The writer thread has exited: nothing more is taken.
+    pub(crate) writer_gone: bool,
+    /// The state dropped its outbox: nothing more will come.
+    pub(crate) senders_gone: bool,
+    /// The reader changed `wire` (the heart-beat interval): the writer
+    /// looks at it again.
+    pub(crate) rewired: bool,
+}
+
+/// The queue between a connection's outbox and whoever writes it.
+#[derive(Debug, Default)]
+pub(crate) struct Conduit {
+    queued: Mutex<Queued>,
+    ready: Condvar,
+}
+
+impl Conduit {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Queued> {
+        self.queued.lock()
+    }
+
+    /// Waits (up to `deadline`) until there is something to write and
+    /// nobody is writing, the senders are gone, or the wire changed;
+    /// `false` on timeout.
+    pub(crate) fn wait(
+        &self,
+        queued: &mut MutexGuard<'_, Queued>,
+        deadline: Option<Instant>,
+    ) -> bool {
+        while (queued.items.is_empty() || queued.busy) && !queued.senders_gone && !queued.rewired {
+            match deadline {
+                Some(deadline) => {
+                    if self.ready.wait_until(queued, deadline).timed_out() {
+                        return false;
+                    }
+                }
+                None => self.ready.wait(queued),
+            }
+        }
+        true
+    }
+
+    /// Wakes the writer.
+    pub(crate) fn wake(&self) {
+        self.ready.notify_one();
+    }
+
+    /// Ends a claim; wakes the writer if more arrived meanwhile.
+    pub(crate) fn release(&self, queued: &mut MutexGuard<'_, Queued>) {
+        queued.busy = false;
+        if !queued.items.is_empty() || queued.senders_gone || queued.rewired {
+            self.ready.notify_one();
+        }
+    }
+
+    fn push(&self, items: &mut Vec<Outbound>, wake: bool) -> Result<(), Vec<Outbound>> {
+        let mut queued = self.queued.lock();
+        if queued.writer_gone {
+            return Err(std::mem::take(items));
+        }
+        queued.items.extend(items.drain(..));
+        if wake && !queued.busy {
+            self.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    fn senders_gone(&self) {
+        self.queued.lock().senders_gone = true;
+        self.ready.notify_one();
     }
 }
 
@@ -89,23 +192,23 @@ impl Backlog {
 /// The sending half, owned by the broker's state; never blocks.
 #[derive(Debug)]
 pub(crate) struct Outbox {
-    tx: Sender<Outbound>,
+    conduit: Arc<Conduit>,
     backlog: Arc<Backlog>,
-    /// Queued in the current pass, not yet handed to the writer.
+    /// Queued in the current pass, not yet handed over.
     pending: Vec<Outbound>,
 }
 
 impl Outbox {
-    /// A new outbox, the receiver its writer drains, and their shared backlog.
-    pub(crate) fn new() -> (Outbox, Receiver<Outbound>, Arc<Backlog>) {
-        let (tx, rx) = crossbeam_channel::unbounded();
+    /// A new outbox, the conduit its writer drains, and their shared backlog.
+    pub(crate) fn new() -> (Outbox, Arc<Conduit>, Arc<Backlog>) {
+        let conduit = Arc::<Conduit>::default();
         let backlog = Arc::<Backlog>::default();
         let outbox = Outbox {
-            tx,
+            conduit: conduit.clone(),
             backlog: backlog.clone(),
             pending: Vec::new(),
         };
-        (outbox, rx, backlog)
+        (outbox, conduit, backlog)
     }
 
     /// Queues `item` for the end of the pass; true if it is the first this
@@ -116,18 +219,14 @@ impl Outbox {
         self.pending.len() == 1
     }
 
-    /// Hands what this pass queued to the writer; gives it back if the
-    /// writer has already exited.
-    pub(crate) fn flush(&mut self) -> Result<(), Vec<Outbound>> {
-        let item = match self.pending.len() {
-            0 => return Ok(()),
-            1 => self.pending.pop().expect("one item"),
-            _ => Outbound::Batch(std::mem::take(&mut self.pending)),
-        };
-        self.tx.send(item).map_err(|e| match e.0 {
-            Outbound::Batch(items) => items,
-            item => vec![item],
-        })
+    /// Hands what this pass queued over, waking the writer unless `wake` is
+    /// false (the connection's own reader will write it); gives it back if
+    /// the writer has already exited.
+    pub(crate) fn flush(&mut self, wake: bool) -> Result<(), Vec<Outbound>> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.conduit.push(&mut self.pending, wake)
     }
 
     pub(crate) fn backlog(&self) -> usize {
@@ -141,7 +240,13 @@ impl Outbox {
     /// Tells the writer, now, to abandon what is queued, say why, and close.
     pub(crate) fn overflow(&self) {
         self.backlog.overflowed.store(true, Ordering::Release);
-        // Wake a writer that waits on an empty channel.
-        let _ = self.tx.send(Outbound::Close);
+        let _ = self.conduit.push(&mut vec![Outbound::Close], true);
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let _ = self.flush(true);
+        self.conduit.senders_gone();
     }
 }

@@ -26,6 +26,13 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// writer can check whether to give up.
     fn write(&self, bytes: &[u8]) -> io::Result<usize>;
 
+    /// Writes what fits without waiting at all (`Ok(0)` or an error of kind
+    /// `WouldBlock` when nothing does). Transports that cannot do this
+    /// leave the default, which writes nothing.
+    fn try_write(&self, _bytes: &[u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
     /// No more bytes will be written (the peer reads the end of the stream).
     fn close_write(&self);
 

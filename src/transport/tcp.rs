@@ -54,6 +54,13 @@ impl Transport for TcpTransport {
         (&self.stream).write(bytes)
     }
 
+    #[cfg(target_os = "linux")]
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        /// Linux's MSG_DONTWAIT: this one call does not block.
+        const MSG_DONTWAIT: i32 = 0x40;
+        socket2::SockRef::from(&self.stream).send_with_flags(bytes, MSG_DONTWAIT)
+    }
+
     fn close_write(&self) {
         let _ = self.stream.shutdown(Shutdown::Write);
     }
@@ -108,6 +115,28 @@ mod tests {
         assert_eq!(&buf[..2], b"hi");
         assert_eq!(transport.kind(), "tcp");
         assert_eq!(transport.peer(), client.local_addr().unwrap());
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn try_write_never_waits_for_a_full_socket() {
+        let (transport, client) = pair();
+        let chunk = vec![b'x'; 64 * 1024];
+        // The client never reads: the socket fills, and then nothing fits.
+        let mut total = 0;
+        loop {
+            match transport.try_write(&chunk) {
+                Ok(n) if n > 0 => total += n,
+                Ok(_) => break,
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::WouldBlock);
+                    break;
+                }
+            }
+            assert!(total < 256 * 1024 * 1024, "the socket never filled");
+        }
+        assert!(total > 0);
+        drop(client);
     }
 
     #[test]

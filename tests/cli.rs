@@ -390,3 +390,39 @@ fn the_log_level_connections_shows_only_sessions_and_errors() {
         .collect();
     assert_eq!(commands, ["CONNECT", "CONNECTED", "DISCONNECT"]);
 }
+
+#[test]
+fn passcodes_appear_neither_in_the_log_nor_in_the_http_transcripts() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--ready-json",
+        "--user",
+        "alice:Pa55-cli-41a7",
+    ]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let client = Client::builder()
+        .login("alice", "Pa55-cli-41a7")
+        .connect(stomp.as_str())
+        .unwrap();
+    assert!(Client::builder()
+        .login("alice", "Pa55-guess-02b9")
+        .connect(stomp.as_str())
+        .is_err());
+    let connected = broker.line_containing("<- CONNECT");
+    let refused = broker.line_containing("<- CONNECT");
+    let mut seen = format!("{connected}\n{refused}\n");
+    for id in [1, 2] {
+        let (status, frames) = http(&http_addr, "GET", &format!("/connections/{id}/frames"), "");
+        assert_eq!(status, 200, "{frames}");
+        seen.push_str(&frames.to_string());
+    }
+    let (_, connections) = http(&http_addr, "GET", "/connections", "");
+    seen.push_str(&connections.to_string());
+    assert!(seen.contains("[redacted]"), "{seen}");
+    assert!(!seen.contains("Pa55-cli-41a7"), "{seen}");
+    assert!(!seen.contains("Pa55-guess-02b9"), "{seen}");
+    drop(client);
+}

@@ -11,6 +11,7 @@ pub mod frame;
 pub(crate) mod heart_beat;
 pub(crate) mod message;
 pub(crate) mod replies;
+pub(crate) mod secrets;
 pub(crate) mod version;
 
 pub use version::Version;

@@ -17,6 +17,9 @@ mod commands;
 mod connect;
 pub(crate) mod harness;
 
+use std::borrow::Cow;
+
+use crate::protocol::secrets::without_secrets;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -132,11 +135,13 @@ impl Session {
             };
             if observed {
                 drop(held.take());
-                let frame = match &item {
-                    Decoded::Frame(frame) => Some(frame),
-                    Decoded::HeartBeat => None,
-                };
-                state.notify(self.conn, Direction::In, frame);
+                match &item {
+                    Decoded::Frame(frame) => {
+                        let shown = without_secrets(frame);
+                        state.notify(self.conn, Direction::In, Some(&shown));
+                    }
+                    Decoded::HeartBeat => state.notify(self.conn, Direction::In, None),
+                }
             }
             let journal = held.get_or_insert_with(|| state.lock_for(self.conn));
             match item {
@@ -164,7 +169,11 @@ impl Session {
             .flatten();
         let (result, handled) = self.handle(journal, frame);
         if let (Some(slot), Some(frame)) = (slot, handled) {
-            journal.history.fill_in(self.conn, slot, frame);
+            let kept = match without_secrets(&frame) {
+                Cow::Owned(redacted) => redacted,
+                Cow::Borrowed(_) => frame,
+            };
+            journal.history.fill_in(self.conn, slot, kept);
         }
         match result {
             Ok(flow) => flow,

@@ -27,6 +27,7 @@ use crate::journal::{
 };
 use crate::protocol::frame::{Frame, Headers};
 use crate::protocol::message::{Delivery, StoredMessage};
+use crate::protocol::secrets::is_secret;
 use crate::protocol::Version;
 
 /// What the broker has seen, bounded.
@@ -211,7 +212,7 @@ impl History {
             return;
         };
         info.principal = Some(principal);
-        info.headers = without_passcode(frame.headers());
+        info.headers = without_secrets(frame.headers());
         info.login = frame.header("login").map(str::to_owned);
         info.client_id = frame.header("client-id").map(str::to_owned);
         info.version = Some(version);
@@ -555,10 +556,10 @@ fn push_bounded<T>(list: &mut VecDeque<T>, item: T, limit: usize) {
     }
 }
 
-/// CONNECT headers as recorded: everything but the passcode.
-fn without_passcode(headers: &Headers) -> Headers {
+/// CONNECT headers as recorded: everything but the secrets.
+fn without_secrets(headers: &Headers) -> Headers {
     let mut kept = Headers::new();
-    for (name, value) in headers.iter().filter(|(name, _)| *name != "passcode") {
+    for (name, value) in headers.iter().filter(|(name, _)| !is_secret(name)) {
         kept.push(name, value);
     }
     kept

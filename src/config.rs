@@ -20,6 +20,8 @@ pub(crate) struct Config {
     pub(crate) server_name: String,
     /// `None`: agree to whatever heart-beats the client asks for (as RabbitMQ).
     pub(crate) heart_beat: Option<(u32, u32)>,
+    /// No heart-beat interval, either way, is shorter (ms; 0: no floor).
+    pub(crate) heart_beat_floor_ms: u32,
     pub(crate) limits: Limits,
     pub(crate) destinations: DestinationRules,
     /// Outbound bytes a connection may have queued before it is disconnected.
@@ -49,6 +51,7 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             server_name: format!("stompbox/{}", env!("CARGO_PKG_VERSION")),
             heart_beat: None,
+            heart_beat_floor_ms: 100,
             limits: Limits::default(),
             destinations: DestinationRules::default(),
             max_backlog: 64 * 1024 * 1024,

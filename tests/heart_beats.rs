@@ -17,7 +17,7 @@ fn connect_with_heart_beat(raw: &mut Raw, client_beats: &str) -> stompbox::frame
 
 #[test]
 fn the_broker_agrees_to_what_the_client_asks_by_default() {
-    let broker = Broker::start().unwrap();
+    let broker = Broker::builder().heart_beat_floor(0).start().unwrap();
     let mut raw = Raw::connect(broker.addr());
     let connected = connect_with_heart_beat(&mut raw, "3000,40");
     assert_eq!(connected.header("heart-beat"), Some("40,3000"));
@@ -42,7 +42,11 @@ fn the_broker_sends_heart_beats_at_the_agreed_rate() {
 
 #[test]
 fn a_configured_offer_is_negotiated_with_the_larger_value() {
-    let broker = Broker::builder().heart_beat(50, 0).start().unwrap();
+    let broker = Broker::builder()
+        .heart_beat(50, 0)
+        .heart_beat_floor(0)
+        .start()
+        .unwrap();
     let mut raw = Raw::connect(broker.addr());
     let connected = connect_with_heart_beat(&mut raw, "1000,10");
     assert_eq!(connected.header("heart-beat"), Some("50,0"));
@@ -51,6 +55,22 @@ fn a_configured_offer_is_negotiated_with_the_larger_value() {
     assert!(
         started.elapsed() >= Duration::from_millis(90),
         "every 50 ms, not 10: {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn no_client_can_ask_for_beats_faster_than_the_floor() {
+    // Issue 11, item 13: 200 clients asking for a beat every 1 ms used a core.
+    let broker = Broker::start().unwrap();
+    let mut raw = Raw::connect(broker.addr());
+    let connected = connect_with_heart_beat(&mut raw, "0,1");
+    assert_eq!(connected.header("heart-beat"), Some("100,0"));
+    let started = std::time::Instant::now();
+    assert!(raw.wait_heart_beats(3, SECOND));
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "every 100 ms at most, not every 1: {:?}",
         started.elapsed()
     );
 }

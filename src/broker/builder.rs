@@ -195,6 +195,24 @@ impl BrokerBuilder {
         self
     }
 
+    /// The shortest heart-beat interval the broker agrees to, either way,
+    /// in milliseconds (default 100; 0: none). A client asking for beats
+    /// every millisecond would otherwise keep a core busy; RabbitMQ and
+    /// ActiveMQ bound this too. The CONNECTED frame's `heart-beat` header
+    /// shows the raised values, so a client computes the same intervals.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().heart_beat_floor(500).start()?;
+    /// let client = stompbox::Client::builder().heart_beat(10, 10).connect(broker.addr())?;
+    /// assert_eq!(client.connected_frame().header("heart-beat"), Some("500,500"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn heart_beat_floor(mut self, floor_ms: u32) -> Self {
+        self.config.heart_beat_floor_ms = floor_ms;
+        self
+    }
+
     /// Calls `observer` for every frame and heart-beat in and out, from the
     /// connection's own threads: keep it quick. The command-line server uses
     /// this to print its traffic.

@@ -54,6 +54,10 @@ pub(crate) struct Serve {
     /// whatever the client asks).
     #[arg(long, value_name = "SEND_MS,RECEIVE_MS", value_parser = parse_heart_beat)]
     pub(crate) heart_beat: Option<(u32, u32)>,
+    /// The shortest heart-beat interval agreed to, either way, in ms
+    /// [default: 100; 0: none].
+    #[arg(long, value_name = "MS")]
+    pub(crate) heart_beat_floor: Option<u32>,
     /// What the traffic log shows [default: frames].
     #[arg(long, value_enum)]
     pub(crate) log: Option<LogLevel>,

@@ -8,6 +8,7 @@
 //! http_port = 8080               # the HTTP inspection API; off if absent
 //! log = "frames"                 # off | connections | frames | all
 //! heart_beat = [0, 0]            # the broker's offer, in ms
+//! heart_beat_floor = 100         # the shortest interval agreed to, in ms (0: none)
 //!
 //! [[users]]
 //! login = "alice"
@@ -55,6 +56,7 @@ pub(crate) struct Settings {
     pub(crate) http_port: Option<u16>,
     pub(crate) log: Option<LogLevel>,
     pub(crate) heart_beat: Option<(u32, u32)>,
+    pub(crate) heart_beat_floor: Option<u32>,
     #[serde(default)]
     users: Vec<User>,
     #[serde(default)]
@@ -143,6 +145,7 @@ impl Settings {
         self.port = args.port.or(self.port);
         self.http_port = args.http_port.or(self.http_port);
         self.heart_beat = args.heart_beat.or(self.heart_beat);
+        self.heart_beat_floor = args.heart_beat_floor.or(self.heart_beat_floor);
         self.log = if args.quiet {
             Some(LogLevel::Off)
         } else {
@@ -180,6 +183,9 @@ impl Settings {
         let mut builder = Broker::builder().bind(self.stomp_addr());
         if self.profile == Some(Profile::Rocketmq) {
             builder = builder.rocketmq();
+        }
+        if let Some(floor) = self.heart_beat_floor {
+            builder = builder.heart_beat_floor(floor);
         }
         if let Some((send, receive)) = self.heart_beat {
             builder = builder.heart_beat(send, receive);

@@ -38,9 +38,14 @@ pub(crate) fn client_send_interval(connected: Option<&str>, send_ms: u32) -> Opt
         .then(|| Duration::from_millis(u64::from(send_ms.max(server_wants))))
 }
 
-pub(crate) fn negotiate(offer: Option<(u32, u32)>, client: (u32, u32)) -> Agreement {
+/// What the broker agrees to: its `offer` (or, with none, what the client
+/// asks), each non-zero value raised to at least `floor_ms`, so no client can
+/// make the broker beat, or expect beats, more often than that.
+pub(crate) fn negotiate(offer: Option<(u32, u32)>, client: (u32, u32), floor_ms: u32) -> Agreement {
     let (cx, cy) = client;
     let (sx, sy) = offer.unwrap_or((cy, cx));
+    let floored = |v: u32| if v == 0 { 0 } else { v.max(floor_ms) };
+    let (sx, sy) = (floored(sx), floored(sy));
     let interval =
         |a: u32, b: u32| (a > 0 && b > 0).then(|| Duration::from_millis(u64::from(a.max(b))));
     Agreement {
@@ -69,7 +74,7 @@ mod tests {
         #[case] expect: Option<Duration>,
         #[case] header: (u32, u32),
     ) {
-        let agreed = negotiate(offer, client);
+        let agreed = negotiate(offer, client, 0);
         assert_eq!(
             (agreed.send_every, agreed.expect_every, agreed.header),
             (send, expect, header)
@@ -89,9 +94,27 @@ mod tests {
         assert_eq!(client_send_interval(connected, send_ms), want);
         if let Some((sx, sy)) = connected.and_then(|c| parse(Some(c))) {
             // The broker expects what the client was told to send.
-            let broker = negotiate(Some((sx, sy)), (send_ms, 0));
+            let broker = negotiate(Some((sx, sy)), (send_ms, 0), 0);
             assert_eq!(broker.expect_every, want);
         }
+    }
+
+    #[rstest]
+    #[case::a_1_ms_ask_is_raised(None, (1, 1), MS(100), MS(100), (100, 100))]
+    #[case::zero_stays_zero(None, (0, 1), MS(100), None, (100, 0))]
+    #[case::above_the_floor_untouched(Some((250, 0)), (300, 300), MS(300), None, (250, 0))]
+    fn the_floor_bounds_every_non_zero_interval(
+        #[case] offer: Option<(u32, u32)>,
+        #[case] client: (u32, u32),
+        #[case] send: Option<Duration>,
+        #[case] expect: Option<Duration>,
+        #[case] header: (u32, u32),
+    ) {
+        let agreed = negotiate(offer, client, 100);
+        assert_eq!(
+            (agreed.send_every, agreed.expect_every, agreed.header),
+            (send, expect, header)
+        );
     }
 
     #[rstest]

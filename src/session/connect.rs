@@ -27,7 +27,11 @@ impl Session {
             })?,
         };
         let principal = self.authenticate(journal, frame)?;
-        let agreed = heart_beat::negotiate(self.state.config.heart_beat, client_beats);
+        let agreed = heart_beat::negotiate(
+            self.state.config.heart_beat,
+            client_beats,
+            self.state.config.heart_beat_floor_ms,
+        );
         self.version = Some(version);
         // Silence from the client is tolerated for twice its promised interval.
         self.silence_allowed = agreed.expect_every.map(|d| d * 2);

@@ -426,3 +426,35 @@ fn passcodes_appear_neither_in_the_log_nor_in_the_http_transcripts() {
     assert!(!seen.contains("Pa55-guess-02b9"), "{seen}");
     drop(client);
 }
+
+#[test]
+fn the_log_escapes_control_characters_a_client_sends() {
+    // Issue 11, item 17: ESC, BEL and CR in a command line changed the
+    // terminal title and forged a log line.
+    use std::io::{Read, Write};
+    let broker = Running::start(&["--port", "0"]);
+    let addr = listening_addr(&broker.line());
+    let mut raw = std::net::TcpStream::connect(addr.as_str()).unwrap();
+    raw.write_all(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+        .unwrap();
+    raw.write_all(b"\x1b]0;pwned\x07\rFORGED\nx-\x1b[2J:\x07\n\n\0")
+        .unwrap();
+    let mut sink = Vec::new();
+    let _ = raw.read_to_end(&mut sink);
+    let mut seen = String::new();
+    let error = loop {
+        let line = broker.line();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("-> ERROR") {
+            break line;
+        }
+    };
+    for control in ['\x1b', '\x07', '\r'] {
+        assert!(
+            !seen.contains(control),
+            "{control:?} reached the log: {seen:?}"
+        );
+    }
+    assert!(error.contains("\\u{1b}]0;pwned\\u{7}\\rFORGED"), "{error}");
+}

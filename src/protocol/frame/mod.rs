@@ -473,12 +473,39 @@ impl Frame {
 /// let frame = Frame::new(Command::Send).with_header("k", "a\nb").with_body("hi");
 /// assert_eq!(frame.to_string(), r#"SEND k:a\nb body(2 bytes)="hi""#);
 /// ```
-impl fmt::Display for Frame {
+/// Text as a log line may show it: control characters (line ends, ESC,
+/// BEL...) escaped, so a frame stays on one line and cannot drive a
+/// terminal; everything else as it is.
+struct Shown<'a>(&'a str);
+
+impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.command)?;
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Frame {
+    /// One line: the command, the headers, the body cut to 64 characters;
+    /// control characters escaped.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::frame::{Command, Frame};
+    ///
+    /// let frame = Frame::new(Command::Error).with_header("message", "missing 'id'\x1b[2J");
+    /// assert_eq!(frame.to_string(), "ERROR message:missing 'id'\\u{1b}[2J");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", Shown(self.command.as_str()))?;
         for (name, value) in self.headers.iter() {
-            // Control characters are shown escaped so a frame stays on one line.
-            write!(f, " {}:{}", name.escape_debug(), value.escape_debug())?;
+            write!(f, " {}:{}", Shown(name), Shown(value))?;
         }
         if !self.body.is_empty() {
             let text = self.body_text();

@@ -43,6 +43,8 @@ pub(crate) struct Config {
     pub(crate) max_queue_depth: Option<usize>,
     /// Most open connections; one more is answered with an ERROR and closed.
     pub(crate) max_connections: Option<usize>,
+    /// Most subscriptions one connection may hold; one more is an ERROR.
+    pub(crate) max_subscriptions: usize,
 }
 
 impl Default for Config {
@@ -66,6 +68,7 @@ impl Default for Config {
             rules: SessionRules::default(),
             max_queue_depth: None,
             max_connections: None,
+            max_subscriptions: 10_000,
         }
     }
 }

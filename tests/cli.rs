@@ -458,3 +458,45 @@ fn the_log_escapes_control_characters_a_client_sends() {
     }
     assert!(error.contains("\\u{1b}]0;pwned\\u{7}\\rFORGED"), "{error}");
 }
+
+#[test]
+fn the_config_file_sets_every_documented_bound() {
+    // Issue 11, item 5: these were unknown fields.
+    let dir = std::env::temp_dir().join(format!("stompbox-bounds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bounds.toml");
+    std::fs::write(
+        &path,
+        r#"
+port = 0
+log = "off"
+[limits]
+max_queue_depth = 1
+max_connections = 2
+max_subscriptions_per_connection = 1
+connect_timeout_ms = 5000
+[journal]
+body_bytes = 1000000
+closed = 10
+"#,
+    )
+    .unwrap();
+    let broker = Running::start(&["--config", path.to_str().unwrap()]);
+    let addr = listening_addr(&broker.line());
+    let mut first = Client::connect(addr.as_str()).unwrap();
+    first.send_with_receipt("/queue/a", "1").unwrap();
+    let full = first.send_with_receipt("/queue/a", "2").unwrap_err();
+    assert!(
+        full.to_string().contains("at most 1 message may wait"),
+        "{full}"
+    );
+    let mut second = Client::connect(addr.as_str()).unwrap();
+    let _third_holds_a_place = Client::connect(addr.as_str());
+    second.subscribe("/queue/x", Ack::Auto).unwrap();
+    let err = second.subscribe("/queue/y", Ack::Auto).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("too many subscriptions on this connection: at most 1"),
+        "{err}"
+    );
+}

@@ -477,6 +477,30 @@ impl BrokerBuilder {
         self
     }
 
+    /// The most subscriptions one connection may hold at once (default
+    /// 10,000). One more SUBSCRIBE is answered with an ERROR frame (`too many
+    /// subscriptions on this connection: at most N`) and the connection
+    /// closes.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Ack, Broker, Client};
+    ///
+    /// let broker = Broker::builder().max_subscriptions_per_connection(1).start()?;
+    /// let mut client = Client::connect(broker.addr())?;
+    /// client.subscribe("/queue/a", Ack::Auto)?;
+    /// let err = client.subscribe("/queue/b", Ack::Auto).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "broker sent ERROR: too many subscriptions on this connection: at most 1"
+    /// );
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn max_subscriptions_per_connection(mut self, subscriptions: usize) -> Self {
+        self.config.max_subscriptions = subscriptions;
+        self
+    }
+
     /// The RocketMQ STOMP gateway's rules: `login` is an AccessKey and
     /// `passcode` its HMAC-SHA1 signature of the `client-id` header
     /// ([`RocketMqSignature`](crate::auth::RocketMqSignature); add AccessKeys

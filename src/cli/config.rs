@@ -26,13 +26,23 @@
 //!
 //! [limits]
 //! max_frame_size = 1048576
+//! max_headers = 1000
+//! max_header_line = 10240
+//! max_outbound_backlog = 67108864
 //! max_open_transactions = 10
 //! max_messages_per_transaction = 100
+//! max_queue_depth = 10000
+//! max_connections = 1000
+//! max_subscriptions_per_connection = 10000
+//! connect_timeout_ms = 10000
 //! refuse_selectors = false
 //!
 //! [journal]
 //! recording = true
 //! messages = 100000
+//! body_bytes = 268435456
+//! frames_per_connection = 10000
+//! closed = 10000
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -108,6 +118,10 @@ struct LimitSettings {
     max_open_transactions: Option<usize>,
     max_messages_per_transaction: Option<usize>,
     refuse_selectors: Option<bool>,
+    max_queue_depth: Option<usize>,
+    max_connections: Option<usize>,
+    max_subscriptions_per_connection: Option<usize>,
+    connect_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +130,8 @@ struct JournalSettings {
     recording: Option<bool>,
     messages: Option<usize>,
     frames_per_connection: Option<usize>,
+    body_bytes: Option<usize>,
+    closed: Option<usize>,
 }
 
 impl Settings {
@@ -213,7 +229,8 @@ impl Settings {
                     frames_per_connection: journal
                         .frames_per_connection
                         .unwrap_or(defaults.frames_per_connection),
-                    ..defaults
+                    body_bytes: journal.body_bytes.unwrap_or(defaults.body_bytes),
+                    closed: journal.closed.unwrap_or(defaults.closed),
                 });
         }
         Ok(builder)
@@ -256,6 +273,18 @@ fn apply_limits(mut builder: BrokerBuilder, settings: &LimitSettings) -> BrokerB
     }
     if let Some(on) = settings.refuse_selectors {
         builder = builder.refuse_selectors(on);
+    }
+    if let Some(n) = settings.max_queue_depth {
+        builder = builder.max_queue_depth(n);
+    }
+    if let Some(n) = settings.max_connections {
+        builder = builder.max_connections(n);
+    }
+    if let Some(n) = settings.max_subscriptions_per_connection {
+        builder = builder.max_subscriptions_per_connection(n);
+    }
+    if let Some(ms) = settings.connect_timeout_ms {
+        builder = builder.connect_timeout(std::time::Duration::from_millis(ms));
     }
     builder
 }

@@ -155,6 +155,15 @@ impl Session {
                 )
             })?,
         };
+        let max = self.state.config.max_subscriptions;
+        if journal.live.subscription_count(self.conn) >= max
+            && journal.live.destination_of(self.conn, id).is_none()
+        {
+            return Err(Failure::new(
+                format!("too many subscriptions on this connection: at most {max}"),
+                "UNSUBSCRIBE some first, or open another connection.",
+            ));
+        }
         let request = SubscribeRequest {
             id: id.to_owned(),
             destination: destination.to_owned(),

@@ -412,6 +412,13 @@ impl Live {
 
     // ---- subscriptions ---------------------------------------------------
 
+    /// How many subscriptions `conn` holds.
+    pub(crate) fn subscription_count(&self, conn: ConnectionId) -> usize {
+        self.connections
+            .get(&conn)
+            .map_or(0, |c| c.subscriptions.len())
+    }
+
     pub(crate) fn subscribe(
         &mut self,
         conn: ConnectionId,

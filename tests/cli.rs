@@ -500,3 +500,32 @@ closed = 10
         "{err}"
     );
 }
+
+#[test]
+fn the_bounds_have_flags_too() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--quiet",
+        "--max-queue-depth",
+        "1",
+        "--max-subscriptions-per-connection",
+        "1",
+        "--connect-timeout-ms",
+        "3000",
+        "--max-connections",
+        "5",
+    ]);
+    let addr = listening_addr(&broker.line());
+    let mut client = Client::connect(addr.as_str()).unwrap();
+    client.send_with_receipt("/queue/f", "1").unwrap();
+    let full = client.send_with_receipt("/queue/f", "2").unwrap_err();
+    assert!(
+        full.to_string().contains("at most 1 message may wait"),
+        "{full}"
+    );
+    let mut other = Client::connect(addr.as_str()).unwrap();
+    other.subscribe("/queue/x", Ack::Auto).unwrap();
+    let err = other.subscribe("/queue/y", Ack::Auto).unwrap_err();
+    assert!(err.to_string().contains("at most 1"), "{err}");
+}

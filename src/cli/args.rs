@@ -58,6 +58,19 @@ pub(crate) struct Serve {
     /// [default: 100; 0: none].
     #[arg(long, value_name = "MS")]
     pub(crate) heart_beat_floor: Option<u32>,
+    /// The most messages that may wait on one queue [default: no bound].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_queue_depth: Option<usize>,
+    /// The most connections open at once [default: no bound].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_connections: Option<usize>,
+    /// The most subscriptions one connection may hold [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_subscriptions_per_connection: Option<usize>,
+    /// How long a new connection has to send its whole CONNECT frame, in ms
+    /// [default: 10000].
+    #[arg(long, value_name = "MS")]
+    pub(crate) connect_timeout_ms: Option<u64>,
     /// What the traffic log shows [default: frames].
     #[arg(long, value_enum)]
     pub(crate) log: Option<LogLevel>,

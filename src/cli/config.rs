@@ -162,6 +162,13 @@ impl Settings {
         self.http_port = args.http_port.or(self.http_port);
         self.heart_beat = args.heart_beat.or(self.heart_beat);
         self.heart_beat_floor = args.heart_beat_floor.or(self.heart_beat_floor);
+        let limits = self.limits.get_or_insert_with(LimitSettings::default);
+        limits.max_queue_depth = args.max_queue_depth.or(limits.max_queue_depth);
+        limits.max_connections = args.max_connections.or(limits.max_connections);
+        limits.max_subscriptions_per_connection = args
+            .max_subscriptions_per_connection
+            .or(limits.max_subscriptions_per_connection);
+        limits.connect_timeout_ms = args.connect_timeout_ms.or(limits.connect_timeout_ms);
         self.log = if args.quiet {
             Some(LogLevel::Off)
         } else {

@@ -72,3 +72,40 @@ impl Default for Config {
         }
     }
 }
+
+impl Config {
+    /// Refuses settings under which the broker could not work: a bound of 0
+    /// where 0 would refuse everything (every CONNECT, every queued message,
+    /// every connection) rather than mean "none".
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let zero = |what: &str, why: &str| Err(format!("{what} is 0: {why}"));
+        if self.limits.max_headers == 0 {
+            return zero("limits.max_headers", "every CONNECT would be refused");
+        }
+        if self.limits.max_header_line == 0 {
+            return zero("limits.max_header_line", "no command line would fit");
+        }
+        if self.max_backlog == 0 {
+            return zero(
+                "max_outbound_backlog",
+                "every client would be disconnected at its first frame",
+            );
+        }
+        if self.max_queue_depth == Some(0) {
+            return zero("max_queue_depth", "every SEND to a queue would be refused");
+        }
+        if self.max_connections == Some(0) {
+            return zero("max_connections", "every connection would be refused");
+        }
+        if self.max_subscriptions == 0 {
+            return zero(
+                "max_subscriptions_per_connection",
+                "every SUBSCRIBE would be refused",
+            );
+        }
+        if self.connect_timeout.is_zero() {
+            return zero("connect_timeout", "every connection would time out at once");
+        }
+        Ok(())
+    }
+}

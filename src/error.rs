@@ -39,6 +39,8 @@ pub enum Error {
     Closed,
     /// The peer sent a frame that makes no sense at this point.
     Protocol(String),
+    /// The broker was built with settings it cannot work with.
+    Config(String),
 }
 
 impl Error {
@@ -72,6 +74,7 @@ impl fmt::Display for Error {
             Error::Timeout(timeout) => timeout.fmt(f),
             Error::Closed => f.write_str("connection closed by peer"),
             Error::Protocol(what) => write!(f, "protocol error: {what}"),
+            Error::Config(what) => write!(f, "invalid broker settings: {what}"),
         }
     }
 }

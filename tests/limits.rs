@@ -1,10 +1,11 @@
-//! Bounded resources: queue depth and the number of connections.
+//! Bounded resources: queue depth, the number of connections, and bounds
+//! that cannot be 0.
 
 mod support;
 
 use std::thread;
 
-use stompbox::frame::Command;
+use stompbox::frame::{Command, Limits};
 use stompbox::{Ack, Broker, Client, Version};
 use support::{Raw, SECOND};
 
@@ -114,4 +115,21 @@ fn connections_past_the_limit_get_an_error_and_the_others_carry_on() {
         )
         .unwrap();
     Client::connect(broker.addr()).unwrap();
+}
+
+#[rstest::rstest]
+#[case::no_headers(Broker::builder().limits(Limits { max_headers: 0, ..Limits::default() }), "limits.max_headers is 0")]
+#[case::no_header_line(Broker::builder().limits(Limits { max_header_line: 0, ..Limits::default() }), "limits.max_header_line is 0")]
+#[case::no_backlog(Broker::builder().max_outbound_backlog(0), "max_outbound_backlog is 0")]
+#[case::no_queue_room(Broker::builder().max_queue_depth(0), "max_queue_depth is 0")]
+#[case::no_subscriptions(Broker::builder().max_subscriptions_per_connection(0), "max_subscriptions_per_connection is 0")]
+#[case::no_time_to_connect(Broker::builder().connect_timeout(std::time::Duration::ZERO), "connect_timeout is 0")]
+fn a_zero_bound_that_would_refuse_everything_is_refused_at_start(
+    #[case] builder: stompbox::BrokerBuilder,
+    #[case] says: &str,
+) {
+    // Issue 11, item 19: max_headers = 0 used to make every CONNECT fail.
+    let err = builder.start().unwrap_err();
+    assert!(matches!(err, stompbox::Error::Config(_)), "{err:?}");
+    assert!(err.to_string().contains(says), "{err}");
 }

@@ -181,8 +181,10 @@ impl BrokerBuilder {
         self
     }
 
-    /// How long a new connection may take to send CONNECT (default 10 s);
-    /// after that it gets an ERROR and is closed.
+    /// How long a new connection may take to send its whole CONNECT frame,
+    /// counted from the moment it was accepted (default 10 s; a client
+    /// trickling one byte at a time does not extend it); after that it gets
+    /// an ERROR and is closed. 0 is refused at start.
     ///
     /// # Examples
     /// ```
@@ -191,7 +193,7 @@ impl BrokerBuilder {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.config.connect_timeout = timeout.max(Duration::from_millis(1));
+        self.config.connect_timeout = timeout;
         self
     }
 
@@ -548,16 +550,23 @@ impl BrokerBuilder {
     ///
     /// # Errors
     /// [`Error::Io`] if the address cannot be bound (for example, the port is
-    /// in use) or a thread cannot be started.
+    /// in use) or a thread cannot be started; [`Error::Config`] for a bound
+    /// of 0 that would refuse everything.
     ///
     /// # Examples
     /// ```
     /// let first = stompbox::Broker::start()?;
     /// let clash = stompbox::Broker::builder().port(first.port()).start();
     /// assert!(matches!(clash, Err(stompbox::Error::Io(_))));
+    /// let zero = stompbox::Broker::builder().max_connections(0).start().unwrap_err();
+    /// assert_eq!(
+    ///     zero.to_string(),
+    ///     "invalid broker settings: max_connections is 0: every connection would be refused"
+    /// );
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn start(self) -> Result<Broker, Error> {
+        self.config.validate().map_err(Error::Config)?;
         Broker::launch(self.config)
     }
 }

@@ -11,6 +11,12 @@ use super::Transport;
 /// How long a blocked write waits before its caller may check whether to
 /// give up.
 const WRITE_POLL: Duration = Duration::from_millis(250);
+/// TCP keepalive: after this long without traffic the kernel probes the
+/// peer, so a client that vanished without heart-beats (cable pulled, VM
+/// frozen) is noticed eventually instead of holding its threads for ever.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+/// Between keepalive probes.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A TCP connection with Nagle's algorithm off.
 #[derive(Debug)]
@@ -27,6 +33,10 @@ impl TcpTransport {
         let peer = stream.peer_addr()?;
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(WRITE_POLL))?;
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(KEEPALIVE_IDLE)
+            .with_interval(KEEPALIVE_INTERVAL);
+        socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
         Ok(TcpTransport {
             stream,
             peer,
@@ -137,6 +147,14 @@ mod tests {
         }
         assert!(total > 0);
         drop(client);
+    }
+
+    #[test]
+    fn accepted_connections_have_tcp_keepalive() {
+        // Issue 11, item 12: a peer that vanished without heart-beats.
+        let (transport, _client) = pair();
+        let socket = socket2::SockRef::from(&transport.stream);
+        assert!(socket.keepalive().unwrap());
     }
 
     #[test]

@@ -52,9 +52,10 @@ fn run(args: &Serve) -> Result<(), String> {
         builder = builder.on_traffic(move |traffic| log.print(traffic));
     }
     let stomp_addr = settings.stomp_addr();
-    let broker = builder
-        .start()
-        .map_err(|e| format!("cannot listen for STOMP on {stomp_addr}: {e}"))?;
+    let broker = builder.start().map_err(|e| match e {
+        stompbox::Error::Config(_) => e.to_string(),
+        e => format!("cannot listen for STOMP on {stomp_addr}: {e}"),
+    })?;
     let broker = Arc::new(broker);
     let http = match settings.http_port {
         Some(port) => {

@@ -529,3 +529,21 @@ fn the_bounds_have_flags_too() {
     let err = other.subscribe("/queue/y", Ack::Auto).unwrap_err();
     assert!(err.to_string().contains("at most 1"), "{err}");
 }
+
+#[test]
+fn a_zero_bound_in_the_config_file_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("stompbox-zero-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("zero.toml");
+    std::fs::write(&path, "port = 0\n[limits]\nmax_headers = 0\n").unwrap();
+    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .args(["--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "stompbox: invalid broker settings: limits.max_headers is 0: every CONNECT would be refused"
+    );
+}

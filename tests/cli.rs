@@ -547,3 +547,37 @@ fn a_zero_bound_in_the_config_file_is_a_clear_error() {
         "stompbox: invalid broker settings: limits.max_headers is 0: every CONNECT would be refused"
     );
 }
+
+#[test]
+fn the_http_api_refuses_what_could_not_travel_in_a_frame() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--ready-json",
+        "--log",
+        "off",
+    ]);
+    let (_, http_addr) = ready_json(&broker);
+    for (body, says) in [
+        (
+            r#"{"destination":"/queue/a","body":"x","headers":{"evil":"a\u0000ERROR"}}"#,
+            "malformed header line (expected name:value)",
+        ),
+        (
+            r#"{"destination":"","body":"x"}"#,
+            "missing 'destination' header",
+        ),
+        (
+            r#"{"destination":"/queue/a","body":42}"#,
+            "\"body\" must be a string",
+        ),
+    ] {
+        let (status, answer) = http(&http_addr, "POST", "/messages", body);
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["error"], says, "{body}");
+    }
+    let (_, messages) = http(&http_addr, "GET", "/messages", "");
+    assert_eq!(messages, serde_json::json!([]));
+}

@@ -14,7 +14,8 @@ use crate::journal::{
     FrameRecord, Journal, PublishedMessage, QueueSnapshot, SubscriptionInfo, TransactionInfo,
     TransactionRecord,
 };
-use crate::protocol::frame::Headers;
+use crate::protocol::frame::escape::check_header;
+use crate::protocol::frame::{FrameError, Headers};
 use crate::protocol::message::message_id_text;
 use crate::state::is_published;
 
@@ -211,6 +212,10 @@ impl Broker {
 
     /// Publishes a message with headers (`content-type`, custom ones...).
     ///
+    /// # Panics
+    /// If the message could not travel in a frame (see
+    /// [`Broker::try_publish_with`], which returns the reason instead).
+    ///
     /// # Examples
     /// ```
     /// let broker = stompbox::Broker::start()?;
@@ -218,21 +223,62 @@ impl Broker {
     /// assert_eq!(broker.queue("/queue/a").waiting[0].headers.get("content-type"), Some("application/json"));
     /// # Ok::<(), stompbox::Error>(())
     /// ```
+    #[track_caller]
     pub fn publish_with(
         &self,
         destination: &str,
         body: impl Into<Bytes>,
         headers: &[(&str, &str)],
     ) -> String {
+        match self.try_publish_with(destination, body, headers) {
+            Ok(id) => id,
+            Err(Error::Protocol(what)) => panic!("Broker::publish_with: {what}"),
+            Err(e) => panic!("Broker::publish_with: {e}"),
+        }
+    }
+
+    /// Publishes a message with headers, held to the rules a received SEND
+    /// is held to, with the same error texts: a destination, header names
+    /// that are not empty, no NUL in a name or value (it would end the frame
+    /// on the wire and let the rest pass for another frame), a body within
+    /// the frame size limit. Returns its `message-id`.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] saying what is wrong; nothing is published.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// let err = broker.try_publish_with("/queue/a", "x", &[("evil", "a\0ERROR")]).unwrap_err();
+    /// assert_eq!(err.to_string(), "protocol error: malformed header line (expected name:value)");
+    /// assert!(broker.queue("/queue/a").waiting.is_empty());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn try_publish_with(
+        &self,
+        destination: &str,
+        body: impl Into<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> Result<String, Error> {
         let body = body.into();
+        let refuse = |what: String| Err(Error::Protocol(what));
+        if destination.is_empty() {
+            return refuse("missing 'destination' header".to_owned());
+        }
+        if body.len() > self.state.config.limits.max_frame_size {
+            return refuse(FrameError::TooLarge.to_string());
+        }
         let mut all = Headers::new();
         all.push("destination", destination);
         for (name, value) in headers {
+            if let Err(e) = check_header(name, value) {
+                return refuse(e.to_string());
+            }
             all.push(*name, *value);
         }
         let id = self.state.next_message_id();
         self.state.update(|j| j.inject(id, destination, all, body));
-        message_id_text(id)
+        Ok(message_id_text(id))
     }
 
     /// Forgets the journal's history (published messages, deliveries, acks,

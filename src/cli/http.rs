@@ -219,7 +219,11 @@ fn inject(broker: &Broker, body: &str) -> Result<Answer, String> {
     let destination = request["destination"]
         .as_str()
         .ok_or("\"destination\" (a string) is required")?;
-    let text = request["body"].as_str().unwrap_or_default().to_owned();
+    let text = match &request["body"] {
+        Value::Null => String::new(),
+        Value::String(text) => text.clone(),
+        _ => return Err("\"body\" must be a string".to_owned()),
+    };
     let headers: Vec<(String, String)> = match &request["headers"] {
         Value::Null => Vec::new(),
         Value::Object(map) => map
@@ -237,7 +241,12 @@ fn inject(broker: &Broker, body: &str) -> Result<Answer, String> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let id = broker.publish_with(destination, text, &pairs);
+    let id = broker
+        .try_publish_with(destination, text, &pairs)
+        .map_err(|e| match e {
+            Error::Protocol(what) => what,
+            other => other.to_string(),
+        })?;
     Ok((201, json!({ "message_id": id })))
 }
 

@@ -78,15 +78,24 @@ pub(crate) fn unescape(raw: &str, escaping: Escaping) -> Result<Cow<'_, str>, Fr
 /// With [`Escaping::None`] a value cannot carry a line end or (in a name) a
 /// colon, so those are replaced by a space or `_` rather than breaking the
 /// frame apart: a 1.0 subscriber can receive headers set by a 1.2 producer.
+///
+/// A NUL would end the frame on the wire (and let what follows pass for
+/// another frame), and no version can escape it: it is written as U+FFFD.
+/// Nothing the broker receives can hold one; the broker's own entry points
+/// refuse it first ([`check_header`]).
 pub(crate) fn escape_into(text: &str, escaping: Escaping, is_name: bool, out: &mut Vec<u8>) {
     let needs_work = text
         .bytes()
-        .any(|b| matches!(b, b'\n' | b'\r' | b':' | b'\\'));
+        .any(|b| matches!(b, b'\n' | b'\r' | b':' | b'\\' | 0));
     if !needs_work {
         out.extend_from_slice(text.as_bytes());
         return;
     }
     for b in text.bytes() {
+        if b == 0 {
+            out.extend_from_slice("\u{FFFD}".as_bytes());
+            continue;
+        }
         match (escaping, b) {
             (Escaping::None, b'\n' | b'\r') => out.push(b' '),
             (Escaping::None, b':') if is_name => out.push(b'_'),
@@ -102,10 +111,33 @@ pub(crate) fn escape_into(text: &str, escaping: Escaping, is_name: bool, out: &m
     }
 }
 
+/// Whether a header made by the broker's own API (not decoded from a
+/// client) could travel in a frame: the rules a received header is held to,
+/// with the same error.
+pub(crate) fn check_header(name: &str, value: &str) -> Result<(), FrameError> {
+    if name.is_empty() || name.contains('\0') || value.contains('\0') {
+        return Err(FrameError::HeaderLine);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[test]
+    fn a_nul_is_never_written_into_a_header() {
+        for escaping in [Escaping::None, Escaping::V1_1, Escaping::V1_2] {
+            let mut out = Vec::new();
+            escape_into("a\0b", escaping, false, &mut out);
+            assert!(!out.contains(&0), "{escaping:?}");
+            assert_eq!(String::from_utf8(out).unwrap(), "a\u{FFFD}b");
+        }
+        assert_eq!(check_header("", "x"), Err(FrameError::HeaderLine));
+        assert_eq!(check_header("x", "a\0"), Err(FrameError::HeaderLine));
+        assert_eq!(check_header("x", "a:b\nc"), Ok(()));
+    }
 
     #[rstest]
     #[case::none_is_verbatim(Escaping::None, r"a\nb", r"a\nb")]

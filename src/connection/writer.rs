@@ -25,6 +25,9 @@ const BATCH_BYTES: usize = 64 * 1024;
 /// One write's worth of outbound frames.
 #[derive(Default)]
 struct Batch {
+    /// Written first, in order: what `bytes` held before a large body, and
+    /// the body itself (shared, never copied).
+    parts: Vec<bytes::Bytes>,
     bytes: Vec<u8>,
     /// Auto-ack queue deliveries in `bytes`, handed back if never written.
     in_flight: Vec<Delivery>,
@@ -56,7 +59,7 @@ fn encode(
                     let frame = delivery.to_frame();
                     state.notify(conn, Direction::Out, Some(&frame));
                 }
-                delivery.encode_into(wire.escaping, &mut batch.bytes);
+                delivery.encode_parts(wire.escaping, &mut batch.bytes, &mut batch.parts);
                 if delivery.requeue_if_unsent {
                     batch.in_flight.push(delivery);
                 }
@@ -134,11 +137,12 @@ impl Writer {
             drop(queued);
             encode(&self.state, self.conn, items, &mut wire, &mut batch);
             if self.backlog.overflowed() {
-                let at_frame_boundary = batch.bytes.is_empty();
+                let at_frame_boundary = batch.bytes.is_empty() && batch.parts.is_empty();
                 self.abandon_overflowed(std::mem::take(&mut batch.in_flight), at_frame_boundary);
                 return;
             }
-            failed = self.write_all(&batch.bytes).is_err();
+            failed = batch.parts.iter().any(|part| self.write_all(part).is_err())
+                || self.write_all(&batch.bytes).is_err();
             let mut queued = self.conduit.lock();
             queued.wire = wire;
             self.conduit.release(&mut queued);
@@ -147,6 +151,7 @@ impl Writer {
                 break;
             }
             batch.bytes.clear();
+            batch.parts.clear();
             batch.in_flight.clear();
             self.drained(std::mem::take(&mut batch.cost));
         }

@@ -161,9 +161,50 @@ pub(crate) struct Delivery {
     pub(crate) shared_tail: bool,
 }
 
+/// Bodies larger than this are never copied to be written: the writer sends
+/// the shared body itself (so 200 subscribers of one 10 MiB message hold one
+/// copy of it, not 200).
+pub(crate) const SHARED_BODY: usize = 16 * 1024;
+
 impl Delivery {
+    /// The MESSAGE frame's bytes, for a writer: appended to `out`, except
+    /// that a body over [`SHARED_BODY`] is not copied: `out` so far and then
+    /// the body itself are pushed to `parts` (to be written in order, before
+    /// what `out` holds after). The bytes are those of
+    /// [`Delivery::encode_into`].
+    pub(crate) fn encode_parts(
+        &self,
+        escaping: Escaping,
+        out: &mut Vec<u8>,
+        parts: &mut Vec<Bytes>,
+    ) {
+        let body = &self.message.body;
+        if body.len() <= SHARED_BODY {
+            self.encode_into(escaping, out);
+            return;
+        }
+        self.encode_head(escaping, out);
+        encode_headers(self.message.carried(), escaping, out);
+        out.extend_from_slice(b"content-length:");
+        push_decimal(body.len() as u64, out);
+        out.extend_from_slice(b"\n\n");
+        parts.push(Bytes::from(std::mem::take(out)));
+        parts.push(body.clone());
+        out.push(0);
+    }
+
     /// Appends the MESSAGE frame's bytes: the only MESSAGE encoder.
     pub(crate) fn encode_into(&self, escaping: Escaping, out: &mut Vec<u8>) {
+        self.encode_head(escaping, out);
+        if self.shared_tail && self.message.body.len() <= SHARED_BODY {
+            out.extend_from_slice(self.message.tail(escaping));
+        } else {
+            self.message.encode_tail(escaping, out);
+        }
+    }
+
+    /// The command and the headers that differ per delivery.
+    fn encode_head(&self, escaping: Escaping, out: &mut Vec<u8>) {
         out.extend_from_slice(b"MESSAGE\nmessage-id:");
         out.extend_from_slice(ID_PREFIX.as_bytes());
         push_decimal(self.message.id, out);
@@ -176,11 +217,6 @@ impl Delivery {
         }
         if self.redelivered {
             out.extend_from_slice(b"redelivered:true\n");
-        }
-        if self.shared_tail {
-            out.extend_from_slice(self.message.tail(escaping));
-        } else {
-            self.message.encode_tail(escaping, out);
         }
     }
 
@@ -263,6 +299,39 @@ mod tests {
         let mut fast = Vec::new();
         delivery.encode_into(Escaping::for_version(Some(Version::V1_2)), &mut fast);
         assert_eq!(frame.encode(Some(Version::V1_2)), fast);
+    }
+
+    #[rstest]
+    #[case::small(100, false)]
+    #[case::small_shared(100, true)]
+    #[case::big(SHARED_BODY + 1, false)]
+    #[case::big_shared(SHARED_BODY * 3, true)]
+    fn the_parts_are_the_encoders_bytes(#[case] size: usize, #[case] shared: bool) {
+        let stored = message(
+            &[("destination", "/topic/t"), ("k", "v")],
+            &"b".repeat(size),
+        );
+        let delivery = Delivery {
+            message: stored.clone(),
+            subscription: Arc::from("s"),
+            ack: Some(3),
+            redelivered: false,
+            requeue_if_unsent: false,
+            shared_tail: shared,
+        };
+        let escaping = Escaping::for_version(Some(Version::V1_2));
+        let mut whole = Vec::new();
+        delivery.encode_into(escaping, &mut whole);
+        let (mut out, mut parts) = (b"before|".to_vec(), Vec::new());
+        delivery.encode_parts(escaping, &mut out, &mut parts);
+        let mut joined: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+        joined.extend_from_slice(&out);
+        assert_eq!(&joined[..7], b"before|");
+        assert_eq!(&joined[7..], &whole[..]);
+        if size > SHARED_BODY {
+            // The body goes out as the message's own bytes, not a copy.
+            assert_eq!(parts[1].as_ptr(), stored.body.as_ptr());
+        }
     }
 
     #[rstest]

@@ -49,7 +49,7 @@ fn run(args: &Serve) -> Result<(), String> {
     };
     let mut builder = settings.builder()?;
     if log.level != LogLevel::Off {
-        builder = builder.on_traffic(move |traffic| log.print(traffic));
+        builder = builder.on_traffic(log.start()?);
     }
     let stomp_addr = settings.stomp_addr();
     let broker = builder.start().map_err(|e| match e {

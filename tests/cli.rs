@@ -581,3 +581,54 @@ fn the_http_api_refuses_what_could_not_travel_in_a_frame() {
     let (_, messages) = http(&http_addr, "GET", "/messages", "");
     assert_eq!(messages, serde_json::json!([]));
 }
+
+#[test]
+fn a_stdout_nobody_reads_never_blocks_the_broker_nor_sigterm() {
+    // Issue 11, item 9: a fixture that read only the ready line froze the
+    // broker after a few hundred frames, and SIGTERM hung.
+    let mut child = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    stdout.read_line(&mut ready).unwrap();
+    let addr = listening_addr(ready.trim());
+    // From here on stdout is held open and never read: the pipe fills.
+    let started = std::time::Instant::now();
+    let mut client = Client::connect(addr.as_str()).unwrap();
+    for i in 0..2_000 {
+        client
+            .send_with_receipt(
+                "/queue/log",
+                format!("message {i} with some padding to fill the log"),
+            )
+            .unwrap();
+    }
+    let _another = Client::connect(addr.as_str()).expect("new clients still get CONNECTED");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let killed = Process::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("SIGTERM did not stop it within 5 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    drop(stdout);
+}

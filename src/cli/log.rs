@@ -1,8 +1,16 @@
 //! The traffic log: one line per frame a person can follow.
 //!
 //! `12:00:01.234 conn 3 <- SEND destination:/queue/a content-length:5 body(5 bytes)="hello"`
+//!
+//! Lines are made on the broker's threads and written by a thread of the
+//! log's own, through a bounded queue: a stdout nobody reads (a fixture that
+//! reads only the ready line) never blocks the broker. Lines that find the
+//! queue full are counted and dropped, and the log says how many once it
+//! can write again.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use stompbox::frame::Command;
@@ -58,11 +66,53 @@ impl TrafficLog {
         format!("{DIM}{time}{RESET} {colour}{traffic}{RESET}\n")
     }
 
-    pub(crate) fn print(&self, traffic: &Traffic<'_>) {
-        if self.shows(traffic) {
-            let _ = std::io::stdout()
-                .lock()
-                .write_all(self.line(traffic).as_bytes());
+    /// Starts the log's writing thread; the returned observer queues each
+    /// line shown and never blocks. The thread is not joined: at exit it
+    /// may be blocked on a stdout nobody reads, and the process ends anyway.
+    pub(crate) fn start(self) -> Result<impl Fn(&Traffic<'_>) + Send + Sync + 'static, String> {
+        let (tx, rx) = crossbeam_channel::bounded::<String>(QUEUED_LINES);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counted = dropped.clone();
+        std::thread::Builder::new()
+            .name("stompbox-log".into())
+            .spawn(move || write_lines(&rx, &counted))
+            .map_err(|e| format!("cannot start the log's thread: {e}"))?;
+        Ok(move |traffic: &Traffic<'_>| {
+            if self.shows(traffic) && tx.try_send(self.line(traffic)).is_err() {
+                dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    }
+}
+
+/// Lines the log holds for stdout before it drops new ones.
+const QUEUED_LINES: usize = 10_000;
+/// The most lines gathered into one write.
+const LINES_PER_WRITE: usize = 512;
+
+/// The log's thread: writes queued lines in batches, and says how many
+/// were dropped while stdout was not taking them.
+fn write_lines(rx: &crossbeam_channel::Receiver<String>, dropped: &AtomicU64) {
+    let mut batch = String::new();
+    while let Ok(first) = rx.recv() {
+        batch.clear();
+        batch.push_str(&first);
+        for line in rx.try_iter().take(LINES_PER_WRITE) {
+            batch.push_str(&line);
+        }
+        let lost = dropped.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            batch.push_str(&format!(
+                "... {lost} log line{} dropped: stdout was not read fast enough\n",
+                if lost == 1 { "" } else { "s" }
+            ));
+        }
+        if std::io::stdout()
+            .lock()
+            .write_all(batch.as_bytes())
+            .is_err()
+        {
+            return; // stdout is gone: nothing more can be shown
         }
     }
 }

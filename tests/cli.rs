@@ -181,6 +181,10 @@ fn a_malformed_grant_is_a_clear_error() {
 fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    // An API that does not answer fails the test rather than hanging it.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
@@ -631,4 +635,45 @@ fn a_stdout_nobody_reads_never_blocks_the_broker_nor_sigterm() {
     };
     assert_eq!(status.code(), Some(0));
     drop(stdout);
+}
+
+#[test]
+fn a_slow_http_client_holds_up_neither_other_requests_nor_sigterm() {
+    // Issue 11, item 10: a POST announcing 100,000 bytes and sending none
+    // blocked every later request and the shutdown.
+    use std::io::Write;
+    let mut broker = Running::start(&["--port", "0", "--http-port", "0", "--ready-json", "-q"]);
+    let (_, http_addr) = ready_json(&broker);
+    let mut slow = std::net::TcpStream::connect(http_addr.as_str()).unwrap();
+    write!(
+        slow,
+        "POST /messages HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{{\"destination\""
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (status, _) = http(&http_addr, "GET", "/connections", "");
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let killed = Process::new("sh")
+        .args(["-c", &format!("kill -TERM {}", broker.pid())])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = broker.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGTERM did not stop it within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    drop(slow);
 }

@@ -1,6 +1,9 @@
 //! The HTTP inspection API: the journal as JSON, plus injecting a message,
-//! resetting, and a long-poll wait. One thread serves requests; a wait gets
-//! a thread of its own so it does not hold up other requests.
+//! resetting, and a long-poll wait. One thread accepts; each request is
+//! served on a thread of its own (at most [`MAX_IN_FLIGHT`] at once, then
+//! 503), so a client that sends its body slowly, never reads its answer or
+//! waits long cannot hold up another, nor the shutdown (request threads are
+//! not joined: the process exit ends a stuck one).
 //!
 //! | Request | Answer |
 //! | --- | --- |
@@ -15,6 +18,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -27,6 +31,9 @@ use super::json;
 
 /// The most of a request body that is read (a message to inject).
 const MAX_BODY: u64 = 16 * 1024 * 1024;
+
+/// The most requests served at once; one more gets 503 at once.
+const MAX_IN_FLIGHT: usize = 64;
 
 /// Longest a `/wait` may block.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -51,8 +58,9 @@ impl HttpApi {
         let thread = thread::Builder::new()
             .name("stompbox-http".into())
             .spawn(move || {
+                let in_flight = Arc::new(AtomicUsize::new(0));
                 for request in serving.incoming_requests() {
-                    serve(request, &broker);
+                    dispatch(request, &broker, &in_flight);
                 }
             })
             .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;
@@ -73,17 +81,35 @@ impl HttpApi {
 
 type Answer = (u16, Value);
 
+/// Serves `request` on a thread of its own, or answers 503 when
+/// [`MAX_IN_FLIGHT`] are being served already.
+fn dispatch(request: Request, broker: &Arc<Broker>, in_flight: &Arc<AtomicUsize>) {
+    if in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        let busy = format!("{MAX_IN_FLIGHT} requests are being served; try again");
+        respond(request, (503, json!({ "error": busy })));
+        return;
+    }
+    let broker = broker.clone();
+    let done = in_flight.clone();
+    let started = thread::Builder::new()
+        .name("stompbox-http-request".into())
+        .spawn(move || {
+            serve(request, &broker);
+            done.fetch_sub(1, Ordering::SeqCst);
+        });
+    if started.is_err() {
+        // Out of threads: the request is dropped (its client sees the
+        // connection close), and the API keeps accepting.
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn serve(mut request: Request, broker: &Arc<Broker>) {
     let (path, query) = split_url(request.url());
     if request.method() == &Method::Get && path == "/wait" {
-        // Long poll: answered from its own thread.
-        let broker = broker.clone();
-        let _ = thread::Builder::new()
-            .name("stompbox-http-wait".into())
-            .spawn(move || {
-                let answer = wait(&broker, &query).unwrap_or_else(bad_request);
-                respond(request, answer);
-            });
+        let answer = wait(broker, &query).unwrap_or_else(bad_request);
+        respond(request, answer);
         return;
     }
     let mut body = String::new();

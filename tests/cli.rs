@@ -677,3 +677,20 @@ fn a_slow_http_client_holds_up_neither_other_requests_nor_sigterm() {
     assert_eq!(status.code(), Some(0));
     drop(slow);
 }
+
+#[test]
+fn a_transcript_path_names_exactly_one_connection() {
+    // Issue 11, item 19: /connections/1/frames/frames/frames was served as 1.
+    let broker = Running::start(&["--port", "0", "--http-port", "0", "--ready-json", "-q"]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let _client = Client::connect(stomp.as_str()).unwrap();
+    assert_eq!(http(&http_addr, "GET", "/connections/1/frames", "").0, 200);
+    for path in [
+        "/connections/1/frames/frames/frames",
+        "/connections//frames",
+        "/connections/+1/frames",
+    ] {
+        let (status, answer) = http(&http_addr, "GET", path, "");
+        assert_eq!(status, 400, "{path}: {answer}");
+    }
+}

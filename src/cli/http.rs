@@ -277,12 +277,18 @@ fn inject(broker: &Broker, body: &str) -> Result<Answer, String> {
 }
 
 fn frames(broker: &Broker, path: &str) -> Result<Answer, String> {
+    // Exactly /connections/ID/frames: trim_*_matches would take
+    // /connections/1/frames/frames as connection 1.
     let id = path
-        .trim_start_matches("/connections/")
-        .trim_end_matches("/frames");
+        .strip_prefix("/connections/")
+        .and_then(|rest| rest.strip_suffix("/frames"))
+        .unwrap_or_default();
     let id: u64 = id
-        .parse()
-        .map_err(|_| format!("connection id must be a number, got {id:?}"))?;
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| id.parse().ok())
+        .flatten()
+        .ok_or_else(|| format!("connection id must be a number, got {id:?}"))?;
     Ok(match broker.frames(id) {
         Some(frames) => (
             200,

@@ -38,6 +38,9 @@ fn run(args: &Serve) -> Result<(), String> {
         None => Settings::default(),
     }
     .merge(args)?;
+    for warning in settings.warnings() {
+        eprintln!("stompbox: warning: {warning}");
+    }
     let stop = stop_signal()?;
     let log = TrafficLog {
         level: settings.log_level(),
@@ -60,7 +63,11 @@ fn run(args: &Serve) -> Result<(), String> {
     let http = match settings.http_port {
         Some(port) => {
             let addr = SocketAddr::new(stomp_addr.ip(), port);
-            Some(HttpApi::start(addr, broker.clone())?)
+            Some(HttpApi::start(
+                addr,
+                broker.clone(),
+                settings.http_token.clone(),
+            )?)
         }
         None => None,
     };

@@ -694,3 +694,99 @@ fn a_transcript_path_names_exactly_one_connection() {
         assert_eq!(status, 400, "{path}: {answer}");
     }
 }
+
+/// stderr of the binary started with `args`, once it is listening, then stopped.
+fn start_up_warnings(args: &[&str]) -> String {
+    use std::io::Read;
+    let mut child = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let _ = child.kill();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let _ = child.wait();
+    stderr
+}
+
+#[test]
+fn open_doors_are_warned_about_at_start() {
+    // Issue 11, item 18.
+    let no_user = start_up_warnings(&["--port", "0", "-q", "--grant", "a:/queue/*:PUB"]);
+    assert!(
+        no_user.contains("any client can claim any login without a passcode"),
+        "{no_user}"
+    );
+    let exposed =
+        start_up_warnings(&["--port", "0", "-q", "--bind", "0.0.0.0", "--http-port", "0"]);
+    assert!(
+        exposed.contains("beyond loopback with no authentication"),
+        "{exposed}"
+    );
+    let tokened = start_up_warnings(&[
+        "--port",
+        "0",
+        "-q",
+        "--bind",
+        "0.0.0.0",
+        "--http-port",
+        "0",
+        "--http-token",
+        "t",
+    ]);
+    assert!(!tokened.contains("warning"), "{tokened}");
+    let fine = start_up_warnings(&[
+        "--port",
+        "0",
+        "-q",
+        "--user",
+        "a:pw",
+        "--grant",
+        "a:/queue/*:PUB",
+    ]);
+    assert!(!fine.contains("warning"), "{fine}");
+}
+
+#[test]
+fn with_a_token_the_http_api_answers_only_requests_that_carry_it() {
+    use std::io::{Read, Write};
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--ready-json",
+        "-q",
+        "--http-token",
+        "t0k3n",
+    ]);
+    let (_, http_addr) = ready_json(&broker);
+    let status = |authorization: &str| {
+        let mut stream = std::net::TcpStream::connect(http_addr.as_str()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "GET /connections HTTP/1.1\r\nHost: x\r\n{authorization}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response[9..12].to_owned()
+    };
+    assert_eq!(status(""), "401");
+    assert_eq!(status("Authorization: Bearer wrong\r\n"), "401");
+    assert_eq!(status("Authorization: Bearer t0k3n\r\n"), "200");
+}

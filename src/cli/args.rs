@@ -54,6 +54,10 @@ pub(crate) struct Serve {
     /// whatever the client asks).
     #[arg(long, value_name = "SEND_MS,RECEIVE_MS", value_parser = parse_heart_beat)]
     pub(crate) heart_beat: Option<(u32, u32)>,
+    /// Require `Authorization: Bearer TOKEN` on every HTTP API request
+    /// (otherwise 401).
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) http_token: Option<String>,
     /// The shortest heart-beat interval agreed to, either way, in ms
     /// [default: 100; 0: none].
     #[arg(long, value_name = "MS")]

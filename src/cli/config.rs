@@ -6,6 +6,7 @@
 //! bind = "127.0.0.1"
 //! port = 61613                   # 0: a free port
 //! http_port = 8080               # the HTTP inspection API; off if absent
+//! http_token = "s3cret"          # then every request needs Authorization: Bearer s3cret
 //! log = "frames"                 # off | connections | frames | all
 //! heart_beat = [0, 0]            # the broker's offer, in ms
 //! heart_beat_floor = 100         # the shortest interval agreed to, in ms (0: none)
@@ -64,6 +65,8 @@ pub(crate) struct Settings {
     pub(crate) bind: Option<IpAddr>,
     pub(crate) port: Option<u16>,
     pub(crate) http_port: Option<u16>,
+    /// Requests to the HTTP API must carry `Authorization: Bearer TOKEN`.
+    pub(crate) http_token: Option<String>,
     pub(crate) log: Option<LogLevel>,
     pub(crate) heart_beat: Option<(u32, u32)>,
     pub(crate) heart_beat_floor: Option<u32>,
@@ -160,6 +163,7 @@ impl Settings {
         self.bind = args.bind.or(self.bind);
         self.port = args.port.or(self.port);
         self.http_port = args.http_port.or(self.http_port);
+        self.http_token = args.http_token.clone().or(self.http_token);
         self.heart_beat = args.heart_beat.or(self.heart_beat);
         self.heart_beat_floor = args.heart_beat_floor.or(self.heart_beat_floor);
         let limits = self.limits.get_or_insert_with(LimitSettings::default);
@@ -195,6 +199,32 @@ impl Settings {
             self.bind.unwrap_or(IpAddr::from([127, 0, 0, 1])),
             self.port.unwrap_or(61613),
         )
+    }
+
+    /// What is open that the user may not mean to leave open, one sentence
+    /// each, for stderr at start.
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let rocketmq = self.profile == Some(Profile::Rocketmq);
+        if !self.grants.is_empty() && self.users.is_empty() && !rocketmq {
+            warnings.push(
+                "grants are set but no user is: any client can claim any login without a \
+                 passcode (add --user LOGIN:PASSCODE)"
+                    .to_owned(),
+            );
+        }
+        if self.http_port.is_some()
+            && !self.stomp_addr().ip().is_loopback()
+            && self.http_token.is_none()
+        {
+            warnings.push(format!(
+                "the HTTP API listens on {} beyond loopback with no authentication: anyone who \
+                 can reach it can read transcripts, inject messages and reset the journal \
+                 (add --http-token TOKEN)",
+                self.stomp_addr().ip()
+            ));
+        }
+        warnings
     }
 
     pub(crate) fn log_level(&self) -> LogLevel {
@@ -294,4 +324,28 @@ fn apply_limits(mut builder: BrokerBuilder, settings: &LimitSettings) -> BrokerB
         builder = builder.connect_timeout(std::time::Duration::from_millis(ms));
     }
     builder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut argv = vec!["stompbox"];
+        argv.extend_from_slice(args);
+        let serve = super::super::args::Args::parse_from(argv).serve();
+        Settings::default().merge(&serve).unwrap()
+    }
+
+    #[test]
+    fn an_http_api_beyond_loopback_without_a_token_is_warned_about() {
+        // Checked without starting anything: nothing listens beyond loopback.
+        let exposed = settings(&["--bind", "0.0.0.0", "--http-port", "0"]).warnings();
+        assert_eq!(exposed.len(), 1);
+        assert!(exposed[0].contains("0.0.0.0 beyond loopback with no authentication"));
+        let tokened = settings(&["--bind", "0.0.0.0", "--http-port", "0", "--http-token", "t"]);
+        assert!(tokened.warnings().is_empty());
+        assert!(settings(&["--http-port", "0"]).warnings().is_empty());
+    }
 }

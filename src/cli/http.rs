@@ -46,7 +46,11 @@ pub(crate) struct HttpApi {
 }
 
 impl HttpApi {
-    pub(crate) fn start(addr: SocketAddr, broker: Arc<Broker>) -> Result<HttpApi, String> {
+    pub(crate) fn start(
+        addr: SocketAddr,
+        broker: Arc<Broker>,
+        token: Option<String>,
+    ) -> Result<HttpApi, String> {
         let server =
             Server::http(addr).map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
         let addr = server
@@ -59,7 +63,15 @@ impl HttpApi {
             .name("stompbox-http".into())
             .spawn(move || {
                 let in_flight = Arc::new(AtomicUsize::new(0));
+                let token = token.map(|t| format!("Bearer {t}"));
                 for request in serving.incoming_requests() {
+                    if let Some(expected) = &token {
+                        if !authorized(&request, expected) {
+                            let refused = "this API needs the header Authorization: Bearer TOKEN";
+                            respond(request, (401, json!({ "error": refused })));
+                            continue;
+                        }
+                    }
                     dispatch(request, &broker, &in_flight);
                 }
             })
@@ -80,6 +92,26 @@ impl HttpApi {
 }
 
 type Answer = (u16, Value);
+
+/// Whether `request` carries the expected `Authorization` value (compared
+/// in constant time, so its timing does not reveal the token).
+fn authorized(request: &Request, expected: &str) -> bool {
+    let Some(given) = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_str().as_bytes())
+    else {
+        return false;
+    };
+    let expected = expected.as_bytes();
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
 
 /// Serves `request` on a thread of its own, or answers 503 when
 /// [`MAX_IN_FLIGHT`] are being served already.

@@ -5,6 +5,9 @@
 //! code under test (any STOMP client, in any language) at it, drive traffic,
 //! and drop it: the port closes and every thread it started is joined.
 //!
+//! Changing the code? The [map of the modules](#map-of-the-modules-for-those-who-change-the-code)
+//! below says what each one owns and how they depend on each other.
+//!
 //! ## Quick start
 //! ```
 //! use std::time::Duration;

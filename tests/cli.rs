@@ -32,10 +32,6 @@ impl Running {
         Running { child, lines }
     }
 
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-
     fn line(&self) -> String {
         self.lines
             .recv_timeout(Duration::from_secs(10))
@@ -57,6 +53,28 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Sends SIGTERM to `child` and returns its exit status, failing the test
+/// if it has not exited within `within`.
+fn stop_with_sigterm(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    // The shell's own `kill`: no separate binary needed.
+    let killed = Process::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("SIGTERM did not stop it within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -313,13 +331,7 @@ fn sigterm_stops_it_cleanly_with_exit_0() {
     let mut broker = Running::start(&["--port", "0", "--http-port", "0", "-q"]);
     let addr = listening_addr(&broker.line());
     let _client = Client::connect(addr.as_str()).unwrap();
-    // The shell's own `kill`: no separate binary needed.
-    let killed = Process::new("sh")
-        .args(["-c", &format!("kill -TERM {}", broker.pid())])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = broker.child.wait().unwrap();
+    let status = stop_with_sigterm(&mut broker.child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
     assert!(std::net::TcpStream::connect(addr.as_str()).is_err());
 }
@@ -617,22 +629,7 @@ fn a_stdout_nobody_reads_never_blocks_the_broker_nor_sigterm() {
         "{:?}",
         started.elapsed()
     );
-    let killed = Process::new("sh")
-        .args(["-c", &format!("kill -TERM {}", child.id())])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("SIGTERM did not stop it within 5 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = stop_with_sigterm(&mut child, Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
     drop(stdout);
 }
@@ -658,22 +655,7 @@ fn a_slow_http_client_holds_up_neither_other_requests_nor_sigterm() {
         "{:?}",
         started.elapsed()
     );
-    let killed = Process::new("sh")
-        .args(["-c", &format!("kill -TERM {}", broker.pid())])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let status = loop {
-        if let Some(status) = broker.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "SIGTERM did not stop it within 5 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = stop_with_sigterm(&mut broker.child, Duration::from_secs(5));
     assert_eq!(status.code(), Some(0));
     drop(slow);
 }

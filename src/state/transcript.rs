@@ -72,18 +72,11 @@ impl Transcript {
     }
 
     pub(crate) fn render(&self) -> Vec<FrameRecord> {
-        self.entries
-            .iter()
-            .filter(|e| !matches!(e.item, TranscriptItem::Pending))
-            .map(|e| FrameRecord {
-                at: e.at,
-                direction: e.direction,
-                frame: e.item.render(),
-            })
-            .collect()
+        self.last(self.entries.len())
     }
 
-    /// The last `count` entries, oldest first.
+    /// The last `count` entries, oldest first (a place still being filled
+    /// left out).
     pub(crate) fn last(&self, count: usize) -> Vec<FrameRecord> {
         let skip = self.entries.len().saturating_sub(count);
         self.entries

@@ -357,6 +357,9 @@ impl History {
         };
         tracked.waiting = kind == DestinationKind::Queue;
         tracked.refresh_status();
+        if subscribers > 1 {
+            tracked.deliveries.reserve(subscribers);
+        }
         if !self.listeners.is_empty() {
             let snapshot = self.tracked(seq).map(|t| t.render());
             self.emit(|_| Event::Published(Box::new(snapshot.expect("tracked above"))));

@@ -33,6 +33,13 @@ impl Recipients {
         };
     }
 
+    /// Room for `count` recipients in one allocation (a topic's fan-out).
+    pub(super) fn reserve(&mut self, count: usize) {
+        if let Recipients::None = self {
+            *self = Recipients::Many(Vec::with_capacity(count));
+        }
+    }
+
     pub(super) fn as_slice(&self) -> &[(ConnectionId, Arc<str>, bool)] {
         match self {
             Recipients::None => &[],

@@ -268,13 +268,13 @@ impl Decoder {
                 return Ok(Some(end + 1));
             }
             *lines += 1;
-            if *lines > limits.max_headers + 1 {
+            if *lines > limits.max_headers.saturating_add(1) {
                 return Err(FrameError::TooManyHeaders);
             }
         }
         *scanned = self.buf.len();
         // One more byte is allowed for a CR that may precede the LF.
-        if self.buf.len() - *line_start > limits.max_header_line + 1 {
+        if self.buf.len() - *line_start > limits.max_header_line.saturating_add(1) {
             return Err(FrameError::HeaderTooLong);
         }
         Ok(None)
@@ -579,5 +579,24 @@ mod tests {
             }
         }
         assert_eq!(got, Some(Decoded::Frame(whole)));
+    }
+}
+
+#[cfg(test)]
+mod unbounded {
+    use super::*;
+
+    #[test]
+    fn the_largest_limits_do_not_overflow() {
+        let mut decoder = Decoder::new(Limits {
+            max_frame_size: usize::MAX,
+            max_headers: usize::MAX,
+            max_header_line: usize::MAX,
+        });
+        decoder.feed(b"SEND\ndestination:/queue/a\n\nx\0");
+        let Ok(Some(Decoded::Frame(frame))) = decoder.next_item() else {
+            panic!("one frame")
+        };
+        assert_eq!(frame.body(), b"x");
     }
 }

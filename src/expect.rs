@@ -394,6 +394,9 @@ pub struct VerificationReport {
 }
 
 /// One unmet expectation in a [`VerificationReport`].
+///
+/// # Examples
+/// See [`VerificationReport`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unmet {
     /// The expectation, as its `Display` reads (its name first, if named).

@@ -772,3 +772,33 @@ fn with_a_token_the_http_api_answers_only_requests_that_carry_it() {
     assert_eq!(status("Authorization: Bearer wrong\r\n"), "401");
     assert_eq!(status("Authorization: Bearer t0k3n\r\n"), "200");
 }
+
+#[test]
+fn frame_and_journal_bounds_have_flags_too() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--ready-json",
+        "-q",
+        "--max-frame-size",
+        "10",
+        "--journal-messages",
+        "1",
+    ]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let mut client = Client::connect(stomp.as_str()).unwrap();
+    client.send_with_receipt("/queue/j", "first").unwrap();
+    client.send_with_receipt("/queue/j", "second").unwrap();
+    let (_, messages) = http(&http_addr, "GET", "/messages", "");
+    assert_eq!(messages.as_array().unwrap().len(), 1, "{messages}");
+    let err = client
+        .send_with_receipt("/queue/j", "eleven byte")
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("frame exceeds the maximum frame size"),
+        "{err}"
+    );
+}

@@ -75,6 +75,39 @@ pub(crate) struct Serve {
     /// [default: 10000].
     #[arg(long, value_name = "MS")]
     pub(crate) connect_timeout_ms: Option<u64>,
+    /// The largest frame body, in bytes [default: 10485760].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_frame_size: Option<usize>,
+    /// The most header lines in a frame [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_headers: Option<usize>,
+    /// The longest command or header line, in bytes [default: 10240].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_header_line: Option<usize>,
+    /// Outbound bytes a client may fall behind before it is disconnected
+    /// [default: 67108864].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_outbound_backlog: Option<usize>,
+    /// The most open transactions per connection [default: no bound].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_open_transactions: Option<usize>,
+    /// The most messages in one transaction [default: no bound].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_messages_per_transaction: Option<usize>,
+    /// Published messages, deliveries and acks the journal keeps, each
+    /// [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub(crate) journal_messages: Option<usize>,
+    /// Bytes of published bodies the journal keeps [default: 268435456].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) journal_body_bytes: Option<usize>,
+    /// Transcript entries the journal keeps per connection [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub(crate) journal_frames_per_connection: Option<usize>,
+    /// Closed connections, ended transactions and errors the journal keeps
+    /// [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub(crate) journal_closed: Option<usize>,
     /// What the traffic log shows [default: frames].
     #[arg(long, value_enum)]
     pub(crate) log: Option<LogLevel>,

@@ -173,6 +173,29 @@ impl Settings {
             .max_subscriptions_per_connection
             .or(limits.max_subscriptions_per_connection);
         limits.connect_timeout_ms = args.connect_timeout_ms.or(limits.connect_timeout_ms);
+        limits.max_frame_size = args.max_frame_size.or(limits.max_frame_size);
+        limits.max_headers = args.max_headers.or(limits.max_headers);
+        limits.max_header_line = args.max_header_line.or(limits.max_header_line);
+        limits.max_outbound_backlog = args.max_outbound_backlog.or(limits.max_outbound_backlog);
+        limits.max_open_transactions = args.max_open_transactions.or(limits.max_open_transactions);
+        limits.max_messages_per_transaction = args
+            .max_messages_per_transaction
+            .or(limits.max_messages_per_transaction);
+        let journal_flags = [
+            args.journal_messages,
+            args.journal_body_bytes,
+            args.journal_frames_per_connection,
+            args.journal_closed,
+        ];
+        if journal_flags.iter().any(Option::is_some) {
+            let journal = self.journal.get_or_insert_with(JournalSettings::default);
+            journal.messages = args.journal_messages.or(journal.messages);
+            journal.body_bytes = args.journal_body_bytes.or(journal.body_bytes);
+            journal.frames_per_connection = args
+                .journal_frames_per_connection
+                .or(journal.frames_per_connection);
+            journal.closed = args.journal_closed.or(journal.closed);
+        }
         self.log = if args.quiet {
             Some(LogLevel::Off)
         } else {

@@ -78,6 +78,15 @@ fn stop_with_sigterm(child: &mut Child, within: Duration) -> std::process::ExitS
     }
 }
 
+/// Writes a config file for one test, in a folder of this test process.
+fn config_file(name: &str, toml: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("stompbox-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
 fn listening_addr(line: &str) -> String {
     assert!(line.starts_with("stompbox listening on "), "{line}");
     line.rsplit(' ').next().unwrap().to_owned()
@@ -338,11 +347,8 @@ fn sigterm_stops_it_cleanly_with_exit_0() {
 
 #[test]
 fn a_config_file_sets_users_grants_and_limits() {
-    let dir = std::env::temp_dir().join(format!("stompbox-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("good.toml");
-    std::fs::write(
-        &path,
+    let path = config_file(
+        "good.toml",
         r#"
 port = 0
 log = "off"
@@ -356,8 +362,7 @@ access = "PUB"
 [limits]
 max_open_transactions = 1
 "#,
-    )
-    .unwrap();
+    );
     let broker = Running::start(&["--config", path.to_str().unwrap()]);
     let addr = listening_addr(&broker.line());
     assert!(Client::connect(addr.as_str()).is_err(), "login required");
@@ -372,14 +377,10 @@ max_open_transactions = 1
 
 #[test]
 fn a_bad_config_file_names_the_file_and_line() {
-    let dir = std::env::temp_dir().join(format!("stompbox-cli-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bad.toml");
-    std::fs::write(
-        &path,
+    let path = config_file(
+        "bad.toml",
         "port = 0\n[[users]]\nlogin = \"a\"\npasscod = \"x\"\n",
-    )
-    .unwrap();
+    );
     let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
         .args(["serve", "--config", path.to_str().unwrap()])
         .output()
@@ -478,11 +479,8 @@ fn the_log_escapes_control_characters_a_client_sends() {
 #[test]
 fn the_config_file_sets_every_documented_bound() {
     // Issue 11, item 5: these were unknown fields.
-    let dir = std::env::temp_dir().join(format!("stompbox-bounds-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bounds.toml");
-    std::fs::write(
-        &path,
+    let path = config_file(
+        "bounds.toml",
         r#"
 port = 0
 log = "off"
@@ -495,8 +493,7 @@ connect_timeout_ms = 5000
 body_bytes = 1000000
 closed = 10
 "#,
-    )
-    .unwrap();
+    );
     let broker = Running::start(&["--config", path.to_str().unwrap()]);
     let addr = listening_addr(&broker.line());
     let mut first = Client::connect(addr.as_str()).unwrap();
@@ -548,10 +545,7 @@ fn the_bounds_have_flags_too() {
 
 #[test]
 fn a_zero_bound_in_the_config_file_is_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("stompbox-zero-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("zero.toml");
-    std::fs::write(&path, "port = 0\n[limits]\nmax_headers = 0\n").unwrap();
+    let path = config_file("zero.toml", "port = 0\n[limits]\nmax_headers = 0\n");
     let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
         .args(["--config", path.to_str().unwrap()])
         .output()

@@ -41,6 +41,12 @@ pub(crate) struct Config {
     pub(crate) rules: SessionRules,
     /// Most messages that may wait on one queue; a SEND past it is an ERROR.
     pub(crate) max_queue_depth: Option<usize>,
+    /// Most bytes of messages that may wait on one queue.
+    pub(crate) max_queue_bytes: usize,
+    /// Most bytes of messages one open transaction may buffer.
+    pub(crate) max_transaction_bytes: usize,
+    /// What the broker's messages and journal may occupy, all told.
+    pub(crate) memory_budget: usize,
     /// Most open connections; one more is answered with an ERROR and closed.
     pub(crate) max_connections: Option<usize>,
     /// Most subscriptions one connection may hold; one more is an ERROR.
@@ -67,6 +73,9 @@ impl Default for Config {
             permissions: Permissions::default(),
             rules: SessionRules::default(),
             max_queue_depth: None,
+            max_queue_bytes: 128 * 1024 * 1024,
+            max_transaction_bytes: 64 * 1024 * 1024,
+            memory_budget: 512 * 1024 * 1024,
             max_connections: None,
             max_subscriptions: 10_000,
         }
@@ -93,6 +102,18 @@ impl Config {
         }
         if self.max_queue_depth == Some(0) {
             return zero("max_queue_depth", "every SEND to a queue would be refused");
+        }
+        if self.max_queue_bytes == 0 {
+            return zero("max_queue_bytes", "every SEND to a queue would be refused");
+        }
+        if self.max_transaction_bytes == 0 {
+            return zero(
+                "max_transaction_bytes",
+                "every SEND in a transaction would be refused",
+            );
+        }
+        if self.memory_budget == 0 {
+            return zero("memory_budget", "every SEND would be refused");
         }
         if self.max_connections == Some(0) {
             return zero("max_connections", "every connection would be refused");

@@ -494,7 +494,7 @@ max_connections = 2
 max_subscriptions_per_connection = 1
 connect_timeout_ms = 5000
 [journal]
-body_bytes = 1000000
+bytes = 1000000
 closed = 10
 "#,
     );

@@ -462,6 +462,72 @@ impl BrokerBuilder {
         self
     }
 
+    /// The most bytes of messages (headers and body) that may wait on one
+    /// queue (default 128 MiB). A SEND (or a COMMIT) that would put more
+    /// there is refused with an ERROR naming the queue and the bound, and
+    /// nothing of it takes effect: flow control as ActiveMQ's per-destination
+    /// memory limit, answered at once rather than by blocking the producer.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().max_queue_bytes(1_000).start()?;
+    /// let mut producer = stompbox::Client::connect(broker.addr())?;
+    /// producer.send_with_receipt("/queue/a", "x".repeat(500))?;
+    /// let err = producer.send_with_receipt("/queue/a", "x".repeat(500)).unwrap_err();
+    /// assert!(err.to_string().contains("queue '/queue/a' is full: its waiting messages occupy"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_queue_bytes = bytes;
+        self
+    }
+
+    /// The most bytes of messages one open transaction may buffer (default
+    /// 64 MiB). A SEND past it is refused with an ERROR, and the
+    /// connection closes (its transactions roll back).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::frame::{Command, Frame};
+    ///
+    /// let broker = stompbox::Broker::builder().max_transaction_bytes(1_000).start()?;
+    /// let mut producer = stompbox::Client::connect(broker.addr())?;
+    /// producer.begin("t")?;
+    /// let send = || Frame::new(Command::Send)
+    ///     .with_header("destination", "/queue/a")
+    ///     .with_header("transaction", "t")
+    ///     .with_body("x".repeat(500));
+    /// producer.request(send())?;
+    /// let err = producer.request(send()).unwrap_err();
+    /// assert!(err.to_string().contains("transaction 't' is full"), "{err}");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn max_transaction_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_transaction_bytes = bytes;
+        self
+    }
+
+    /// What the broker may hold in memory, all told (default 512 MiB): every
+    /// message alive (waiting on a queue, buffered in a transaction, unacked,
+    /// being written, kept by the journal; each counted once) and the
+    /// journal's records and transcripts. The journal gives way first: when
+    /// a SEND would pass the budget, its oldest records go; if live messages
+    /// alone would pass it, the SEND is refused with an ERROR saying what
+    /// the broker holds (as RabbitMQ's memory alarm stops publishers), and
+    /// nothing is lost silently. [`Broker::memory`](crate::Broker::memory)
+    /// shows the figures.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().memory_budget(64 * 1024 * 1024).start()?;
+    /// assert_eq!(broker.memory().budget, 64 * 1024 * 1024);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn memory_budget(mut self, bytes: usize) -> Self {
+        self.config.memory_budget = bytes;
+        self
+    }
+
     /// The most connections open at once (default: no limit). One more is
     /// answered with an ERROR frame (`too many connections: at most N`) and
     /// closed, before any thread is started for it.

@@ -11,12 +11,12 @@ use crate::error::Error;
 use crate::error::{Awaited, Timeout};
 use crate::journal::{
     AckKind, AckRecord, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord, Event,
-    FrameRecord, Journal, PublishedMessage, QueueSnapshot, SubscriptionInfo, TransactionInfo,
-    TransactionRecord,
+    FrameRecord, Journal, MemoryUsage, PublishedMessage, QueueSnapshot, SubscriptionInfo,
+    TransactionInfo, TransactionRecord,
 };
 use crate::protocol::frame::escape::check_header;
 use crate::protocol::frame::{FrameError, Headers};
-use crate::protocol::message::message_id_text;
+use crate::protocol::message::{message_id_text, StoredMessage};
 use crate::state::is_published;
 
 fn is_routed(message: &PublishedMessage) -> bool {
@@ -178,6 +178,15 @@ impl Broker {
         self.inspect(Journal::queues)
     }
 
+    /// What the broker holds in memory, against its budget
+    /// ([`BrokerBuilder::memory_budget`](crate::BrokerBuilder::memory_budget)).
+    ///
+    /// # Examples
+    /// See [`MemoryUsage`].
+    pub fn memory(&self) -> MemoryUsage {
+        self.inspect(Journal::memory)
+    }
+
     /// A new receiver of [`Event`]s from now on. Any number may exist; each
     /// gets every event. Events queue up unread until the receiver is read
     /// or dropped.
@@ -241,7 +250,9 @@ impl Broker {
     /// is held to, with the same error texts: a destination, header names
     /// that are not empty, no NUL in a name or value (it would end the frame
     /// on the wire and let the rest pass for another frame), a body within
-    /// the frame size limit. Returns its `message-id`.
+    /// the frame size limit, room in the broker's memory budget (queue
+    /// bounds do not apply to the test's own messages). Returns its
+    /// `message-id`.
     ///
     /// # Errors
     /// [`Error::Protocol`] saying what is wrong; nothing is published.
@@ -277,8 +288,16 @@ impl Broker {
             all.push(*name, *value);
         }
         let id = self.state.next_message_id();
-        self.state.update(|j| j.inject(id, destination, all, body));
-        Ok(message_id_text(id))
+        let size = StoredMessage::cost_of(&all, body.len());
+        self.state.update(|j| {
+            j.make_room(size, None).map_err(|memory| {
+                Error::Protocol(format!(
+                    "the broker's memory budget is exhausted: a message of {size} bytes does not fit ({memory})"
+                ))
+            })?;
+            j.inject(id, destination, all, body);
+            Ok(message_id_text(id))
+        })
     }
 
     /// Forgets the journal's history (published messages, deliveries, acks,

@@ -65,6 +65,18 @@ pub(crate) struct Serve {
     /// The most messages that may wait on one queue [default: no bound].
     #[arg(long, value_name = "N")]
     pub(crate) max_queue_depth: Option<usize>,
+    /// The most bytes of messages that may wait on one queue
+    /// [default: 134217728].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_queue_bytes: Option<usize>,
+    /// The most bytes of messages one open transaction may buffer
+    /// [default: 67108864].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_transaction_bytes: Option<usize>,
+    /// What the broker's messages and journal may occupy, all told
+    /// [default: 536870912].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) memory_budget: Option<usize>,
     /// The most connections open at once [default: no bound].
     #[arg(long, value_name = "N")]
     pub(crate) max_connections: Option<usize>,
@@ -98,9 +110,10 @@ pub(crate) struct Serve {
     /// [default: 100000].
     #[arg(long, value_name = "N")]
     pub(crate) journal_messages: Option<usize>,
-    /// Bytes of published bodies the journal keeps [default: 268435456].
+    /// Bytes the journal holds, all told: messages, transcripts, records
+    /// [default: 268435456].
     #[arg(long, value_name = "BYTES")]
-    pub(crate) journal_body_bytes: Option<usize>,
+    pub(crate) journal_bytes: Option<usize>,
     /// Transcript entries the journal keeps per connection [default: 10000].
     #[arg(long, value_name = "N")]
     pub(crate) journal_frames_per_connection: Option<usize>,

@@ -33,6 +33,9 @@
 //! max_open_transactions = 10
 //! max_messages_per_transaction = 100
 //! max_queue_depth = 10000
+//! max_queue_bytes = 134217728
+//! max_transaction_bytes = 67108864
+//! memory_budget = 536870912
 //! max_connections = 1000
 //! max_subscriptions_per_connection = 10000
 //! connect_timeout_ms = 10000
@@ -41,7 +44,7 @@
 //! [journal]
 //! recording = true
 //! messages = 100000
-//! body_bytes = 268435456
+//! bytes = 268435456
 //! frames_per_connection = 10000
 //! closed = 10000
 //! ```
@@ -122,6 +125,9 @@ struct LimitSettings {
     max_messages_per_transaction: Option<usize>,
     refuse_selectors: Option<bool>,
     max_queue_depth: Option<usize>,
+    max_queue_bytes: Option<usize>,
+    max_transaction_bytes: Option<usize>,
+    memory_budget: Option<usize>,
     max_connections: Option<usize>,
     max_subscriptions_per_connection: Option<usize>,
     connect_timeout_ms: Option<u64>,
@@ -133,7 +139,7 @@ struct JournalSettings {
     recording: Option<bool>,
     messages: Option<usize>,
     frames_per_connection: Option<usize>,
-    body_bytes: Option<usize>,
+    bytes: Option<usize>,
     closed: Option<usize>,
 }
 
@@ -168,6 +174,9 @@ impl Settings {
         self.heart_beat_floor = args.heart_beat_floor.or(self.heart_beat_floor);
         let limits = self.limits.get_or_insert_with(LimitSettings::default);
         limits.max_queue_depth = args.max_queue_depth.or(limits.max_queue_depth);
+        limits.max_queue_bytes = args.max_queue_bytes.or(limits.max_queue_bytes);
+        limits.max_transaction_bytes = args.max_transaction_bytes.or(limits.max_transaction_bytes);
+        limits.memory_budget = args.memory_budget.or(limits.memory_budget);
         limits.max_connections = args.max_connections.or(limits.max_connections);
         limits.max_subscriptions_per_connection = args
             .max_subscriptions_per_connection
@@ -183,14 +192,14 @@ impl Settings {
             .or(limits.max_messages_per_transaction);
         let journal_flags = [
             args.journal_messages,
-            args.journal_body_bytes,
+            args.journal_bytes,
             args.journal_frames_per_connection,
             args.journal_closed,
         ];
         if journal_flags.iter().any(Option::is_some) {
             let journal = self.journal.get_or_insert_with(JournalSettings::default);
             journal.messages = args.journal_messages.or(journal.messages);
-            journal.body_bytes = args.journal_body_bytes.or(journal.body_bytes);
+            journal.bytes = args.journal_bytes.or(journal.bytes);
             journal.frames_per_connection = args
                 .journal_frames_per_connection
                 .or(journal.frames_per_connection);
@@ -289,7 +298,7 @@ impl Settings {
                     frames_per_connection: journal
                         .frames_per_connection
                         .unwrap_or(defaults.frames_per_connection),
-                    body_bytes: journal.body_bytes.unwrap_or(defaults.body_bytes),
+                    bytes: journal.bytes.unwrap_or(defaults.bytes),
                     closed: journal.closed.unwrap_or(defaults.closed),
                 });
         }
@@ -336,6 +345,15 @@ fn apply_limits(mut builder: BrokerBuilder, settings: &LimitSettings) -> BrokerB
     }
     if let Some(n) = settings.max_queue_depth {
         builder = builder.max_queue_depth(n);
+    }
+    if let Some(bytes) = settings.max_queue_bytes {
+        builder = builder.max_queue_bytes(bytes);
+    }
+    if let Some(bytes) = settings.max_transaction_bytes {
+        builder = builder.max_transaction_bytes(bytes);
+    }
+    if let Some(bytes) = settings.memory_budget {
+        builder = builder.memory_budget(bytes);
     }
     if let Some(n) = settings.max_connections {
         builder = builder.max_connections(n);

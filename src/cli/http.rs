@@ -241,6 +241,7 @@ fn route(
             Some(d) => vec![json::queue(&broker.queue(d))],
             None => broker.queues().iter().map(json::queue).collect(),
         }),
+        (Method::Get, "/memory") => Ok((200, json::memory(&broker.memory()))),
         (Method::Post, "/reset") => {
             broker.reset();
             if query.get("queues").map(String::as_str) == Some("true") {
@@ -265,7 +266,7 @@ fn index() -> Value {
             "GET /deliveries", "GET /acks", "GET /subscriptions", "GET /transactions",
             "GET /transactions/history", "GET /connections", "GET /connections/ID/frames",
             "GET /errors", "GET /auth-failures", "GET /permission-denials",
-            "GET /queues[?destination=D]", "POST /reset[?queues=true]",
+            "GET /queues[?destination=D]", "GET /memory", "POST /reset[?queues=true]",
             "GET /wait?destination=D&count=N&timeout_ms=T",
         ]
     })

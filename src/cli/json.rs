@@ -3,8 +3,8 @@
 use serde_json::{json, Map, Value};
 use stompbox::frame::{Frame, Headers};
 use stompbox::journal::{
-    AckRecord, AuthFailure, ConnectionInfo, DeliveryRecord, ErrorRecord, FrameRecord, Origin,
-    PermissionDenial, PublishedMessage, QueueSnapshot, QueuedMessage, SubscriptionInfo,
+    AckRecord, AuthFailure, ConnectionInfo, DeliveryRecord, ErrorRecord, FrameRecord, MemoryUsage,
+    Origin, PermissionDenial, PublishedMessage, QueueSnapshot, QueuedMessage, SubscriptionInfo,
     TransactionInfo, TransactionRecord,
 };
 
@@ -133,7 +133,17 @@ pub(crate) fn frame_record(f: &FrameRecord) -> Value {
         Some(f) => entry.insert("frame".into(), frame(f)),
         None => entry.insert("heart_beat".into(), json!(true)),
     };
+    if f.message_evicted {
+        entry.insert("message_evicted".into(), json!(true));
+    }
     Value::Object(entry)
+}
+
+pub(crate) fn memory(m: &MemoryUsage) -> Value {
+    json!({
+        "budget": m.budget, "in_use": m.in_use, "messages": m.messages, "queued": m.queued,
+        "in_transactions": m.in_transactions, "journal": m.journal,
+    })
 }
 
 pub(crate) fn error(e: &ErrorRecord) -> Value {

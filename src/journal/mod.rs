@@ -18,9 +18,9 @@ pub use crate::state::Journal;
 pub use events::Event;
 pub use records::{
     AckKind, AckRecord, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord,
-    ErrorRecord, FrameRecord, MessageStatus, Origin, PermissionDenial, PublishedMessage,
-    QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo, TransactionInfo, TransactionOutcome,
-    TransactionRecord,
+    ErrorRecord, FrameRecord, MemoryUsage, MessageStatus, Origin, PermissionDenial,
+    PublishedMessage, QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo, TransactionInfo,
+    TransactionOutcome, TransactionRecord,
 };
 
 /// How much history the journal keeps; older entries are dropped first.
@@ -39,8 +39,14 @@ pub use records::{
 pub struct JournalLimits {
     /// Published messages, deliveries and acks kept, each (default 100,000).
     pub messages: usize,
-    /// Bytes of published bodies kept (default 256 MiB).
-    pub body_bytes: usize,
+    /// Bytes the journal holds, all told (default 256 MiB): kept messages
+    /// (headers and body, each message once however many records name it),
+    /// transcripts (every frame's headers and body), connection records and
+    /// every other record. Past it the oldest records of the kind that holds
+    /// the most go first, closed connections before open ones; a transcript
+    /// entry whose message has gone shows only the broker's own headers
+    /// ([`FrameRecord::message_evicted`]).
+    pub bytes: usize,
     /// Transcript entries kept per connection (default 10,000).
     pub frames_per_connection: usize,
     /// Closed connections, ended transactions and errors kept (default 10,000).
@@ -51,7 +57,7 @@ impl Default for JournalLimits {
     fn default() -> Self {
         JournalLimits {
             messages: 100_000,
-            body_bytes: 256 * 1024 * 1024,
+            bytes: 256 * 1024 * 1024,
             frames_per_connection: 10_000,
             closed: 10_000,
         }

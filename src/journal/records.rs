@@ -639,15 +639,25 @@ pub struct FrameRecord {
     pub direction: Direction,
     /// The frame; `None` for a heart-beat.
     pub frame: Option<Frame>,
+    /// The journal had let go of this SEND's or MESSAGE's message (its byte
+    /// bound, [`JournalLimits::bytes`](crate::journal::JournalLimits::bytes)):
+    /// the frame shows only the broker's own headers (`destination`, and a
+    /// MESSAGE's `message-id`, `subscription`, `ack`, `redelivered`), and no
+    /// body.
+    pub message_evicted: bool,
 }
 
 impl fmt::Display for FrameRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:>10.3?} {} ", self.at, self.direction)?;
         match &self.frame {
-            Some(frame) => write!(f, "{frame}"),
-            None => f.write_str("heart-beat"),
+            Some(frame) => write!(f, "{frame}")?,
+            None => f.write_str("heart-beat")?,
         }
+        if self.message_evicted {
+            f.write_str(" [message evicted from the journal]")?;
+        }
+        Ok(())
     }
 }
 
@@ -707,4 +717,56 @@ pub struct QueuedMessage {
     pub redelivered: bool,
     /// Who holds it (connection, subscription), for unacked messages.
     pub held_by: Option<(ConnectionId, String)>,
+}
+
+/// What the broker holds in memory, against its budget
+/// ([`BrokerBuilder::memory_budget`](crate::BrokerBuilder::memory_budget)).
+///
+/// Bytes are counted as headers plus body plus a small fixed cost per
+/// message or record: near enough to bound memory, not an allocator's
+/// reading.
+///
+/// # Examples
+/// ```
+/// let broker = stompbox::Broker::start()?;
+/// broker.publish("/queue/a", "hello");
+/// let memory = broker.memory();
+/// assert!(memory.queued > 5 && memory.messages >= memory.queued);
+/// assert!(memory.in_use <= memory.budget);
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryUsage {
+    /// What the broker may hold, all told.
+    pub budget: usize,
+    /// What it holds: `messages` plus the journal's own records and
+    /// transcripts.
+    pub in_use: usize,
+    /// Every message alive, each counted once wherever it is held: on a
+    /// queue, in an open transaction, unacked, being written, kept by the
+    /// journal.
+    pub messages: usize,
+    /// Of `messages`: those waiting on queues.
+    pub queued: usize,
+    /// Of `messages`: those buffered in open transactions.
+    pub in_transactions: usize,
+    /// What the journal holds, the messages it keeps included (its bound:
+    /// [`JournalLimits::bytes`](crate::journal::JournalLimits::bytes)).
+    pub journal: usize,
+}
+
+impl fmt::Display for MemoryUsage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} bytes in use: messages {} (queued {}, in open transactions {}), journal {}",
+            self.in_use,
+            self.budget,
+            self.messages,
+            self.queued,
+            self.in_transactions,
+            self.journal
+        )
+    }
 }

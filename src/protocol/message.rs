@@ -8,6 +8,7 @@
 //! the frame a transcript or an observer shows is, byte for byte, the one
 //! the client got.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -63,6 +64,22 @@ fn push_decimal(mut n: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// Counts the bytes of the messages alive, for the broker's memory budget:
+/// a message adds its size when it is made and takes it away when its last
+/// holder (a queue, a transaction, an outbox, the journal) lets go of it, so
+/// a message held in several places is counted once.
+#[derive(Debug, Default)]
+pub(crate) struct MessageMeter {
+    bytes: AtomicUsize,
+}
+
+impl MessageMeter {
+    /// The bytes of all messages alive.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
 /// A message on its way through the broker.
 #[derive(Debug)]
 pub(crate) struct StoredMessage {
@@ -70,35 +87,55 @@ pub(crate) struct StoredMessage {
     pub(crate) id: u64,
     /// Its `seq` in the journal (0 when recording is off).
     pub(crate) journal_seq: u64,
-    pub(crate) destination: String,
+    pub(crate) destination: Arc<str>,
     /// The SEND frame's headers, complete and in order.
     pub(crate) sent: Headers,
     pub(crate) body: Bytes,
-    /// What one delivery costs, for back-pressure (see [`StoredMessage::cost`]).
+    /// What the message occupies (see [`StoredMessage::cost`]).
     cost: usize,
-    /// The shared tail of the MESSAGE frame, per [`Escaping`].
-    tails: [OnceLock<Bytes>; 3],
+    /// Where its bytes are counted while it is alive.
+    meter: Option<Arc<MessageMeter>>,
+}
+
+impl Drop for StoredMessage {
+    fn drop(&mut self) {
+        if let Some(meter) = &self.meter {
+            meter.bytes.fetch_sub(self.cost, Ordering::Relaxed);
+        }
+    }
 }
 
 impl StoredMessage {
-    /// A message from the headers and body of a SEND frame.
+    /// A message from the headers and body of a SEND frame, counted by
+    /// `meter` while it is alive.
     pub(crate) fn from_send(
         id: u64,
         journal_seq: u64,
         destination: &str,
         sent: Headers,
         body: Bytes,
+        meter: Option<&Arc<MessageMeter>>,
     ) -> StoredMessage {
-        let headers: usize = sent.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+        let cost = Self::cost_of(&sent, body.len());
+        if let Some(meter) = meter {
+            meter.bytes.fetch_add(cost, Ordering::Relaxed);
+        }
         StoredMessage {
             id,
             journal_seq,
-            destination: destination.to_owned(),
-            cost: body.len() + headers + 96,
+            destination: Arc::from(destination),
+            cost,
             sent,
             body,
-            tails: Default::default(),
+            meter: meter.cloned(),
         }
+    }
+
+    /// What a message with these headers and body occupies (see
+    /// [`StoredMessage::cost`]).
+    pub(crate) fn cost_of(headers: &Headers, body: usize) -> usize {
+        let headers: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+        body + headers + 96
     }
 
     /// The `message-id` header's value.
@@ -118,23 +155,15 @@ impl StoredMessage {
         Frame::from_parts(Command::Send, self.sent.clone(), self.body.clone())
     }
 
-    /// The bytes one delivery occupies on the wire, near enough (headers
-    /// and body, plus room for the per-delivery headers), for back-pressure.
+    /// The bytes the message occupies, and one delivery of it on the wire,
+    /// near enough (headers and body, plus room for the per-delivery
+    /// headers): for back-pressure and the memory budget.
     pub(crate) fn cost(&self) -> usize {
         self.cost
     }
 
-    /// Carried headers, `content-length`, blank line, body and NUL, encoded
-    /// once per escaping and shared.
-    fn tail(&self, escaping: Escaping) -> &Bytes {
-        self.tails[escaping.index()].get_or_init(|| {
-            let mut out = Vec::with_capacity(self.cost());
-            self.encode_tail(escaping, &mut out);
-            Bytes::from(out)
-        })
-    }
-
-    /// Appends the tail of the MESSAGE frame (see [`StoredMessage::tail`]).
+    /// Appends the tail of the MESSAGE frame: carried headers,
+    /// `content-length`, blank line, body and NUL.
     fn encode_tail(&self, escaping: Escaping, out: &mut Vec<u8>) {
         encode_headers(self.carried(), escaping, out);
         out.extend_from_slice(b"content-length:");
@@ -156,9 +185,25 @@ pub(crate) struct Delivery {
     /// Auto-acknowledged queue delivery: if it is never written, it goes back
     /// to its queue rather than being lost.
     pub(crate) requeue_if_unsent: bool,
-    /// Other deliveries of the message share its encoded tail (a topic with
+    /// The encoded tail the deliveries of one fan-out share (a topic with
     /// several subscribers); otherwise the tail is written straight out.
-    pub(crate) shared_tail: bool,
+    pub(crate) shared: Option<Arc<SharedTail>>,
+}
+
+/// The tail of a MESSAGE frame (see [`StoredMessage::encode_tail`]),
+/// encoded once per escaping for the deliveries of one fan-out and dropped
+/// with the last of them: it never outlives the delivery.
+#[derive(Debug, Default)]
+pub(crate) struct SharedTail([OnceLock<Bytes>; 3]);
+
+impl SharedTail {
+    fn get(&self, message: &StoredMessage, escaping: Escaping) -> &Bytes {
+        self.0[escaping.index()].get_or_init(|| {
+            let mut out = Vec::with_capacity(message.cost());
+            message.encode_tail(escaping, &mut out);
+            Bytes::from(out)
+        })
+    }
 }
 
 /// Bodies larger than this are never copied to be written: the writer sends
@@ -196,10 +241,11 @@ impl Delivery {
     /// Appends the MESSAGE frame's bytes: the only MESSAGE encoder.
     pub(crate) fn encode_into(&self, escaping: Escaping, out: &mut Vec<u8>) {
         self.encode_head(escaping, out);
-        if self.shared_tail && self.message.body.len() <= SHARED_BODY {
-            out.extend_from_slice(self.message.tail(escaping));
-        } else {
-            self.message.encode_tail(escaping, out);
+        match &self.shared {
+            Some(tail) if self.message.body.len() <= SHARED_BODY => {
+                out.extend_from_slice(tail.get(&self.message, escaping));
+            }
+            _ => self.message.encode_tail(escaping, out),
         }
     }
 
@@ -291,6 +337,7 @@ mod tests {
             "/queue/a",
             sent,
             Bytes::from(body.to_owned()),
+            None,
         ))
     }
 
@@ -313,7 +360,7 @@ mod tests {
             ack,
             redelivered,
             requeue_if_unsent: false,
-            shared_tail: redelivered,
+            shared: redelivered.then(Default::default),
         };
         let frame = delivery.to_frame();
         assert_eq!(frame.command(), &Command::Message);
@@ -351,7 +398,7 @@ mod tests {
             ack: Some(3),
             redelivered: false,
             requeue_if_unsent: false,
-            shared_tail: shared,
+            shared: shared.then(Default::default),
         };
         let escaping = Escaping::for_version(Some(Version::V1_2));
         let mut whole = Vec::new();

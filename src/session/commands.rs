@@ -1,10 +1,10 @@
 //! The frames of an open session: SEND, SUBSCRIBE, UNSUBSCRIBE, ACK, NACK,
 //! BEGIN, COMMIT and ABORT.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::room::message_size;
 use super::{Failure, Session};
 use crate::ack::Ack;
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
@@ -12,7 +12,7 @@ use crate::permissions::Access;
 use crate::protocol::frame::{Command, Frame};
 use crate::protocol::message::StoredMessage;
 use crate::protocol::Version;
-use crate::state::live::{AckTarget, RouteError, SubscribeRequest, TxOp};
+use crate::state::live::{AckTarget, RouteError, SubscribeRequest, Transaction, TxOp};
 use crate::state::Journal;
 
 impl Session {
@@ -22,15 +22,6 @@ impl Session {
         if let Err(failure) = self.check_send(journal, &frame) {
             journal.history.record_in(self.conn, Some(&frame));
             return Err(failure);
-        }
-        if let Some(max) = self.state.config.max_queue_depth {
-            let destination = frame.header("destination").unwrap_or_default();
-            if frame.header("transaction").is_none() && !journal.live.has_room(destination, 1, max)
-            {
-                let failure = queue_full(destination, max);
-                journal.history.record_in(self.conn, Some(&frame));
-                return Err(failure);
-            }
         }
         let transaction = frame.header("transaction").map(str::to_owned);
         let message = self.record_send(journal, frame, transaction.as_deref());
@@ -62,24 +53,17 @@ impl Session {
     }
 
     /// Everything that may refuse a SEND, in order: the destination's name,
-    /// permission, the transaction and its size, a failure the test armed.
+    /// permission, the transaction, room for the message (its queue or
+    /// transaction, the memory budget), a failure the test armed.
     fn check_send(&mut self, journal: &mut Journal, frame: &Frame) -> Result<(), Failure> {
         let destination = required(frame, "destination")?;
         self.check_syntax(destination)?;
         self.permit(journal, Command::Send, destination, Access::PUB)?;
-        if let Some(tx) = frame.header("transaction") {
-            let limit = self.state.config.rules.max_messages_per_transaction;
-            let held = self.transaction(journal, tx)?;
-            if let Some(max) = limit {
-                let messages = held.iter().filter(|op| matches!(op, TxOp::Send(_))).count();
-                if messages >= max {
-                    return Err(Failure::new(
-                        format!("too many messages in transaction '{tx}': at most {max}"),
-                        format!("This broker allows at most {max} messages in one transaction."),
-                    ));
-                }
-            }
+        let transaction = frame.header("transaction");
+        if let Some(tx) = transaction {
+            self.transaction(journal, tx)?;
         }
+        self.check_room(journal, destination, transaction, message_size(frame))?;
         if let Some(message) = self.state.faults.take_send(destination) {
             return Err(Failure::new(
                 message,
@@ -323,24 +307,7 @@ impl Session {
                 }
             }
         }
-        let Some(max) = self.state.config.max_queue_depth else {
-            return Ok(());
-        };
-        let mut per_destination: HashMap<&str, usize> = HashMap::new();
-        for op in ops {
-            if let TxOp::Send(message) = op {
-                *per_destination.entry(&message.destination).or_default() += 1;
-            }
-        }
-        let mut destinations: Vec<_> = per_destination.into_iter().collect();
-        destinations.sort();
-        match destinations
-            .into_iter()
-            .find(|(destination, count)| !journal.live.has_room(destination, *count, max))
-        {
-            Some((full, _)) => Err(queue_full(full, max)),
-            None => Ok(()),
-        }
+        self.check_commit_room(journal, ops)
     }
 
     pub(super) fn abort(&mut self, journal: &mut Journal, frame: &Frame) -> Result<(), Failure> {
@@ -359,11 +326,10 @@ impl Session {
         &self,
         journal: &'j mut Journal,
         tx: &str,
-    ) -> Result<&'j mut Vec<TxOp>, Failure> {
+    ) -> Result<&'j mut Transaction, Failure> {
         journal
             .live
             .transaction_mut(self.conn, tx)
-            .map(|t| &mut t.ops)
             .ok_or_else(|| unknown_transaction(tx))
     }
 }
@@ -374,16 +340,6 @@ fn required<'f>(frame: &'f Frame, name: &str) -> Result<&'f str, Failure> {
         Some(value) if !value.is_empty() => Ok(value),
         _ => Err(Failure::missing(name, frame.command())),
     }
-}
-
-fn queue_full(destination: &str, max: usize) -> Failure {
-    Failure::new(
-        format!(
-            "queue '{destination}' is full: at most {max} message{} may wait",
-            if max == 1 { "" } else { "s" }
-        ),
-        "Nothing of the frame took effect; consumers must take messages off the queue first.",
-    )
 }
 
 fn unknown_transaction(tx: &str) -> Failure {

@@ -16,6 +16,7 @@
 mod commands;
 mod connect;
 pub(crate) mod harness;
+mod room;
 
 use std::borrow::Cow;
 

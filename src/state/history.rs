@@ -16,8 +16,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use crossbeam_channel::Sender;
 
+use super::bounded::Bounded;
 use super::ids::IdMap;
-use super::kept::{KeptAck, KeptDelivery, KeptMessage, Recipients, TranscriptItem};
+use super::kept::{
+    KeptAck, KeptDelivery, KeptMessage, Recipients, SentMessage, TranscriptItem, RECORD,
+};
 use super::live::TxOp;
 use super::transcript::Transcript;
 use crate::destination::DestinationKind;
@@ -26,11 +29,14 @@ use crate::journal::{
     JournalLimits, MessageStatus, Origin, PermissionDenial, TransactionOutcome, TransactionRecord,
 };
 use crate::protocol::frame::{Frame, Headers};
-use crate::protocol::message::{Delivery, StoredMessage};
+use crate::protocol::message::{Delivery, MessageMeter, StoredMessage};
 use crate::protocol::secrets::is_secret;
 use crate::protocol::Version;
 
-/// What the broker has seen, bounded.
+/// What the broker has seen, bounded in count per kind of record and in
+/// bytes all told ([`JournalLimits::bytes`]): past the byte bound the
+/// oldest records of the kind that holds the most go first (closed
+/// connections' transcripts before open ones').
 #[derive(Debug)]
 pub(crate) struct History {
     pub(super) started: Instant,
@@ -38,46 +44,159 @@ pub(crate) struct History {
     clock: Duration,
     pub(super) recording: bool,
     pub(super) limits: JournalLimits,
+    /// Where every message's bytes are counted while it is alive.
+    pub(super) meter: Arc<MessageMeter>,
+    /// What messages and the journal may occupy, all told.
+    pub(super) budget: usize,
     next_seq: u64,
-    pub(super) published: VecDeque<KeptMessage>,
-    body_bytes: usize,
+    pub(super) published: Bounded<KeptMessage>,
     pub(super) evicted_messages: u64,
-    pub(super) deliveries: VecDeque<KeptDelivery>,
-    pub(super) acks: VecDeque<KeptAck>,
-    pub(super) transactions: VecDeque<TransactionRecord>,
+    pub(super) deliveries: Bounded<KeptDelivery>,
+    pub(super) acks: Bounded<KeptAck>,
+    pub(super) transactions: Bounded<TransactionRecord>,
     pub(super) connections: BTreeMap<ConnectionId, ConnectionInfo>,
     origins: IdMap<Arc<Origin>>,
     closed_order: VecDeque<ConnectionId>,
     pub(super) transcripts: IdMap<Transcript>,
-    pub(super) errors: VecDeque<ErrorRecord>,
-    pub(super) auth_failures: VecDeque<AuthFailure>,
-    pub(super) denials: VecDeque<PermissionDenial>,
+    /// What the transcripts and the connection records hold.
+    transcript_bytes: usize,
+    pub(super) errors: Bounded<ErrorRecord>,
+    pub(super) auth_failures: Bounded<AuthFailure>,
+    pub(super) denials: Bounded<PermissionDenial>,
     pub(super) listeners: Vec<Sender<Event>>,
 }
 
 impl History {
-    pub(crate) fn new(limits: JournalLimits, recording: bool) -> History {
+    pub(crate) fn new(limits: JournalLimits, recording: bool, budget: usize) -> History {
         History {
             started: Instant::now(),
             clock: Duration::ZERO,
             recording,
             limits,
+            meter: Arc::default(),
+            budget,
             next_seq: 1,
-            published: VecDeque::new(),
-            body_bytes: 0,
+            published: Bounded::new(limits.messages),
             evicted_messages: 0,
-            deliveries: VecDeque::new(),
-            acks: VecDeque::new(),
-            transactions: VecDeque::new(),
+            deliveries: Bounded::new(limits.messages),
+            acks: Bounded::new(limits.messages),
+            transactions: Bounded::new(limits.closed),
             connections: BTreeMap::new(),
             origins: IdMap::default(),
             closed_order: VecDeque::new(),
             transcripts: IdMap::default(),
-            errors: VecDeque::new(),
-            auth_failures: VecDeque::new(),
-            denials: VecDeque::new(),
+            transcript_bytes: 0,
+            errors: Bounded::new(limits.closed),
+            auth_failures: Bounded::new(limits.closed),
+            denials: Bounded::new(limits.closed),
             listeners: Vec::new(),
         }
+    }
+
+    /// The bytes the journal holds: its records, transcripts and the
+    /// messages it keeps (headers and bodies, each once).
+    pub(crate) fn bytes(&self) -> usize {
+        self.published.bytes()
+            + self.deliveries.bytes()
+            + self.acks.bytes()
+            + self.transactions.bytes()
+            + self.errors.bytes()
+            + self.auth_failures.bytes()
+            + self.denials.bytes()
+            + self.transcript_bytes
+    }
+
+    /// What the broker holds: every message alive, and what the journal
+    /// holds besides its messages.
+    pub(crate) fn in_use(&self) -> usize {
+        let own = self.bytes() - self.published.bytes();
+        self.meter.bytes() + own
+    }
+
+    /// Keeps the journal within its byte bound and the broker within its
+    /// budget (the journal gives way to live messages), the oldest records
+    /// going first; `current` is the connection whose transcript is growing.
+    fn trim(&mut self, current: Option<ConnectionId>) {
+        while self.bytes() > self.limits.bytes || self.in_use() > self.budget {
+            if !self.evict_one(current) {
+                return;
+            }
+        }
+    }
+
+    /// Lets go of the oldest record of the kind that holds the most bytes.
+    pub(super) fn evict_one(&mut self, current: Option<ConnectionId>) -> bool {
+        let heaviest = [
+            self.published.bytes(),
+            self.deliveries.bytes(),
+            self.acks.bytes(),
+            self.transactions.bytes(),
+            self.errors.bytes(),
+            self.auth_failures.bytes(),
+            self.denials.bytes(),
+            self.transcript_bytes,
+        ]
+        .into_iter()
+        .enumerate()
+        .max_by_key(|(_, bytes)| *bytes);
+        match heaviest {
+            Some((_, 0)) | None => false,
+            Some((0, _)) => {
+                self.evicted_messages += 1;
+                self.published.pop_front().is_some()
+            }
+            Some((1, _)) => self.deliveries.pop_front().is_some(),
+            Some((2, _)) => self.acks.pop_front().is_some(),
+            Some((3, _)) => self.transactions.pop_front().is_some(),
+            Some((4, _)) => self.errors.pop_front().is_some(),
+            Some((5, _)) => self.auth_failures.pop_front().is_some(),
+            Some((6, _)) => self.denials.pop_front().is_some(),
+            Some(_) => self.evict_transcript_entry(current),
+        }
+    }
+
+    /// A closed connection's record and transcript, the oldest first; then
+    /// the oldest entry of the growing transcript, or of the largest.
+    fn evict_transcript_entry(&mut self, current: Option<ConnectionId>) -> bool {
+        if let Some(old) = self.closed_order.pop_front() {
+            self.forget_connection(old);
+            return true;
+        }
+        let growing = current.filter(|c| self.transcripts.get(c).is_some_and(|t| t.len() > 0));
+        let largest = || {
+            self.transcripts
+                .iter()
+                .max_by_key(|(_, t)| t.bytes())
+                .map(|(id, _)| *id)
+        };
+        let Some(conn) = growing.or_else(largest) else {
+            return false;
+        };
+        self.in_transcript(conn, Transcript::drop_oldest)
+            .unwrap_or(false)
+    }
+
+    /// Forgets a closed connection: its record and its transcript.
+    fn forget_connection(&mut self, conn: ConnectionId) {
+        if let Some(info) = self.connections.remove(&conn) {
+            self.transcript_bytes -= info_weight(&info);
+        }
+        if let Some(transcript) = self.transcripts.remove(&conn) {
+            self.transcript_bytes -= transcript.bytes();
+        }
+    }
+
+    /// Changes `conn`'s transcript, keeping count of its bytes.
+    fn in_transcript<R>(
+        &mut self,
+        conn: ConnectionId,
+        change: impl FnOnce(&mut Transcript) -> R,
+    ) -> Option<R> {
+        let transcript = self.transcripts.get_mut(&conn)?;
+        let before = transcript.bytes();
+        let result = change(transcript);
+        self.transcript_bytes = self.transcript_bytes + transcript.bytes() - before;
+        Some(result)
     }
 
     pub(crate) fn is_recording(&self) -> bool {
@@ -127,8 +246,9 @@ impl History {
         entry: TranscriptItem,
     ) -> Option<u64> {
         let at = self.clock;
-        let transcript = self.transcripts.get_mut(&conn)?;
-        Some(transcript.push(at, direction, entry))
+        let position = self.in_transcript(conn, |t| t.push(at, direction, entry))?;
+        self.trim(Some(conn));
+        Some(position)
     }
 
     /// Keeps the place of an incoming frame about to be handled, before
@@ -142,9 +262,8 @@ impl History {
 
     /// The frame whose place [`History::reserve_in`] kept.
     pub(crate) fn fill_in(&mut self, conn: ConnectionId, position: u64, frame: Frame) {
-        if let Some(transcript) = self.transcripts.get_mut(&conn) {
-            transcript.fill(position, TranscriptItem::Frame(frame));
-        }
+        self.in_transcript(conn, |t| t.fill(position, TranscriptItem::Frame(frame)));
+        self.trim(Some(conn));
     }
 
     /// An incoming frame (or heart-beat, `None`) for the transcript.
@@ -193,6 +312,7 @@ impl History {
             opened_at: self.clock,
             closed: None,
         };
+        self.transcript_bytes += info_weight(&info);
         self.connections.insert(connection, info);
         if self.recording {
             let transcript = Transcript::new(self.limits.frames_per_connection);
@@ -211,12 +331,14 @@ impl History {
         let Some(info) = self.connections.get_mut(&connection) else {
             return;
         };
+        self.transcript_bytes -= info_weight(info);
         info.principal = Some(principal);
         info.headers = without_secrets(frame.headers());
         info.login = frame.header("login").map(str::to_owned);
         info.client_id = frame.header("client-id").map(str::to_owned);
         info.version = Some(version);
         info.heart_beat = heart_beat;
+        self.transcript_bytes += info_weight(info);
         let origin = Origin::Client {
             connection,
             login: info.login.clone(),
@@ -242,8 +364,7 @@ impl History {
         self.closed_order.push_back(connection);
         while self.closed_order.len() > self.limits.closed {
             if let Some(old) = self.closed_order.pop_front() {
-                self.connections.remove(&old);
-                self.transcripts.remove(&old);
+                self.forget_connection(old);
             }
         }
         self.emit(|_| Event::Disconnected { connection, reason });
@@ -265,14 +386,17 @@ impl History {
             simulated,
             at: self.clock,
         };
-        push_bounded(&mut self.auth_failures, record.clone(), self.limits.closed);
+        self.auth_failures.push(record.clone());
+        self.trim(Some(connection));
         self.emit(|_| Event::AuthenticationFailed(Box::new(record)));
     }
 
     /// A frame was refused for lack of permission.
     pub(crate) fn denied(&mut self, mut denial: PermissionDenial) {
         denial.at = self.clock;
-        push_bounded(&mut self.denials, denial.clone(), self.limits.closed);
+        let connection = denial.connection;
+        self.denials.push(denial.clone());
+        self.trim(Some(connection));
         self.emit(|_| Event::PermissionDenied(Box::new(denial)));
     }
 
@@ -285,8 +409,12 @@ impl History {
             receipt_id: error.header("receipt-id").map(str::to_owned),
             at: self.clock,
         };
-        push_bounded(&mut self.errors, record, self.limits.closed);
-        self.emit(|j| Event::ErrorSent(Box::new(j.errors.back().expect("just pushed").clone())));
+        if !self.listeners.is_empty() {
+            let event = Event::ErrorSent(Box::new(record.clone()));
+            self.emit(|_| event);
+        }
+        self.errors.push(record);
+        self.trim(Some(connection));
     }
 
     // ---- messages --------------------------------------------------------
@@ -303,8 +431,10 @@ impl History {
         body: Bytes,
         transaction: Option<&str>,
     ) -> Arc<StoredMessage> {
+        let meter = Some(&self.meter);
         if !self.recording {
-            return Arc::new(StoredMessage::from_send(id, 0, destination, headers, body));
+            let stored = StoredMessage::from_send(id, 0, destination, headers, body, meter);
+            return Arc::new(stored);
         }
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -314,16 +444,17 @@ impl History {
             destination,
             headers,
             body,
+            meter,
         ));
         if let Some(conn) = connection {
-            self.record(conn, Direction::In, TranscriptItem::Send(stored.clone()));
+            let entry = TranscriptItem::Send(SentMessage::send(&stored));
+            self.record(conn, Direction::In, entry);
         }
         let origin = match connection.and_then(|c| self.origins.get(&c)) {
             Some(origin) => origin.clone(),
             None => Arc::new(Origin::Injected),
         };
-        self.body_bytes += stored.body.len();
-        self.published.push_back(KeptMessage {
+        let evicted = self.published.push(KeptMessage {
             seq,
             stored: stored.clone(),
             origin,
@@ -334,14 +465,8 @@ impl History {
             awaiting_ack: 0,
             deliveries: Recipients::None,
         });
-        while self.published.len() > self.limits.messages
-            || (self.body_bytes > self.limits.body_bytes && self.published.len() > 1)
-        {
-            if let Some(old) = self.published.pop_front() {
-                self.body_bytes -= old.stored.body.len();
-                self.evicted_messages += 1;
-            }
-        }
+        self.evicted_messages += evicted as u64;
+        self.trim(connection);
         stored
     }
 
@@ -390,7 +515,7 @@ impl History {
         self.record(
             connection,
             Direction::Out,
-            TranscriptItem::Delivery(delivery.clone()),
+            TranscriptItem::Delivery(SentMessage::delivery(delivery)),
         );
         let seq = delivery.message.journal_seq;
         let Some(tracked) = self.tracked(seq) else {
@@ -407,20 +532,20 @@ impl History {
         let count = u32::try_from(tracked.deliveries.len()).unwrap_or(u32::MAX);
         let entry = KeptDelivery {
             seq,
-            stored: delivery.message.clone(),
+            message_id: delivery.message.id,
+            destination: delivery.message.destination.clone(),
             connection,
             subscription: delivery.subscription.clone(),
             redelivered: delivery.redelivered,
             count,
             at: self.clock,
         };
-        self.deliveries.push_back(entry);
-        if self.deliveries.len() > self.limits.messages {
-            self.deliveries.pop_front();
+        if !self.listeners.is_empty() {
+            let event = Event::Delivered(Box::new(entry.render()));
+            self.emit(|_| event);
         }
-        self.emit(|j| {
-            Event::Delivered(Box::new(j.deliveries.back().expect("just pushed").render()))
-        });
+        self.deliveries.push(entry);
+        self.trim(Some(connection));
     }
 
     /// A pending delivery was settled by ACK or NACK; `requeued` says whether
@@ -445,23 +570,23 @@ impl History {
         }
         let entry = KeptAck {
             kind,
-            stored: stored.clone(),
+            seq: stored.journal_seq,
+            message_id: stored.id,
             connection,
             subscription: subscription.clone(),
             transaction: transaction.map(str::to_owned),
             at: self.clock,
         };
-        self.acks.push_back(entry);
-        if self.acks.len() > self.limits.messages {
-            self.acks.pop_front();
-        }
-        self.emit(|j| {
-            let record = Box::new(j.acks.back().expect("just pushed").render());
-            match kind {
+        if !self.listeners.is_empty() {
+            let record = Box::new(entry.render());
+            let event = match kind {
                 AckKind::Ack => Event::Acked(record),
                 AckKind::Nack => Event::Nacked(record),
-            }
-        });
+            };
+            self.emit(|_| event);
+        }
+        self.acks.push(entry);
+        self.trim(Some(connection));
     }
 
     /// A message went back to its queue without an ACK/NACK (its consumer
@@ -514,7 +639,8 @@ impl History {
             frames: ops.iter().map(TxOp::frame).collect(),
             at: self.clock,
         };
-        push_bounded(&mut self.transactions, record, self.limits.closed);
+        self.transactions.push(record);
+        self.trim(Some(connection));
         self.emit(|_| match outcome {
             TransactionOutcome::Committed => Event::TransactionCommitted {
                 connection,
@@ -534,7 +660,6 @@ impl History {
     /// transactions stay (their counters restart from zero).
     pub(crate) fn reset(&mut self) {
         self.published.clear();
-        self.body_bytes = 0;
         self.evicted_messages = 0;
         self.deliveries.clear();
         self.acks.clear();
@@ -542,21 +667,25 @@ impl History {
         self.errors.clear();
         self.auth_failures.clear();
         self.denials.clear();
-        for id in self.closed_order.drain(..) {
-            self.connections.remove(&id);
-            self.transcripts.remove(&id);
+        while let Some(id) = self.closed_order.pop_front() {
+            self.forget_connection(id);
         }
         for transcript in self.transcripts.values_mut() {
+            self.transcript_bytes -= transcript.bytes();
             transcript.clear();
         }
     }
 }
 
-fn push_bounded<T>(list: &mut VecDeque<T>, item: T, limit: usize) {
-    list.push_back(item);
-    if list.len() > limit {
-        list.pop_front();
-    }
+/// What a connection's record holds.
+fn info_weight(info: &ConnectionInfo) -> usize {
+    let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+    let headers: usize = info
+        .headers
+        .iter()
+        .map(|(n, v)| n.len() + v.len() + 2)
+        .sum();
+    2 * RECORD + headers + text(&info.login) + text(&info.client_id) + text(&info.principal)
 }
 
 /// CONNECT headers as recorded: everything but the secrets.

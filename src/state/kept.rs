@@ -1,15 +1,20 @@
 //! What the journal keeps about each message, delivery, ack and transcript
 //! entry; public records are rendered from these only when read.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use super::bounded::Weigh;
 use crate::journal::{
-    AckKind, AckRecord, ConnectionId, DeliveryRecord, MessageStatus, Origin, PublishedMessage,
-    Recipient,
+    AckKind, AckRecord, AuthFailure, ConnectionId, DeliveryRecord, ErrorRecord, MessageStatus,
+    Origin, PermissionDenial, PublishedMessage, Recipient, TransactionRecord,
 };
-use crate::protocol::frame::Frame;
-use crate::protocol::message::{Delivery, StoredMessage};
+use crate::protocol::frame::{Command, Frame, Headers};
+use crate::protocol::message::{message_id_text, Delivery, StoredMessage};
+
+/// What any record costs besides the bytes it holds alone (its own size and
+/// its place in a list), near enough.
+pub(super) const RECORD: usize = 64;
 
 /// Who a message was delivered to: most messages have one delivery, kept
 /// without an allocation of its own.
@@ -93,7 +98,7 @@ impl KeptMessage {
         PublishedMessage {
             seq: self.seq,
             message_id: self.stored.message_id(),
-            destination: self.stored.destination.clone(),
+            destination: self.stored.destination.to_string(),
             headers: self.stored.sent.clone(),
             body: self.stored.body.clone(),
             origin: (*self.origin).clone(),
@@ -114,10 +119,20 @@ impl KeptMessage {
     }
 }
 
+impl Weigh for KeptMessage {
+    fn weight(&self) -> usize {
+        // The recipients are weighed with the delivery records.
+        RECORD + self.stored.cost() + self.transaction.as_ref().map_or(0, String::len)
+    }
+}
+
+/// A delivery as the journal keeps it: the message is named, not held (the
+/// published record holds it, bounded).
 #[derive(Debug)]
 pub(super) struct KeptDelivery {
     pub(super) seq: u64,
-    pub(super) stored: Arc<StoredMessage>,
+    pub(super) message_id: u64,
+    pub(super) destination: Arc<str>,
     pub(super) connection: ConnectionId,
     pub(super) subscription: Arc<str>,
     pub(super) redelivered: bool,
@@ -129,8 +144,8 @@ impl KeptDelivery {
     pub(super) fn render(&self) -> DeliveryRecord {
         DeliveryRecord {
             seq: self.seq,
-            message_id: self.stored.message_id(),
-            destination: self.stored.destination.clone(),
+            message_id: message_id_text(self.message_id),
+            destination: self.destination.to_string(),
             connection: self.connection,
             subscription: self.subscription.to_string(),
             redelivered: self.redelivered,
@@ -140,10 +155,19 @@ impl KeptDelivery {
     }
 }
 
+impl Weigh for KeptDelivery {
+    fn weight(&self) -> usize {
+        // Its entry among the message's recipients too.
+        RECORD + 32
+    }
+}
+
+/// An ACK or NACK as the journal keeps it.
 #[derive(Debug)]
 pub(super) struct KeptAck {
     pub(super) kind: AckKind,
-    pub(super) stored: Arc<StoredMessage>,
+    pub(super) seq: u64,
+    pub(super) message_id: u64,
     pub(super) connection: ConnectionId,
     pub(super) subscription: Arc<str>,
     pub(super) transaction: Option<String>,
@@ -154,8 +178,8 @@ impl KeptAck {
     pub(super) fn render(&self) -> AckRecord {
         AckRecord {
             kind: self.kind,
-            seq: self.stored.journal_seq,
-            message_id: self.stored.message_id(),
+            seq: self.seq,
+            message_id: message_id_text(self.message_id),
             connection: self.connection,
             subscription: self.subscription.to_string(),
             transaction: self.transaction.clone(),
@@ -164,25 +188,149 @@ impl KeptAck {
     }
 }
 
+impl Weigh for KeptAck {
+    fn weight(&self) -> usize {
+        RECORD + self.transaction.as_ref().map_or(0, String::len)
+    }
+}
+
+impl Weigh for TransactionRecord {
+    fn weight(&self) -> usize {
+        RECORD + self.id.len() + self.frames.iter().map(Frame::size).sum::<usize>()
+    }
+}
+
+impl Weigh for ErrorRecord {
+    fn weight(&self) -> usize {
+        RECORD + self.message.len() + self.receipt_id.as_ref().map_or(0, String::len)
+    }
+}
+
+impl Weigh for AuthFailure {
+    fn weight(&self) -> usize {
+        let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+        RECORD + text(&self.login) + text(&self.client_id) + self.reason.len()
+    }
+}
+
+impl Weigh for PermissionDenial {
+    fn weight(&self) -> usize {
+        RECORD + self.principal.len() + self.destination.len() + self.topic.len()
+    }
+}
+
 /// A transcript entry as kept: frames the broker made itself are rendered
-/// only when read.
+/// only when read, and a message is named, not held (its published record
+/// holds it, bounded): once the journal lets go of it, the entry shows only
+/// what the broker knows without it.
 #[derive(Debug)]
 pub(crate) enum TranscriptItem {
     Frame(Frame),
-    Send(Arc<StoredMessage>),
-    Delivery(Delivery),
+    Send(SentMessage),
+    Delivery(SentMessage),
     HeartBeat,
     /// The place of an incoming frame still being handled.
     Pending,
 }
 
-impl TranscriptItem {
-    pub(super) fn render(&self) -> Option<Frame> {
-        match self {
-            TranscriptItem::Frame(frame) => Some(frame.clone()),
-            TranscriptItem::Send(stored) => Some(stored.send_frame()),
-            TranscriptItem::Delivery(delivery) => Some(delivery.to_frame()),
-            TranscriptItem::HeartBeat | TranscriptItem::Pending => None,
+/// A message in a transcript: a SEND received or one MESSAGE delivered.
+#[derive(Debug)]
+pub(crate) struct SentMessage {
+    message: Weak<StoredMessage>,
+    id: u64,
+    destination: Arc<str>,
+    /// For a MESSAGE: the subscription, the `ack` tag, `redelivered`.
+    delivery: Option<(Arc<str>, Option<u64>, bool)>,
+}
+
+impl SentMessage {
+    pub(crate) fn send(message: &Arc<StoredMessage>) -> SentMessage {
+        SentMessage {
+            message: Arc::downgrade(message),
+            id: message.id,
+            destination: message.destination.clone(),
+            delivery: None,
         }
+    }
+
+    pub(crate) fn delivery(delivery: &Delivery) -> SentMessage {
+        SentMessage {
+            delivery: Some((
+                delivery.subscription.clone(),
+                delivery.ack,
+                delivery.redelivered,
+            )),
+            ..SentMessage::send(&delivery.message)
+        }
+    }
+
+    /// The frame, and whether the message had been let go (then only the
+    /// broker's own headers are shown, and no body).
+    fn render(&self) -> (Frame, bool) {
+        let kept = self.message.upgrade();
+        match (&self.delivery, kept) {
+            (None, Some(message)) => (message.send_frame(), false),
+            (Some((subscription, ack, redelivered)), Some(message)) => {
+                let delivery = Delivery {
+                    message,
+                    subscription: subscription.clone(),
+                    ack: *ack,
+                    redelivered: *redelivered,
+                    requeue_if_unsent: false,
+                    shared: None,
+                };
+                (delivery.to_frame(), false)
+            }
+            (None, None) => {
+                let mut headers = Headers::new();
+                headers.push("destination", &*self.destination);
+                (
+                    Frame::from_parts(Command::Send, headers, Default::default()),
+                    true,
+                )
+            }
+            (Some((subscription, ack, redelivered)), None) => {
+                let mut headers = Headers::new();
+                headers.push("message-id", message_id_text(self.id));
+                headers.push("subscription", &**subscription);
+                if let Some(tag) = ack {
+                    headers.push("ack", tag.to_string());
+                }
+                if *redelivered {
+                    headers.push("redelivered", "true");
+                }
+                headers.push("destination", &*self.destination);
+                (
+                    Frame::from_parts(Command::Message, headers, Default::default()),
+                    true,
+                )
+            }
+        }
+    }
+}
+
+impl TranscriptItem {
+    /// The frame (`None`: a heart-beat), and whether its message had been
+    /// let go by the journal.
+    pub(super) fn render(&self) -> (Option<Frame>, bool) {
+        match self {
+            TranscriptItem::Frame(frame) => (Some(frame.clone()), false),
+            TranscriptItem::Send(sent) | TranscriptItem::Delivery(sent) => {
+                let (frame, evicted) = sent.render();
+                (Some(frame), evicted)
+            }
+            TranscriptItem::HeartBeat | TranscriptItem::Pending => (None, false),
+        }
+    }
+
+    /// What the entry holds: a frame's bytes; a message is weighed with its
+    /// published record.
+    pub(super) fn weight(&self) -> usize {
+        let own = match self {
+            TranscriptItem::Frame(frame) => frame.size(),
+            TranscriptItem::Send(_) | TranscriptItem::Delivery(_) => 160,
+            TranscriptItem::HeartBeat | TranscriptItem::Pending => 0,
+        };
+        48 + own
     }
 }

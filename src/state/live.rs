@@ -25,7 +25,7 @@ use crate::journal::{
     TransactionInfo,
 };
 use crate::protocol::frame::{Frame, Headers};
-use crate::protocol::message::{parse_message_id, Delivery, StoredMessage};
+use crate::protocol::message::{parse_message_id, Delivery, SharedTail, StoredMessage};
 use crate::transport::Transport;
 
 /// Which delivery an ACK or NACK frame means.
@@ -122,6 +122,30 @@ impl TxOp {
 pub(crate) struct Transaction {
     pub(crate) begun_at: Duration,
     pub(crate) ops: Vec<TxOp>,
+    /// What its messages occupy.
+    bytes: usize,
+    messages: usize,
+}
+
+impl Transaction {
+    /// Buffers one more operation.
+    pub(crate) fn push(&mut self, op: TxOp) {
+        if let TxOp::Send(message) = &op {
+            self.bytes += message.cost();
+            self.messages += 1;
+        }
+        self.ops.push(op);
+    }
+
+    /// What its messages occupy.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// How many messages it holds.
+    pub(crate) fn messages(&self) -> usize {
+        self.messages
+    }
 }
 
 #[derive(Debug)]
@@ -201,16 +225,35 @@ struct Queued {
 #[derive(Debug, Default)]
 struct Queue {
     messages: VecDeque<Queued>,
+    /// What the waiting messages occupy.
+    bytes: usize,
     consumers: Vec<SubKey>,
     next: usize,
 }
 
 impl Queue {
+    fn push_back(&mut self, queued: Queued) {
+        self.bytes += queued.message.cost();
+        self.messages.push_back(queued);
+    }
+
+    fn pop_front(&mut self) -> Option<Queued> {
+        let queued = self.messages.pop_front()?;
+        self.bytes -= queued.message.cost();
+        Some(queued)
+    }
+
     /// Puts messages back at the front, keeping their order.
     fn return_front(&mut self, messages: impl DoubleEndedIterator<Item = Queued>) {
         for queued in messages.rev() {
+            self.bytes += queued.message.cost();
             self.messages.push_front(queued);
         }
+    }
+
+    fn clear(&mut self) {
+        self.messages.clear();
+        self.bytes = 0;
     }
 }
 
@@ -536,14 +579,27 @@ impl Live {
 
     // ---- messages --------------------------------------------------------
 
-    /// Whether `extra` more messages fit on `destination` when at most `max`
-    /// may wait there; topics always have room.
-    pub(crate) fn has_room(&self, destination: &str, extra: usize, max: usize) -> bool {
+    /// How many messages wait on `destination`, and what they occupy; a
+    /// topic holds none.
+    pub(crate) fn waiting_on(&self, destination: &str) -> Option<(usize, usize)> {
         if self.rules.kind_of(destination) != DestinationKind::Queue {
-            return true;
+            return None;
         }
-        let waiting = self.queues.get(destination).map_or(0, |q| q.messages.len());
-        waiting + extra <= max
+        let queue = self.queues.get(destination);
+        Some(queue.map_or((0, 0), |q| (q.messages.len(), q.bytes)))
+    }
+
+    /// What the messages waiting on queues and those buffered in open
+    /// transactions occupy.
+    pub(crate) fn held_bytes(&self) -> (usize, usize) {
+        let queued = self.queues.values().map(|q| q.bytes).sum();
+        let in_transactions = self
+            .connections
+            .values()
+            .flat_map(|c| c.transactions.values())
+            .map(Transaction::bytes)
+            .sum();
+        (queued, in_transactions)
     }
 
     /// Routes a newly published message.
@@ -551,12 +607,15 @@ impl Live {
         match self.rules.kind_of(&message.destination) {
             DestinationKind::Queue => {
                 history.routed(message.journal_seq, DestinationKind::Queue, 0);
-                let queue = match self.queues.get_mut(&message.destination) {
+                let queue = match self.queues.get_mut(&*message.destination) {
                     Some(queue) => queue,
-                    None => self.queues.entry(message.destination.clone()).or_default(),
+                    None => self
+                        .queues
+                        .entry(message.destination.to_string())
+                        .or_default(),
                 };
                 let idle = queue.messages.is_empty();
-                queue.messages.push_back(Queued {
+                queue.push_back(Queued {
                     message,
                     redelivered: false,
                 });
@@ -578,14 +637,14 @@ impl Live {
     fn publish_to_topic(&mut self, message: Arc<StoredMessage>, history: &mut History) {
         let subscribers = self
             .topics
-            .get(&message.destination)
+            .get(&*message.destination)
             .map_or(&[][..], Vec::as_slice);
         history.routed(
             message.journal_seq,
             DestinationKind::Topic,
             subscribers.len(),
         );
-        let shared = subscribers.len() > 1;
+        let shared = (subscribers.len() > 1).then(|| Arc::new(SharedTail::default()));
         for key in subscribers {
             let Some(connection) = self.connections.get_mut(&key.conn) else {
                 continue;
@@ -593,7 +652,14 @@ impl Live {
             if connection.closing {
                 continue;
             }
-            if deliver(connection, key, message.clone(), false, shared, history) {
+            if deliver(
+                connection,
+                key,
+                message.clone(),
+                false,
+                shared.clone(),
+                history,
+            ) {
                 self.unflushed.push(key.conn);
             }
             if connection.outbox.backlog() > self.max_backlog {
@@ -675,7 +741,7 @@ impl Live {
         for delivery in unsent {
             history.requeued(delivery.message.journal_seq, false);
             by_queue
-                .entry(delivery.message.destination.clone())
+                .entry(delivery.message.destination.to_string())
                 .or_default()
                 .push(Queued {
                     message: delivery.message,
@@ -729,6 +795,8 @@ impl Live {
         let transaction = Transaction {
             begun_at: at,
             ops: Vec::new(),
+            bytes: 0,
+            messages: 0,
         };
         connection.transactions.insert(id.to_owned(), transaction);
         true
@@ -842,7 +910,7 @@ impl Live {
     /// their consumers).
     pub(crate) fn clear_queues(&mut self) {
         for queue in self.queues.values_mut() {
-            queue.messages.clear();
+            queue.clear();
         }
         self.queues.retain(|_, q| !q.consumers.is_empty());
     }
@@ -883,8 +951,8 @@ fn dispatch(
             break;
         };
         queue.next = (index + 1) % queue.consumers.len();
+        let queued = queue.pop_front().expect("checked non-empty");
         let key = &queue.consumers[index];
-        let queued = queue.messages.pop_front().expect("checked non-empty");
         let connection = connections
             .get_mut(&key.conn)
             .expect("eligible consumer exists");
@@ -893,7 +961,7 @@ fn dispatch(
             key,
             queued.message,
             queued.redelivered,
-            false,
+            None,
             history,
         ) {
             unflushed.push(key.conn);
@@ -944,7 +1012,7 @@ fn deliver(
     key: &SubKey,
     message: Arc<StoredMessage>,
     redelivered: bool,
-    shared_tail: bool,
+    shared: Option<Arc<SharedTail>>,
     history: &mut History,
 ) -> bool {
     let Some(subscription) = connection.subscriptions.get_mut(&key.id) else {
@@ -966,7 +1034,7 @@ fn deliver(
         ack: needs_ack.then_some(tag),
         redelivered,
         requeue_if_unsent: !needs_ack && subscription.kind == DestinationKind::Queue,
-        shared_tail,
+        shared,
     };
     history.delivered(&delivery, key.conn);
     connection.outbox.push(Outbound::Delivery(delivery))

@@ -13,10 +13,12 @@
 //! never the reverse, and nothing holds the state's lock while it touches a
 //! socket.
 
+mod bounded;
 pub(crate) mod history;
 mod ids;
 mod kept;
 pub(crate) mod live;
+mod memory;
 pub(crate) mod outbox;
 mod report;
 mod transcript;

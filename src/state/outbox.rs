@@ -50,14 +50,7 @@ impl Outbound {
     /// counted, escaping not).
     pub(crate) fn cost(&self) -> usize {
         match self {
-            Outbound::Frame(frame) => {
-                let headers: usize = frame
-                    .headers()
-                    .iter()
-                    .map(|(n, v)| n.len() + v.len() + 2)
-                    .sum();
-                frame.command().as_str().len() + headers + frame.body().len() + 3
-            }
+            Outbound::Frame(frame) => frame.size(),
             Outbound::Delivery(delivery) => delivery.message.cost(),
             _ => 0,
         }

@@ -68,9 +68,7 @@ impl Journal {
             .iter()
             .filter(|t| is_published(t.status))
         {
-            *per_destination
-                .entry(t.stored.destination.as_str())
-                .or_default() += 1;
+            *per_destination.entry(&*t.stored.destination).or_default() += 1;
         }
         let counts: Vec<String> = per_destination
             .iter()

@@ -25,6 +25,8 @@ pub(crate) struct Transcript {
     /// How many entries were dropped from the front (so a position stays
     /// valid while newer entries arrive).
     dropped: u64,
+    /// What the entries hold (see [`TranscriptItem::weight`]).
+    bytes: usize,
 }
 
 impl Transcript {
@@ -33,6 +35,7 @@ impl Transcript {
             entries: VecDeque::new(),
             limit,
             dropped: 0,
+            bytes: 0,
         }
     }
 
@@ -44,10 +47,11 @@ impl Transcript {
         direction: Direction,
         entry: TranscriptItem,
     ) -> u64 {
-        if self.entries.len() >= self.limit && self.entries.pop_front().is_some() {
-            self.dropped += 1;
+        if self.entries.len() >= self.limit {
+            self.drop_oldest();
         }
         if self.limit > 0 {
+            self.bytes += entry.weight();
             self.entries.push_back(TranscriptEntry {
                 at,
                 direction,
@@ -67,8 +71,25 @@ impl Transcript {
             .ok()
             .and_then(|i| self.entries.get_mut(i))
         {
+            self.bytes = self.bytes - kept.item.weight() + entry.weight();
             kept.item = entry;
         }
+    }
+
+    /// Lets the oldest entry go (for the count limit or the journal's byte
+    /// bound); false if there was none.
+    pub(crate) fn drop_oldest(&mut self) -> bool {
+        let Some(oldest) = self.entries.pop_front() else {
+            return false;
+        };
+        self.dropped += 1;
+        self.bytes -= oldest.item.weight();
+        true
+    }
+
+    /// What the entries hold.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub(crate) fn render(&self) -> Vec<FrameRecord> {
@@ -83,10 +104,14 @@ impl Transcript {
             .iter()
             .skip(skip)
             .filter(|e| !matches!(e.item, TranscriptItem::Pending))
-            .map(|e| FrameRecord {
-                at: e.at,
-                direction: e.direction,
-                frame: e.item.render(),
+            .map(|e| {
+                let (frame, message_evicted) = e.item.render();
+                FrameRecord {
+                    at: e.at,
+                    direction: e.direction,
+                    frame,
+                    message_evicted,
+                }
             })
             .collect()
     }
@@ -98,5 +123,6 @@ impl Transcript {
     pub(crate) fn clear(&mut self) {
         self.dropped += self.entries.len() as u64;
         self.entries.clear();
+        self.bytes = 0;
     }
 }

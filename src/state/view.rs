@@ -53,7 +53,11 @@ impl Journal {
                 config.dispatch_watermark,
                 config.max_backlog,
             ),
-            history: History::new(config.journal_limits, config.recording),
+            history: History::new(
+                config.journal_limits,
+                config.recording,
+                config.memory_budget,
+            ),
         }
     }
 
@@ -102,7 +106,7 @@ impl Journal {
         self.history
             .published
             .iter()
-            .filter(move |t| t.stored.destination == destination)
+            .filter(move |t| *t.stored.destination == *destination)
             .map(KeptMessage::render)
     }
 
@@ -120,7 +124,7 @@ impl Journal {
         self.history
             .published
             .iter()
-            .filter(|t| t.stored.destination == destination && is_published(t.status))
+            .filter(|t| *t.stored.destination == *destination && is_published(t.status))
             .count()
     }
 

@@ -311,6 +311,9 @@ impl Decoder {
             Some(text) => Some(self.parse_content_length(text)?),
             None => None,
         };
+        if let Some(body_len) = content_length.filter(|&n| n > COPIED_BODY) {
+            self.make_room_for(head_len + body_len + 1);
+        }
         self.stage = Stage::Body {
             head_len,
             command,
@@ -319,6 +322,19 @@ impl Decoder {
             scanned: head_len,
         };
         Ok(())
+    }
+
+    /// Gives the buffer room for a whole frame of `frame_len` bytes, in one
+    /// allocation of that size: the body is kept as a slice of it, and a
+    /// buffer grown by doubling would pin up to twice the body's size for as
+    /// long as the message lives.
+    fn make_room_for(&mut self, frame_len: usize) {
+        if self.buf.capacity() >= frame_len {
+            return;
+        }
+        let mut exact = BytesMut::with_capacity(frame_len.max(self.buf.len()));
+        exact.extend_from_slice(&self.buf);
+        self.buf = exact;
     }
 
     fn parse_content_length(&self, text: &str) -> Result<usize, FrameError> {

@@ -462,6 +462,18 @@ impl Frame {
     pub fn into_parts(self) -> (Command, Headers, Bytes) {
         (self.command, self.headers, self.body)
     }
+
+    /// The bytes it takes on the wire, near enough (command, headers and
+    /// body; escaping not counted): what a frame costs a connection's
+    /// backlog or the journal.
+    pub(crate) fn size(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 2)
+            .sum();
+        self.command.as_str().len() + headers + self.body.len() + 3
+    }
 }
 
 /// One line: the command, its headers, and the body cut to 64 characters.

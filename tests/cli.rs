@@ -210,6 +210,17 @@ fn a_malformed_grant_is_a_clear_error() {
 
 /// A one-shot HTTP/1.1 request; returns the status and the JSON body.
 fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let (status, _, bytes) = http_bytes(addr, method, path, body);
+    let text = String::from_utf8(bytes).unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")),
+    )
+}
+
+/// One request; the status, the response's head, and its body (de-chunked
+/// when it was streamed).
+fn http_bytes(addr: &str, method: &str, path: &str, body: &str) -> (u16, String, Vec<u8>) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     // An API that does not answer fails the test rather than hanging it.
@@ -222,11 +233,33 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, serde_json::V
         body.len()
     )
     .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let (_, json) = response.split_once("\r\n\r\n").unwrap();
-    (status, serde_json::from_str(json).unwrap())
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8(response[..split].to_vec()).unwrap();
+    let status = head[9..12].parse().unwrap();
+    let mut rest = &response[split + 4..];
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return (status, head, rest.to_vec());
+    }
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size_text = std::str::from_utf8(&rest[..line_end]).unwrap();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return (status, head, body);
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
 }
 
 fn ready_json(broker: &Running) -> (String, String) {
@@ -799,4 +832,80 @@ fn frame_and_journal_bounds_have_flags_too() {
             .contains("frame exceeds the maximum frame size"),
         "{err}"
     );
+}
+
+#[test]
+fn get_messages_is_streamed_in_pages_and_binary_bodies_stay_small() {
+    // Issue 11, item 8: one GET copied the whole journal under the broker's
+    // lock, and 10 binary bodies of 10 MiB became 629 MB of JSON.
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--ready-json",
+        "--log",
+        "off",
+    ]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let mut client = Client::connect(stomp.as_str()).unwrap();
+    let binary: Vec<u8> = (0..=255u8).cycle().take(1024 * 1024).collect();
+    for _ in 0..5 {
+        client
+            .send_with_receipt("/queue/bin", binary.clone())
+            .unwrap();
+    }
+    for i in 0..300 {
+        client.send("/queue/text", format!("t{i}")).unwrap();
+    }
+    client.send_with_receipt("/queue/text", "last").unwrap();
+
+    let (status, _, json) = http_bytes(
+        &http_addr,
+        "GET",
+        "/messages?destination=%2Fqueue%2Fbin",
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(
+        json.len() < 5 * binary.len() * 3 / 2,
+        "5 MiB of binary bodies took {} bytes of JSON",
+        json.len()
+    );
+    let messages: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    use base64::Engine as _;
+    let first = &messages[0];
+    assert_eq!(first["body"], serde_json::Value::Null);
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(first["body_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(decoded, binary);
+
+    // Pages: `after` the last seq seen, at most `limit`.
+    let (_, all) = http(&http_addr, "GET", "/messages", "");
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        306,
+        "every message, across pages"
+    );
+    let (_, page) = http(&http_addr, "GET", "/messages?after=5&limit=2", "");
+    let bodies: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["t0", "t1"]);
+    let (status, _) = http(&http_addr, "GET", "/messages?limit=ten", "");
+    assert_eq!(status, 400);
+
+    // One body, as sent.
+    let id = first["message_id"].as_str().unwrap();
+    let (status, head, body) = http_bytes(&http_addr, "GET", &format!("/messages/{id}/body"), "");
+    assert_eq!(status, 200);
+    assert!(head.contains("application/octet-stream"), "{head}");
+    assert_eq!(body, binary);
+    let (status, missing) = http(&http_addr, "GET", "/messages/m-999999/body", "");
+    assert_eq!(status, 404);
+    assert_eq!(missing["error"], "no message 'm-999999' in the journal");
 }

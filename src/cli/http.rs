@@ -7,7 +7,8 @@
 //!
 //! | Request | Answer |
 //! | --- | --- |
-//! | `GET /messages[?destination=D]` | published messages |
+//! | `GET /messages[?destination=D][&after=SEQ][&limit=N]` | published messages, oldest first, streamed; the next page starts `after` the last `seq` |
+//! | `GET /messages/ID/body` | one message's body, as sent |
 //! | `POST /messages` `{"destination","body","headers":{..}}` | `{"message_id"}` |
 //! | `GET /deliveries`, `/acks`, `/subscriptions`, `/transactions`, `/transactions/history`, `/connections`, `/errors`, `/auth-failures`, `/permission-denials` | lists |
 //! | `GET /connections/ID/frames` | the connection's transcript |
@@ -28,6 +29,7 @@ use stompbox::{Broker, Error};
 use tiny_http::{Header, Method, Request, Response, Server};
 
 use super::json;
+use super::pages::MessagePages;
 
 /// The most of a request body that is read (a message to inject).
 const MAX_BODY: u64 = 16 * 1024 * 1024;
@@ -139,15 +141,100 @@ fn dispatch(request: Request, broker: &Arc<Broker>, in_flight: &Arc<AtomicUsize>
 
 fn serve(mut request: Request, broker: &Arc<Broker>) {
     let (path, query) = split_url(request.url());
-    if request.method() == &Method::Get && path == "/wait" {
-        let answer = wait(broker, &query).unwrap_or_else(bad_request);
-        respond(request, answer);
-        return;
+    if request.method() == &Method::Get {
+        let answered = match path.as_str() {
+            "/wait" => Some(wait(broker, &query).map(Reply::Json)),
+            "/messages" => Some(messages(broker, &query)),
+            _ if path.starts_with("/messages/") && path.ends_with("/body") => {
+                Some(message_body(broker, &path))
+            }
+            _ => None,
+        };
+        if let Some(answer) = answered {
+            match answer {
+                Ok(Reply::Json(answer)) => respond(request, answer),
+                Ok(Reply::Stream(pages)) => stream(request, pages),
+                Ok(Reply::Bytes(content_type, body)) => respond_bytes(request, &content_type, body),
+                Err(message) => respond(request, bad_request(message)),
+            }
+            return;
+        }
     }
     let mut body = String::new();
     let _ = request.as_reader().take(MAX_BODY).read_to_string(&mut body);
     let answer = route(request.method(), &path, &query, &body, broker).unwrap_or_else(bad_request);
     respond(request, answer);
+}
+
+/// What a GET answered outside [`route`] sends back.
+enum Reply {
+    Json(Answer),
+    Stream(MessagePages),
+    Bytes(String, Vec<u8>),
+}
+
+/// `GET /messages[?destination=D][&after=SEQ][&limit=N]`, streamed.
+fn messages(broker: &Arc<Broker>, query: &HashMap<String, String>) -> Result<Reply, String> {
+    if !broker.inspect(|j| j.is_recording()) {
+        return Ok(Reply::Json((409, json!({ "error": NOT_RECORDING }))));
+    }
+    let number = |name: &str| -> Result<Option<u64>, String> {
+        query
+            .get(name)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("'{name}' must be a number, not '{v}'"))
+            })
+            .transpose()
+    };
+    let after = number("after")?.unwrap_or(0);
+    let limit = number("limit")?.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let destination = query.get("destination").cloned();
+    Ok(Reply::Stream(MessagePages::new(
+        broker.clone(),
+        destination,
+        after,
+        limit,
+    )))
+}
+
+/// `GET /messages/ID/body`: one message's body as it was sent, with its
+/// `content-type` if it had one.
+fn message_body(broker: &Broker, path: &str) -> Result<Reply, String> {
+    let id = path
+        .strip_prefix("/messages/")
+        .and_then(|rest| rest.strip_suffix("/body"))
+        .unwrap_or_default();
+    let found = broker.inspect(|j| {
+        j.published().find(|m| m.message_id == id).map(|m| {
+            let content_type = m
+                .headers
+                .get("content-type")
+                .unwrap_or("application/octet-stream")
+                .to_owned();
+            (content_type, m.body.to_vec())
+        })
+    });
+    Ok(match found {
+        Some((content_type, body)) => Reply::Bytes(content_type, body),
+        None => Reply::Json((
+            404,
+            json!({ "error": format!("no message '{id}' in the journal") }),
+        )),
+    })
+}
+
+fn stream(request: Request, pages: MessagePages) {
+    let header = Header::from_bytes("Content-Type", "application/json").expect("valid header");
+    let response = Response::new(tiny_http::StatusCode(200), vec![header], pages, None, None);
+    let _ = request.respond(response);
+}
+
+fn respond_bytes(request: Request, content_type: &str, body: Vec<u8>) {
+    let header = Header::from_bytes("Content-Type", content_type)
+        .or_else(|()| Header::from_bytes("Content-Type", "application/octet-stream"))
+        .expect("valid header");
+    let _ = request.respond(Response::from_data(body).with_header(header));
 }
 
 fn respond(request: Request, (status, value): Answer) {
@@ -182,13 +269,6 @@ fn route(
     let destination = query.get("destination");
     match (method, path) {
         (Method::Get, "/") => Ok((200, index())),
-        (Method::Get, "/messages") => recorded(
-            match destination {
-                Some(d) => broker.published_to(d),
-                None => broker.published(),
-            }
-            .map(|all| all.iter().map(json::message).collect()),
-        ),
         (Method::Post, "/messages") => inject(broker, body),
         (Method::Get, "/deliveries") => recorded(
             broker
@@ -262,7 +342,8 @@ fn route(
 fn index() -> Value {
     json!({
         "endpoints": [
-            "GET /messages[?destination=D]", "POST /messages {destination, body, headers}",
+            "GET /messages[?destination=D][&after=SEQ][&limit=N]", "GET /messages/ID/body",
+            "POST /messages {destination, body, headers}",
             "GET /deliveries", "GET /acks", "GET /subscriptions", "GET /transactions",
             "GET /transactions/history", "GET /connections", "GET /connections/ID/frames",
             "GET /errors", "GET /auth-failures", "GET /permission-denials",

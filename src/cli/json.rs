@@ -17,8 +17,21 @@ fn headers(headers: &Headers) -> Value {
     )
 }
 
-fn body(bytes: &[u8]) -> Value {
-    Value::String(String::from_utf8_lossy(bytes).into_owned())
+/// A body as JSON: text when it is UTF-8 (`"body"`), otherwise base64
+/// (`"body": null, "body_base64"`), so a binary body grows by a third rather
+/// than six-fold as escaped replacement characters.
+fn with_body(mut value: Value, bytes: &[u8]) -> Value {
+    use base64::Engine as _;
+    let object = value.as_object_mut().expect("an object");
+    match std::str::from_utf8(bytes) {
+        Ok(text) => object.insert("body".into(), Value::String(text.to_owned())),
+        Err(_) => {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+            object.insert("body".into(), Value::Null);
+            object.insert("body_base64".into(), Value::String(encoded))
+        }
+    };
+    value
 }
 
 fn millis(at: std::time::Duration) -> f64 {
@@ -26,11 +39,11 @@ fn millis(at: std::time::Duration) -> f64 {
 }
 
 pub(crate) fn frame(frame: &Frame) -> Value {
-    json!({
+    let value = json!({
         "command": frame.command().to_string(),
         "headers": headers(frame.headers()),
-        "body": body(frame.body()),
-    })
+    });
+    with_body(value, frame.body())
 }
 
 fn origin(origin: &Origin) -> Value {
@@ -52,18 +65,18 @@ pub(crate) fn message(m: &PublishedMessage) -> Value {
             json!({"connection": r.connection, "subscription": r.subscription, "redelivered": r.redelivered})
         })
         .collect();
-    json!({
+    let value = json!({
         "seq": m.seq,
         "message_id": m.message_id,
         "destination": m.destination,
         "headers": headers(&m.headers),
-        "body": body(&m.body),
         "origin": origin(&m.origin),
         "transaction": m.transaction,
         "at_ms": millis(m.at),
         "status": format!("{:?}", m.status).to_lowercase(),
         "deliveries": deliveries,
-    })
+    });
+    with_body(value, &m.body)
 }
 
 pub(crate) fn delivery(d: &DeliveryRecord) -> Value {
@@ -166,7 +179,8 @@ pub(crate) fn denial(d: &PermissionDenial) -> Value {
 }
 
 fn queued(m: &QueuedMessage) -> Value {
-    json!({"message_id": m.message_id, "headers": headers(&m.headers), "body": body(&m.body)})
+    let value = json!({"message_id": m.message_id, "headers": headers(&m.headers)});
+    with_body(value, &m.body)
 }
 
 pub(crate) fn queue(q: &QueueSnapshot) -> Value {

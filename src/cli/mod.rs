@@ -6,3 +6,4 @@ pub(crate) mod config;
 pub(crate) mod http;
 pub(crate) mod json;
 pub(crate) mod log;
+pub(crate) mod pages;

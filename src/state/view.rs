@@ -94,6 +94,31 @@ impl Journal {
         self.history.published.iter().map(KeptMessage::render)
     }
 
+    /// The published messages after `seq` (their
+    /// [`seq`](PublishedMessage::seq) is greater), oldest first: a page of a
+    /// long journal starts where the last ended, without reading what came
+    /// before.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// for body in ["1", "2", "3"] {
+    ///     broker.publish("/queue/a", body);
+    /// }
+    /// let page: Vec<_> = broker.inspect(|j| j.published_after(1).take(1).collect());
+    /// assert_eq!((page[0].seq, page[0].body_text()), (2, "2".into()));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn published_after(&self, seq: u64) -> impl Iterator<Item = PublishedMessage> + '_ {
+        let first = self.history.published.front().map_or(0, |m| m.seq);
+        let skip = usize::try_from((seq + 1).saturating_sub(first)).unwrap_or(usize::MAX);
+        self.history
+            .published
+            .iter()
+            .skip(skip)
+            .map(KeptMessage::render)
+    }
+
     /// The published messages sent to `destination`, oldest first; messages
     /// of transactions that never committed are included, with their status.
     ///

@@ -909,3 +909,37 @@ fn get_messages_is_streamed_in_pages_and_binary_bodies_stay_small() {
     assert_eq!(status, 404);
     assert_eq!(missing["error"], "no message 'm-999999' in the journal");
 }
+
+#[test]
+fn http_waits_are_bounded_in_number_and_other_requests_are_still_served() {
+    // Issue 11, item 7: 2,000 waits meant 4,000 threads.
+    let broker = Running::start(&["--port", "0", "--http-port", "0", "--ready-json", "-q"]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let wait = "/wait?destination=/queue/w&count=1&timeout_ms=20000";
+    let (answered, answers) = std::sync::mpsc::channel();
+    let waiters: Vec<_> = (0..40)
+        .map(|_| {
+            let (http_addr, answered) = (http_addr.clone(), answered.clone());
+            std::thread::spawn(move || answered.send(http(&http_addr, "GET", wait, "")).unwrap())
+        })
+        .collect();
+    // 32 block; the 8 past the bound are refused at once.
+    for _ in 0..8 {
+        let (status, body) = answers.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(status, 503);
+        assert_eq!(body["error"], "32 waits are blocked already; try again");
+    }
+    // Other requests are still served meanwhile.
+    let (status, _) = http(&http_addr, "GET", "/connections", "");
+    assert_eq!(status, 200);
+    // The blocked waits all answer when what they wait for arrives.
+    let mut client = Client::connect(stomp.as_str()).unwrap();
+    client.send_with_receipt("/queue/w", "here").unwrap();
+    for _ in 0..32 {
+        let (status, body) = answers.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    for waiter in waiters {
+        waiter.join().unwrap();
+    }
+}

@@ -17,7 +17,7 @@ use crate::journal::{
 use crate::protocol::frame::escape::check_header;
 use crate::protocol::frame::{FrameError, Headers};
 use crate::protocol::message::{message_id_text, StoredMessage};
-use crate::state::is_published;
+use crate::state::{is_published, Watch};
 
 fn is_routed(message: &PublishedMessage) -> bool {
     is_published(message.status)
@@ -346,7 +346,7 @@ impl Broker {
         condition: impl FnMut(&Journal) -> bool,
         timeout: Duration,
     ) -> Result<(), Error> {
-        if self.state.wait(timeout, condition) {
+        if self.state.wait(timeout, Watch::Anything, condition) {
             return Ok(());
         }
         Err(self.timeout(Awaited::Condition, timeout, Journal::summary))
@@ -380,7 +380,9 @@ impl Broker {
     ) -> Result<Vec<PublishedMessage>, Error> {
         if !self
             .state
-            .wait(timeout, |j| j.count_published_to(destination) >= count)
+            .wait(timeout, Watch::Published(destination.into()), |j| {
+                j.count_published_to(destination) >= count
+            })
         {
             let what = Awaited::Messages {
                 destination: destination.to_owned(),
@@ -410,8 +412,11 @@ impl Broker {
                 .find(|s| s.destination == destination)
         };
         let mut found = None;
-        if self.state.wait(timeout, |j| {
-            found = find(j);
+        if self.state.wait(timeout, Watch::Subscriptions, |j| {
+            // The check on every change is O(1); the copy only once it holds.
+            if j.has_subscriber(destination) {
+                found = find(j);
+            }
             found.is_some()
         }) {
             return Ok(found.expect("the condition held"));
@@ -435,8 +440,9 @@ impl Broker {
         count: usize,
         timeout: Duration,
     ) -> Result<Vec<ConnectionInfo>, Error> {
-        let connected = |j: &Journal| j.connections().filter(|c| c.is_connected()).count();
-        if !self.state.wait(timeout, |j| connected(j) >= count) {
+        if !self.state.wait(timeout, Watch::Connections, |j| {
+            j.count_connected() >= count
+        }) {
             let what = Awaited::Connections { count };
             return Err(self.timeout(what, timeout, Journal::summary));
         }
@@ -457,10 +463,9 @@ impl Broker {
     /// # Examples
     /// See [`AckRecord`].
     pub fn wait_for_acks(&self, count: usize, timeout: Duration) -> Result<Vec<AckRecord>, Error> {
-        if !self
-            .state
-            .wait(timeout, |j| j.count_acks(AckKind::Ack) >= count)
-        {
+        if !self.state.wait(timeout, Watch::Acks, |j| {
+            j.count_acks(AckKind::Ack) >= count
+        }) {
             let what = Awaited::Acks { count };
             return Err(self.timeout(what, timeout, Journal::summary));
         }

@@ -14,7 +14,8 @@
 //! | `GET /connections/ID/frames` | the connection's transcript |
 //! | `GET /queues[?destination=D]` | queue contents |
 //! | `POST /reset[?queues=true]` | clears the journal (and the queues) |
-//! | `GET /wait?destination=D&count=N&timeout_ms=T` | 200 with the messages once there, or 408 with what did arrive |
+//! | `GET /wait?destination=D&count=N&timeout_ms=T` | 200 with the messages once there, or 408 with what did arrive; 503 when [`MAX_WAITS`] are blocked already |
+//! | `GET /memory` | what the broker holds, against its budget |
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -39,6 +40,14 @@ const MAX_IN_FLIGHT: usize = 64;
 
 /// Longest a `/wait` may block.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// The most `/wait`s blocked at once; one more gets 503 at once, so waits
+/// never take every request slot (each blocked wait holds one thread, and
+/// costs each change of the journal one O(1) check).
+const MAX_WAITS: usize = 32;
+
+/// How many `/wait`s are blocked now.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
 
 /// A running HTTP API; [`HttpApi::stop`] ends it.
 pub(crate) struct HttpApi {
@@ -416,6 +425,17 @@ fn frames(broker: &Broker, path: &str) -> Result<Answer, String> {
 }
 
 fn wait(broker: &Broker, query: &HashMap<String, String>) -> Result<Answer, String> {
+    if WAITING.fetch_add(1, Ordering::SeqCst) >= MAX_WAITS {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+        let busy = format!("{MAX_WAITS} waits are blocked already; try again");
+        return Ok((503, json!({ "error": busy })));
+    }
+    let answer = wait_for_messages(broker, query);
+    WAITING.fetch_sub(1, Ordering::SeqCst);
+    answer
+}
+
+fn wait_for_messages(broker: &Broker, query: &HashMap<String, String>) -> Result<Answer, String> {
     let destination = query.get("destination").ok_or("destination is required")?;
     let number = |name: &str, default: u64| -> Result<u64, String> {
         query.get(name).map_or(Ok(default), |v| {

@@ -8,7 +8,7 @@
 //! [`Journal`](super::Journal). The live state itself (subscriptions, open
 //! transactions, queues) is not copied here.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use super::kept::{
 };
 use super::live::TxOp;
 use super::transcript::Transcript;
+use super::waits::Changes;
 use crate::destination::DestinationKind;
 use crate::journal::{
     AckKind, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, Direction, ErrorRecord, Event,
@@ -64,6 +65,25 @@ pub(crate) struct History {
     pub(super) auth_failures: Bounded<AuthFailure>,
     pub(super) denials: Bounded<PermissionDenial>,
     pub(super) listeners: Vec<Sender<Event>>,
+    /// Running counts, so that waits read a number instead of scanning.
+    pub(super) counts: Counts,
+    /// Whether a wait is blocked: only then are changes noted.
+    pub(super) watched: bool,
+    /// What this pass changed, for the waits.
+    pub(super) changes: Changes,
+}
+
+/// What waits and counts read in O(1): kept up to date as things happen,
+/// from the start or the last reset (records evicted since still count).
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    /// Messages published to each destination (outside a transaction,
+    /// committed, or injected).
+    pub(super) published: HashMap<Arc<str>, usize>,
+    pub(super) acks: usize,
+    pub(super) nacks: usize,
+    /// Connections with their CONNECT done and not closed (not reset).
+    pub(super) connected: usize,
 }
 
 impl History {
@@ -90,6 +110,9 @@ impl History {
             auth_failures: Bounded::new(limits.closed),
             denials: Bounded::new(limits.closed),
             listeners: Vec::new(),
+            counts: Counts::default(),
+            watched: false,
+            changes: Changes::default(),
         }
     }
 
@@ -331,6 +354,10 @@ impl History {
         let Some(info) = self.connections.get_mut(&connection) else {
             return;
         };
+        self.counts.connected += 1;
+        if self.watched {
+            self.changes.connections();
+        }
         self.transcript_bytes -= info_weight(info);
         info.principal = Some(principal);
         info.headers = without_secrets(frame.headers());
@@ -358,6 +385,12 @@ impl History {
     pub(crate) fn closed(&mut self, connection: ConnectionId, reason: CloseReason) {
         let at = self.clock;
         if let Some(info) = self.connections.get_mut(&connection) {
+            if info.version.is_some() && info.closed.is_none() {
+                self.counts.connected -= 1;
+                if self.watched {
+                    self.changes.connections();
+                }
+            }
             info.closed = Some((at, reason.clone()));
         }
         self.origins.remove(&connection);
@@ -476,6 +509,7 @@ impl History {
         let Some(tracked) = self.tracked(seq) else {
             return;
         };
+        let destination = tracked.stored.destination.clone();
         tracked.status = match kind {
             DestinationKind::Topic if subscribers == 0 => MessageStatus::Dropped,
             _ => MessageStatus::Consumed,
@@ -485,6 +519,15 @@ impl History {
         if subscribers > 1 {
             tracked.deliveries.reserve(subscribers);
         }
+        if self.watched {
+            self.changes.published(&destination);
+        }
+        match self.counts.published.get_mut(&destination) {
+            Some(count) => *count += 1,
+            None => {
+                self.counts.published.insert(destination, 1);
+            }
+        }
         if !self.listeners.is_empty() {
             let snapshot = self.tracked(seq).map(|t| t.render());
             self.emit(|_| Event::Published(Box::new(snapshot.expect("tracked above"))));
@@ -492,6 +535,9 @@ impl History {
     }
 
     pub(crate) fn subscribed(&mut self, connection: ConnectionId, id: &str, destination: &str) {
+        if self.watched {
+            self.changes.subscriptions();
+        }
         self.emit(|_| Event::Subscribed {
             connection,
             id: id.to_owned(),
@@ -500,6 +546,9 @@ impl History {
     }
 
     pub(crate) fn unsubscribed(&mut self, connection: ConnectionId, id: &str, destination: &str) {
+        if self.watched {
+            self.changes.subscriptions();
+        }
         self.emit(|_| Event::Unsubscribed {
             connection,
             id: id.to_owned(),
@@ -567,6 +616,13 @@ impl History {
         }
         if !self.recording {
             return;
+        }
+        match kind {
+            AckKind::Ack => self.counts.acks += 1,
+            AckKind::Nack => self.counts.nacks += 1,
+        }
+        if self.watched {
+            self.changes.acks();
         }
         let entry = KeptAck {
             kind,
@@ -661,6 +717,10 @@ impl History {
     pub(crate) fn reset(&mut self) {
         self.published.clear();
         self.evicted_messages = 0;
+        self.counts = Counts {
+            connected: self.counts.connected,
+            ..Counts::default()
+        };
         self.deliveries.clear();
         self.acks.clear();
         self.transactions.clear();

@@ -579,6 +579,17 @@ impl Live {
 
     // ---- messages --------------------------------------------------------
 
+    /// Whether `destination` has a subscriber.
+    pub(crate) fn has_subscriber(&self, destination: &str) -> bool {
+        match self.rules.kind_of(destination) {
+            DestinationKind::Queue => self
+                .queues
+                .get(destination)
+                .is_some_and(|q| !q.consumers.is_empty()),
+            DestinationKind::Topic => self.topics.get(destination).is_some_and(|t| !t.is_empty()),
+        }
+    }
+
     /// How many messages wait on `destination`, and what they occupy; a
     /// topic holds none.
     pub(crate) fn waiting_on(&self, destination: &str) -> Option<(usize, usize)> {

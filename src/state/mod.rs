@@ -4,8 +4,8 @@
 //! subscriptions, queues, pending deliveries, open transactions; the only
 //! copy of each) and the history ([`history::History`]: what was published,
 //! delivered, acked and refused, transcripts, closed connections). A frame
-//! changes both in one pass under the one lock, and waits block on the
-//! condition variable that pass notifies. [`BrokerState`] adds what every
+//! changes both in one pass under the one lock, and the pass wakes the
+//! waits that watch what it changed ([`waits`]). [`BrokerState`] adds what every
 //! thread of the broker shares around it: the configuration, users, grants,
 //! armed failures and counters.
 //!
@@ -23,12 +23,13 @@ pub(crate) mod outbox;
 mod report;
 mod transcript;
 mod view;
+pub(crate) mod waits;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::auth::Users;
 use crate::config::Config;
@@ -38,11 +39,11 @@ use crate::permissions::LivePermissions;
 use crate::protocol::frame::Frame;
 
 pub use view::Journal;
+pub(crate) use waits::Watch;
 
 /// The journal locked for changes; dropping it unlocks and wakes the waits.
 pub(crate) struct Changing<'a> {
     journal: MutexGuard<'a, Journal>,
-    state: &'a BrokerState,
     /// The connection whose reader makes the changes (see `Live::flush`).
     own: Option<ConnectionId>,
 }
@@ -65,10 +66,11 @@ impl Drop for Changing<'_> {
         // What the pass queued goes to the writers now, one hand-over each.
         let journal = &mut *self.journal;
         journal.live.flush(&mut journal.history, self.own);
-        // Notified under the lock: a wait between its check and its sleep
+        // Woken under the lock: a wait between its check and its sleep
         // holds the lock, so it cannot miss this change.
-        if self.state.waiters.load(Ordering::SeqCst) > 0 {
-            self.state.changed.notify_all();
+        if journal.waits.any() {
+            journal.waits.wake(&journal.history.changes);
+            journal.history.changes.clear();
         }
     }
 }
@@ -77,9 +79,6 @@ impl Drop for Changing<'_> {
 pub(crate) struct BrokerState {
     pub(crate) config: Config,
     journal: Mutex<Journal>,
-    changed: Condvar,
-    /// How many waits are blocked; a change wakes them only if any.
-    waiters: AtomicUsize,
     /// Users, editable while the broker runs.
     pub(crate) users: Users,
     /// Grants, editable while the broker runs.
@@ -99,8 +98,6 @@ impl BrokerState {
         }
         Arc::new(BrokerState {
             journal: Mutex::new(Journal::new(&config)),
-            changed: Condvar::new(),
-            waiters: AtomicUsize::new(0),
             users,
             permissions: LivePermissions::new(config.permissions.clone()),
             faults: Faults::default(),
@@ -125,11 +122,7 @@ impl BrokerState {
     fn lock_as(&self, own: Option<ConnectionId>) -> Changing<'_> {
         let mut journal = self.journal.lock();
         journal.history.tick();
-        Changing {
-            journal,
-            state: self,
-            own,
-        }
+        Changing { journal, own }
     }
 
     /// Changes the state and wakes every wait.
@@ -142,20 +135,31 @@ impl BrokerState {
         read(&self.journal.lock())
     }
 
-    /// Blocks until `done` holds or `timeout` passes; re-checks on every change.
-    pub(crate) fn wait(&self, timeout: Duration, mut done: impl FnMut(&Journal) -> bool) -> bool {
+    /// Blocks until `done` holds or `timeout` passes; re-checks whenever a
+    /// pass changes what `watch` names (see [`waits`]).
+    pub(crate) fn wait(
+        &self,
+        timeout: Duration,
+        watch: Watch,
+        mut done: impl FnMut(&Journal) -> bool,
+    ) -> bool {
         let deadline = Instant::now() + timeout;
         let mut journal = self.journal.lock();
-        self.waiters.fetch_add(1, Ordering::SeqCst);
+        if done(&journal) {
+            return true;
+        }
+        let (id, signal) = journal.waits.add(watch);
+        journal.history.watched = true;
         let result = loop {
+            if signal.wait_until(&mut journal, deadline).timed_out() {
+                break done(&journal);
+            }
             if done(&journal) {
                 break true;
             }
-            if self.changed.wait_until(&mut journal, deadline).timed_out() {
-                break done(&journal);
-            }
         };
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        journal.waits.remove(id);
+        journal.history.watched = journal.waits.any();
         result
     }
 

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use super::history::History;
 use super::kept::{KeptAck, KeptDelivery, KeptMessage};
 use super::live::Live;
-use super::report::is_published;
+use super::waits::Waits;
 use crate::config::Config;
 use crate::journal::{
     AckKind, AckRecord, AuthFailure, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,
@@ -43,6 +43,7 @@ use crate::protocol::frame::Headers;
 pub struct Journal {
     pub(crate) live: Live,
     pub(crate) history: History,
+    pub(crate) waits: Waits,
 }
 
 impl Journal {
@@ -58,6 +59,7 @@ impl Journal {
                 config.recording,
                 config.memory_budget,
             ),
+            waits: Waits::default(),
         }
     }
 
@@ -136,7 +138,9 @@ impl Journal {
     }
 
     /// How many messages `destination` received (sent outside a transaction,
-    /// committed, or injected), without copying them.
+    /// committed, or injected) since the broker started or the journal was
+    /// last reset, evicted ones included: a running count, read without
+    /// scanning the journal (what waits check on every change).
     ///
     /// # Examples
     /// ```
@@ -146,11 +150,8 @@ impl Journal {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn count_published_to(&self, destination: &str) -> usize {
-        self.history
-            .published
-            .iter()
-            .filter(|t| *t.stored.destination == *destination && is_published(t.status))
-            .count()
+        let counts = &self.history.counts.published;
+        counts.get(destination).copied().unwrap_or(0)
     }
 
     /// Every MESSAGE frame sent, oldest first.
@@ -169,7 +170,8 @@ impl Journal {
         self.history.acks.iter().map(KeptAck::render)
     }
 
-    /// How many messages were settled by `kind`, without copying them.
+    /// How many messages were settled by `kind` since the broker started or
+    /// the journal was last reset: a running count, read without scanning.
     ///
     /// # Examples
     /// ```
@@ -178,7 +180,38 @@ impl Journal {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn count_acks(&self, kind: AckKind) -> usize {
-        self.history.acks.iter().filter(|a| a.kind == kind).count()
+        match kind {
+            AckKind::Ack => self.history.counts.acks,
+            AckKind::Nack => self.history.counts.nacks,
+        }
+    }
+
+    /// How many clients are connected now (CONNECT done, not closed): a
+    /// running count, read without scanning.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// let _client = stompbox::Client::connect(broker.addr())?;
+    /// assert_eq!(broker.inspect(|j| j.count_connected()), 1);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn count_connected(&self) -> usize {
+        self.history.counts.connected
+    }
+
+    /// Whether `destination` has a subscriber now, read without scanning.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// let mut client = stompbox::Client::connect(broker.addr())?;
+    /// client.subscribe("/topic/t", stompbox::Ack::Auto)?;
+    /// assert!(broker.inspect(|j| j.has_subscriber("/topic/t")));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn has_subscriber(&self, destination: &str) -> bool {
+        self.live.has_subscriber(destination)
     }
 
     /// The active subscriptions, by connection then id (read from the live

@@ -14,8 +14,11 @@ struct Running {
 
 impl Running {
     fn start(args: &[&str]) -> Running {
-        let mut child = Process::new(env!("CARGO_BIN_EXE_stompbox"))
-            .args(args)
+        Running::spawn(Process::new(env!("CARGO_BIN_EXE_stompbox")).args(args))
+    }
+
+    fn spawn(command: &mut Process) -> Running {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -30,6 +33,15 @@ impl Running {
             }
         });
         Running { child, lines }
+    }
+
+    /// Runs the binary with at most `descriptors` open files (a shell's
+    /// `ulimit -n`, then `exec`).
+    fn start_with_fd_limit(descriptors: usize, args: &[&str]) -> Running {
+        let script = format!("ulimit -n {descriptors} && exec \"$0\" \"$@\"");
+        let mut shell_args = vec!["-c", script.as_str(), env!("CARGO_BIN_EXE_stompbox")];
+        shell_args.extend_from_slice(args);
+        Running::spawn(Process::new("sh").args(&shell_args))
     }
 
     fn line(&self) -> String {
@@ -942,4 +954,70 @@ fn http_waits_are_bounded_in_number_and_other_requests_are_still_served() {
     for waiter in waiters {
         waiter.join().unwrap();
     }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn at_the_descriptor_limit_clients_are_answered_and_the_http_api_comes_back() {
+    // Issue 11, items 11 and 14: at the fd limit extra STOMP clients
+    // completed the TCP handshake and then heard nothing, and the HTTP API's
+    // accept loop stopped for good at its first accept error.
+    use std::io::Write;
+    let broker = Running::start_with_fd_limit(
+        40,
+        &["--port", "0", "--http-port", "0", "--ready-json", "-q"],
+    );
+    let (stomp, http_addr) = ready_json(&broker);
+    let mut clients = Vec::new();
+    let mut refused = 0;
+    for _ in 0..60 {
+        let mut stream = std::net::TcpStream::connect(stomp.as_str()).unwrap();
+        stream
+            .write_all(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
+            .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut answer = [0u8; 512];
+        let n = std::io::Read::read(&mut stream, &mut answer).expect("an answer, not silence");
+        let text = String::from_utf8_lossy(&answer[..n]).into_owned();
+        if text.starts_with("CONNECTED") {
+            clients.push(stream);
+        } else {
+            assert!(text.starts_with("ERROR"), "{text:?}");
+            assert!(
+                text.contains("message:the broker cannot serve another connection now"),
+                "{text:?}"
+            );
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "60 connections fit in 40 descriptors");
+    drop(clients);
+    Client::connect(stomp.as_str()).unwrap();
+
+    // The HTTP API meets the limit too: idle connections take every
+    // descriptor, its accept fails, and it backs off.
+    let idle: Vec<_> = (0..50)
+        .map(|_| std::net::TcpStream::connect(http_addr.as_str()).unwrap())
+        .collect();
+    let (to_the_api, answered) = std::sync::mpsc::channel();
+    {
+        let http_addr = http_addr.clone();
+        std::thread::spawn(move || {
+            let _ = to_the_api.send(http(&http_addr, "GET", "/connections", ""));
+        });
+    }
+    assert!(
+        answered.recv_timeout(Duration::from_millis(300)).is_err(),
+        "no descriptor is free to serve it yet"
+    );
+    // Descriptors free again: the API serves as before.
+    drop(idle);
+    let (status, _) = answered
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the waiting request is served once descriptors are free");
+    assert_eq!(status, 200);
+    let (status, _) = http(&http_addr, "GET", "/connections", "");
+    assert_eq!(status, 200);
 }

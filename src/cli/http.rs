@@ -1,9 +1,9 @@
 //! The HTTP inspection API: the journal as JSON, plus injecting a message,
-//! resetting, and a long-poll wait. One thread accepts; each request is
-//! served on a thread of its own (at most [`MAX_IN_FLIGHT`] at once, then
-//! 503), so a client that sends its body slowly, never reads its answer or
-//! waits long cannot hold up another, nor the shutdown (request threads are
-//! not joined: the process exit ends a stuck one).
+//! resetting, and a long-poll wait, on the [`server`](super::server) (one
+//! thread accepts, each request is served on a thread of its own, bounded in
+//! number and time), so a client that sends its body slowly, never reads its
+//! answer or waits long cannot hold up another, nor the shutdown (request
+//! threads are not joined: the process exit ends a stuck one).
 //!
 //! | Request | Answer |
 //! | --- | --- |
@@ -18,25 +18,17 @@
 //! | `GET /memory` | what the broker holds, against its budget |
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use stompbox::{Broker, Error};
-use tiny_http::{Header, Method, Request, Response, Server};
 
 use super::json;
 use super::pages::MessagePages;
-
-/// The most of a request body that is read (a message to inject).
-const MAX_BODY: u64 = 16 * 1024 * 1024;
-
-/// The most requests served at once; one more gets 503 at once.
-const MAX_IN_FLIGHT: usize = 64;
+use super::server::{Request, Response, Server};
 
 /// Longest a `/wait` may block.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -51,8 +43,7 @@ static WAITING: AtomicUsize = AtomicUsize::new(0);
 
 /// A running HTTP API; [`HttpApi::stop`] ends it.
 pub(crate) struct HttpApi {
-    server: Arc<Server>,
-    thread: Option<JoinHandle<()>>,
+    server: Server,
     pub(crate) addr: SocketAddr,
 }
 
@@ -62,43 +53,26 @@ impl HttpApi {
         broker: Arc<Broker>,
         token: Option<String>,
     ) -> Result<HttpApi, String> {
-        let server =
-            Server::http(addr).map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or("the HTTP server has no IP address")?;
-        let server = Arc::new(server);
-        let serving = server.clone();
-        let thread = thread::Builder::new()
-            .name("stompbox-http".into())
-            .spawn(move || {
-                let in_flight = Arc::new(AtomicUsize::new(0));
-                let token = token.map(|t| format!("Bearer {t}"));
-                for request in serving.incoming_requests() {
-                    if let Some(expected) = &token {
-                        if !authorized(&request, expected) {
-                            let refused = "this API needs the header Authorization: Bearer TOKEN";
-                            respond(request, (401, json!({ "error": refused })));
-                            continue;
-                        }
-                    }
-                    dispatch(request, &broker, &in_flight);
+        let token = token.map(|t| format!("Bearer {t}"));
+        let handler = Arc::new(move |request: Request| {
+            if let Some(expected) = &token {
+                if !authorized(&request, expected) {
+                    let refused = "this API needs the header Authorization: Bearer TOKEN";
+                    return answer((401, json!({ "error": refused })));
                 }
-            })
-            .map_err(|e| format!("cannot start the HTTP thread: {e}"))?;
+            }
+            serve(request, &broker)
+        });
+        let server = Server::start(addr, handler)
+            .map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
         Ok(HttpApi {
+            addr: server.addr,
             server,
-            thread: Some(thread),
-            addr,
         })
     }
 
-    pub(crate) fn stop(mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub(crate) fn stop(self) {
+        self.server.stop();
     }
 }
 
@@ -107,12 +81,7 @@ type Answer = (u16, Value);
 /// Whether `request` carries the expected `Authorization` value (compared
 /// in constant time, so its timing does not reveal the token).
 fn authorized(request: &Request, expected: &str) -> bool {
-    let Some(given) = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .map(|h| h.value.as_str().as_bytes())
-    else {
+    let Some(given) = request.header("Authorization").map(str::as_bytes) else {
         return false;
     };
     let expected = expected.as_bytes();
@@ -124,68 +93,35 @@ fn authorized(request: &Request, expected: &str) -> bool {
             == 0
 }
 
-/// Serves `request` on a thread of its own, or answers 503 when
-/// [`MAX_IN_FLIGHT`] are being served already.
-fn dispatch(request: Request, broker: &Arc<Broker>, in_flight: &Arc<AtomicUsize>) {
-    if in_flight.fetch_add(1, Ordering::SeqCst) >= MAX_IN_FLIGHT {
-        in_flight.fetch_sub(1, Ordering::SeqCst);
-        let busy = format!("{MAX_IN_FLIGHT} requests are being served; try again");
-        respond(request, (503, json!({ "error": busy })));
-        return;
-    }
-    let broker = broker.clone();
-    let done = in_flight.clone();
-    let started = thread::Builder::new()
-        .name("stompbox-http-request".into())
-        .spawn(move || {
-            serve(request, &broker);
-            done.fetch_sub(1, Ordering::SeqCst);
-        });
-    if started.is_err() {
-        // Out of threads: the request is dropped (its client sees the
-        // connection close), and the API keeps accepting.
-        in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-fn serve(mut request: Request, broker: &Arc<Broker>) {
-    let (path, query) = split_url(request.url());
-    if request.method() == &Method::Get {
+fn serve(request: Request, broker: &Arc<Broker>) -> Response {
+    let (path, query) = split_url(&request.target);
+    if request.method == "GET" {
         let answered = match path.as_str() {
-            "/wait" => Some(wait(broker, &query).map(Reply::Json)),
+            "/wait" => Some(wait(broker, &query).map(answer)),
             "/messages" => Some(messages(broker, &query)),
             _ if path.starts_with("/messages/") && path.ends_with("/body") => {
                 Some(message_body(broker, &path))
             }
             _ => None,
         };
-        if let Some(answer) = answered {
-            match answer {
-                Ok(Reply::Json(answer)) => respond(request, answer),
-                Ok(Reply::Stream(pages)) => stream(request, pages),
-                Ok(Reply::Bytes(content_type, body)) => respond_bytes(request, &content_type, body),
-                Err(message) => respond(request, bad_request(message)),
-            }
-            return;
+        if let Some(answered) = answered {
+            return answered.unwrap_or_else(|message| answer(bad_request(message)));
         }
     }
-    let mut body = String::new();
-    let _ = request.as_reader().take(MAX_BODY).read_to_string(&mut body);
-    let answer = route(request.method(), &path, &query, &body, broker).unwrap_or_else(bad_request);
-    respond(request, answer);
+    let body = String::from_utf8_lossy(&request.body);
+    let answered = route(&request.method, &path, &query, &body, broker);
+    answer(answered.unwrap_or_else(bad_request))
 }
 
-/// What a GET answered outside [`route`] sends back.
-enum Reply {
-    Json(Answer),
-    Stream(MessagePages),
-    Bytes(String, Vec<u8>),
+/// A JSON answer.
+fn answer((status, value): Answer) -> Response {
+    Response::bytes(status, "application/json", value.to_string().into_bytes())
 }
 
 /// `GET /messages[?destination=D][&after=SEQ][&limit=N]`, streamed.
-fn messages(broker: &Arc<Broker>, query: &HashMap<String, String>) -> Result<Reply, String> {
+fn messages(broker: &Arc<Broker>, query: &HashMap<String, String>) -> Result<Response, String> {
     if !broker.inspect(|j| j.is_recording()) {
-        return Ok(Reply::Json((409, json!({ "error": NOT_RECORDING }))));
+        return Ok(answer((409, json!({ "error": NOT_RECORDING }))));
     }
     let number = |name: &str| -> Result<Option<u64>, String> {
         query
@@ -199,17 +135,13 @@ fn messages(broker: &Arc<Broker>, query: &HashMap<String, String>) -> Result<Rep
     let after = number("after")?.unwrap_or(0);
     let limit = number("limit")?.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let destination = query.get("destination").cloned();
-    Ok(Reply::Stream(MessagePages::new(
-        broker.clone(),
-        destination,
-        after,
-        limit,
-    )))
+    let pages = MessagePages::new(broker.clone(), destination, after, limit);
+    Ok(Response::stream("application/json", pages))
 }
 
 /// `GET /messages/ID/body`: one message's body as it was sent, with its
-/// `content-type` if it had one.
-fn message_body(broker: &Broker, path: &str) -> Result<Reply, String> {
+/// `content-type` if it had one (and it is a valid header value).
+fn message_body(broker: &Broker, path: &str) -> Result<Response, String> {
     let id = path
         .strip_prefix("/messages/")
         .and_then(|rest| rest.strip_suffix("/body"))
@@ -219,39 +151,19 @@ fn message_body(broker: &Broker, path: &str) -> Result<Reply, String> {
             let content_type = m
                 .headers
                 .get("content-type")
+                .filter(|t| t.bytes().all(|b| (b' '..=b'~').contains(&b)))
                 .unwrap_or("application/octet-stream")
                 .to_owned();
             (content_type, m.body.to_vec())
         })
     });
     Ok(match found {
-        Some((content_type, body)) => Reply::Bytes(content_type, body),
-        None => Reply::Json((
+        Some((content_type, body)) => Response::bytes(200, &content_type, body),
+        None => answer((
             404,
             json!({ "error": format!("no message '{id}' in the journal") }),
         )),
     })
-}
-
-fn stream(request: Request, pages: MessagePages) {
-    let header = Header::from_bytes("Content-Type", "application/json").expect("valid header");
-    let response = Response::new(tiny_http::StatusCode(200), vec![header], pages, None, None);
-    let _ = request.respond(response);
-}
-
-fn respond_bytes(request: Request, content_type: &str, body: Vec<u8>) {
-    let header = Header::from_bytes("Content-Type", content_type)
-        .or_else(|()| Header::from_bytes("Content-Type", "application/octet-stream"))
-        .expect("valid header");
-    let _ = request.respond(Response::from_data(body).with_header(header));
-}
-
-fn respond(request: Request, (status, value): Answer) {
-    let header = Header::from_bytes("Content-Type", "application/json").expect("valid header");
-    let response = Response::from_string(value.to_string())
-        .with_status_code(status)
-        .with_header(header);
-    let _ = request.respond(response);
 }
 
 /// The answer for history when the broker does not record it.
@@ -263,7 +175,7 @@ fn bad_request(message: String) -> Answer {
 }
 
 fn route(
-    method: &Method,
+    method: &str,
     path: &str,
     query: &HashMap<String, String>,
     body: &str,
@@ -277,68 +189,66 @@ fn route(
     };
     let destination = query.get("destination");
     match (method, path) {
-        (Method::Get, "/") => Ok((200, index())),
-        (Method::Post, "/messages") => inject(broker, body),
-        (Method::Get, "/deliveries") => recorded(
+        ("GET", "/") => Ok((200, index())),
+        ("POST", "/messages") => inject(broker, body),
+        ("GET", "/deliveries") => recorded(
             broker
                 .deliveries()
                 .map(|all| all.iter().map(json::delivery).collect()),
         ),
-        (Method::Get, "/acks") => {
-            recorded(broker.acks().map(|all| all.iter().map(json::ack).collect()))
-        }
-        (Method::Get, "/subscriptions") => list(
+        ("GET", "/acks") => recorded(broker.acks().map(|all| all.iter().map(json::ack).collect())),
+        ("GET", "/subscriptions") => list(
             broker
                 .subscriptions()
                 .iter()
                 .map(json::subscription)
                 .collect(),
         ),
-        (Method::Get, "/transactions") => list(
+        ("GET", "/transactions") => list(
             broker
                 .transactions()
                 .iter()
                 .map(json::transaction)
                 .collect(),
         ),
-        (Method::Get, "/transactions/history") => list(
+        ("GET", "/transactions/history") => list(
             broker
                 .transaction_history()
                 .iter()
                 .map(json::ended_transaction)
                 .collect(),
         ),
-        (Method::Get, "/connections") => {
+        ("GET", "/connections") => {
             list(broker.connections().iter().map(json::connection).collect())
         }
-        (Method::Get, "/errors") => list(broker.errors_sent().iter().map(json::error).collect()),
-        (Method::Get, "/auth-failures") => list(
+        ("GET", "/errors") => list(broker.errors_sent().iter().map(json::error).collect()),
+        ("GET", "/auth-failures") => list(
             broker
                 .auth_failures()
                 .iter()
                 .map(json::auth_failure)
                 .collect(),
         ),
-        (Method::Get, "/permission-denials") => list(
+        ("GET", "/permission-denials") => list(
             broker
                 .permission_denials()
                 .iter()
                 .map(json::denial)
                 .collect(),
         ),
-        (Method::Get, "/queues") => list(match destination {
+        ("GET", "/queues") => list(match destination {
             Some(d) => vec![json::queue(&broker.queue(d))],
             None => broker.queues().iter().map(json::queue).collect(),
         }),
-        (Method::Get, "/memory") => Ok((200, json::memory(&broker.memory()))),
-        (Method::Post, "/reset") => {
+        ("GET", "/memory") => Ok((200, json::memory(&broker.memory()))),
+        ("POST", "/reset") => {
             broker.reset();
             if query.get("queues").map(String::as_str) == Some("true") {
                 broker.clear_queues();
             }
             Ok((200, json!({ "reset": true })))
         }
-        (Method::Get, _) if path.starts_with("/connections/") && path.ends_with("/frames") => {
+        ("GET", _) if path.starts_with("/connections/") && path.ends_with("/frames") => {
             frames(broker, path)
         }
         _ => Ok((

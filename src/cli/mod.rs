@@ -7,3 +7,4 @@ pub(crate) mod http;
 pub(crate) mod json;
 pub(crate) mod log;
 pub(crate) mod pages;
+pub(crate) mod server;

@@ -54,6 +54,7 @@ pub(crate) fn spawn(
 }
 
 fn accept_loop(listener: &TcpListener, state: &Arc<BrokerState>, threads: &Threads) {
+    let mut spare = Spare::open();
     loop {
         let accepted = listener.accept();
         if state.is_shutting_down() {
@@ -73,11 +74,64 @@ fn accept_loop(listener: &TcpListener, state: &Arc<BrokerState>, threads: &Threa
                     threads.add(reader);
                 }
             }
-            // Out of file descriptors and the like: back off briefly rather
-            // than spin, then try again.
+            // Out of file descriptors: the client waiting would hear nothing
+            // until some are free, so the spare one answers it (ERROR, close).
+            Err(e) if is_out_of_descriptors(&e) => {
+                spare.answer(listener, &e);
+                thread::sleep(Duration::from_millis(5));
+            }
+            // Out of memory and the like: back off briefly rather than
+            // spin, then try again.
             Err(_) => thread::sleep(Duration::from_millis(5)),
         }
     }
+}
+
+fn is_out_of_descriptors(error: &io::Error) -> bool {
+    // EMFILE (this process) and ENFILE (the system), the same on Linux and
+    // the BSDs.
+    matches!(error.raw_os_error(), Some(23 | 24))
+}
+
+/// A file descriptor kept in reserve: at the descriptor limit it is let go
+/// for a moment, so that one waiting connection can be accepted and told
+/// why it cannot be served, rather than left in silence.
+struct Spare(Option<std::fs::File>);
+
+impl Spare {
+    fn open() -> Spare {
+        Spare(std::fs::File::open("/dev/null").ok())
+    }
+
+    fn answer(&mut self, listener: &TcpListener, error: &io::Error) {
+        if self.0.take().is_none() {
+            *self = Spare::open();
+            return;
+        }
+        // Linux reports the limit before looking for a connection: there may
+        // be none waiting, and this accept must not block without the spare.
+        if listener.set_nonblocking(true).is_ok() {
+            if let Ok((stream, _)) = listener.accept() {
+                let message = format!("the broker cannot serve another connection now: {error}");
+                refuse_at_once(stream, &message);
+            }
+            let _ = listener.set_nonblocking(false);
+        }
+        *self = Spare::open();
+    }
+}
+
+/// Answers a connection that cannot be served with an ERROR and closes it,
+/// without blocking and without a thread: what the client already sent is
+/// read first, so the close does not turn into a reset that would lose the
+/// ERROR.
+fn refuse_at_once(mut stream: TcpStream, message: &str) {
+    let _ = stream.set_nonblocking(true);
+    let mut sink = [0u8; 4096];
+    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+    let error = replies::error(message, "", None, &[]);
+    let _ = stream.write_all(&error.encode(None));
+    let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
 /// Answers a connection past the limit with an ERROR and closes it. A

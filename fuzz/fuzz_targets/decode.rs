@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stompbox::Version;
 use stompbox::frame::{Decoded, Decoder, FrameError, Limits};
+use stompbox::Version;
 
 const LIMITS: Limits = Limits {
     max_frame_size: 256,
@@ -14,14 +14,20 @@ const LIMITS: Limits = Limits {
 };
 
 /// Decodes `bytes` fed in pieces whose sizes cycle through `cuts`.
-fn decode(bytes: &[u8], cuts: &[u8], version: Option<Version>) -> (Vec<Decoded>, Option<FrameError>) {
+fn decode(
+    bytes: &[u8],
+    cuts: &[u8],
+    version: Option<Version>,
+) -> (Vec<Decoded>, Option<FrameError>) {
     let mut decoder = Decoder::new(LIMITS);
     decoder.set_version(version);
     let mut items = Vec::new();
     let mut rest = bytes;
     let mut i = 0;
     while !rest.is_empty() {
-        let size = cuts.get(i % cuts.len().max(1)).map_or(rest.len(), |&c| usize::from(c).max(1));
+        let size = cuts
+            .get(i % cuts.len().max(1))
+            .map_or(rest.len(), |&c| usize::from(c).max(1));
         let (piece, tail) = rest.split_at(size.min(rest.len()));
         rest = tail;
         i += 1;
@@ -38,7 +44,9 @@ fn decode(bytes: &[u8], cuts: &[u8], version: Option<Version>) -> (Vec<Decoded>,
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else { return };
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
     let version = match selector % 4 {
         0 => None,
         1 => Some(Version::V1_0),

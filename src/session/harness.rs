@@ -155,6 +155,14 @@ impl Harness {
         flow
     }
 
+    /// A frame applied as [`Harness::frame`] does, but the connection is
+    /// left as its reader leaves it between that pass and the next (when a
+    /// closing connection is detached): others' traffic may run meanwhile.
+    pub(crate) fn frame_before_detach(&mut self, peer: usize, frame: Frame) -> Flow {
+        let p = &mut self.peers[peer];
+        p.session.on_frame(&mut self.state.lock(), frame)
+    }
+
     /// How long the reader of `peer` would wait for bytes now.
     pub(crate) fn read_timeout(&self, peer: usize) -> Option<std::time::Duration> {
         self.peers[peer]

@@ -240,6 +240,9 @@ impl Session {
         journal
             .live
             .send_frame(self.conn, error, &mut journal.history);
+        // Nothing may follow an ERROR, not even a MESSAGE another
+        // connection's SEND would route here before this one is detached.
+        journal.live.stop_delivering(self.conn);
         CloseReason::ErrorSent(message)
     }
 

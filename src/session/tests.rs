@@ -229,6 +229,22 @@ fn unacked_messages_of_a_closed_connection_go_to_another_consumer() {
 }
 
 #[test]
+fn nothing_follows_an_error_not_even_a_message_routed_before_the_close() {
+    // Found by the connection fuzz target: another connection's SEND,
+    // routed between the ERROR and the detach, put a MESSAGE after it.
+    let mut harness = connected(3);
+    harness.send(1, &subscribe("a", "/queue/e", "client"));
+    let flow = harness.frame_before_detach(1, frame(Command::Ack, &[("id", "nope")]));
+    assert!(matches!(flow, Flow::Close(CloseReason::ErrorSent(_))));
+    harness.send(0, &send("/queue/e", "m"));
+    let got = harness.received(1);
+    assert_eq!(commands(&got), [Command::Error], "{got:?}");
+    // The message waits for a consumer that can take it.
+    harness.send(2, &subscribe("b", "/queue/e", "auto"));
+    assert_eq!(harness.received(2)[0].body(), b"m");
+}
+
+#[test]
 fn an_ack_names_only_what_this_connection_holds() {
     let mut harness = connected(2);
     harness.send(1, &subscribe("a", "/queue/x", "client-individual"));

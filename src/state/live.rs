@@ -448,6 +448,15 @@ impl Live {
         self.push(conn, Outbound::Frame(frame));
     }
 
+    /// Delivers nothing more to `conn` (it has been sent an ERROR and is
+    /// closing): its queues' messages go to other consumers, and what it
+    /// holds unacked goes back when it is detached.
+    pub(crate) fn stop_delivering(&mut self, conn: ConnectionId) {
+        if let Some(connection) = self.connections.get_mut(&conn) {
+            connection.closing = true;
+        }
+    }
+
     /// Queues a control item (negotiated settings, close) for `conn`'s writer.
     pub(crate) fn send_control(&mut self, conn: ConnectionId, item: Outbound) {
         self.push(conn, item);

@@ -76,7 +76,7 @@ impl Default for Config {
             max_queue_bytes: 128 * 1024 * 1024,
             max_transaction_bytes: 64 * 1024 * 1024,
             memory_budget: 512 * 1024 * 1024,
-            max_connections: None,
+            max_connections: Some(4_096),
             max_subscriptions: 10_000,
         }
     }

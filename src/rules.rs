@@ -58,7 +58,7 @@ fn is_word(level: &str) -> bool {
 }
 
 /// The session rules of one broker.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct SessionRules {
     pub(crate) destination_syntax: DestinationSyntax,
     /// Most transactions one connection may have open at once.
@@ -67,6 +67,18 @@ pub(crate) struct SessionRules {
     pub(crate) max_messages_per_transaction: Option<usize>,
     /// Refuse SUBSCRIBE frames with a `selector` header.
     pub(crate) refuse_selectors: bool,
+}
+
+impl Default for SessionRules {
+    fn default() -> Self {
+        SessionRules {
+            destination_syntax: DestinationSyntax::default(),
+            // Even an empty transaction costs memory: a bound, generous.
+            max_open_transactions: Some(1_000),
+            max_messages_per_transaction: None,
+            refuse_selectors: false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -388,8 +388,8 @@ impl BrokerBuilder {
         self
     }
 
-    /// The most transactions one connection may have open at once (default:
-    /// no limit); one more BEGIN is an ERROR.
+    /// The most transactions one connection may have open at once (default
+    /// 1,000); one more BEGIN is an ERROR.
     ///
     /// # Examples
     /// ```
@@ -528,9 +528,10 @@ impl BrokerBuilder {
         self
     }
 
-    /// The most connections open at once (default: no limit). One more is
-    /// answered with an ERROR frame (`too many connections: at most N`) and
-    /// closed, before any thread is started for it.
+    /// The most connections open at once (default 4,096; ActiveMQ's
+    /// transport connectors default to 1,000). One more is answered with an
+    /// ERROR frame (`too many connections: at most N`) and closed, before any
+    /// thread is started for it.
     ///
     /// # Examples
     /// ```

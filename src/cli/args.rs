@@ -77,7 +77,7 @@ pub(crate) struct Serve {
     /// [default: 536870912].
     #[arg(long, value_name = "BYTES")]
     pub(crate) memory_budget: Option<usize>,
-    /// The most connections open at once [default: no bound].
+    /// The most connections open at once [default: 4096].
     #[arg(long, value_name = "N")]
     pub(crate) max_connections: Option<usize>,
     /// The most subscriptions one connection may hold [default: 10000].
@@ -100,7 +100,7 @@ pub(crate) struct Serve {
     /// [default: 67108864].
     #[arg(long, value_name = "BYTES")]
     pub(crate) max_outbound_backlog: Option<usize>,
-    /// The most open transactions per connection [default: no bound].
+    /// The most open transactions per connection [default: 1000].
     #[arg(long, value_name = "N")]
     pub(crate) max_open_transactions: Option<usize>,
     /// The most messages in one transaction [default: no bound].

@@ -1,4 +1,4 @@
-//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal | queue | acked | topic]`.
+//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal | queue | acked | topic | remote HOST:PORT]`.
 //!
 //! 1. start + shutdown of a broker (what every test pays);
 //! 2. one client's SEND-with-receipt round trip (median, p99);
@@ -240,6 +240,21 @@ fn queue_throughput(count: usize, recording: bool) -> f64 {
     rate
 }
 
+/// Messages/s through one queue of a broker already running at `addr` (the
+/// binary, to measure what its log costs).
+fn remote_queue_throughput(addr: SocketAddr, count: usize) -> f64 {
+    let mut consumer = Conn::open(addr);
+    consumer.subscribe("/queue/bench-remote");
+    let started = Instant::now();
+    let producer = produce(addr, send_frame("/queue/bench-remote", 100), count);
+    consumer.drain(count);
+    let elapsed = started.elapsed();
+    producer.join().unwrap();
+    let rate = count as f64 / elapsed.as_secs_f64();
+    println!("queue at {addr}, 1 producer -> 1 consumer, 100-byte bodies: {rate:.0} messages/s ({count} in {elapsed:?})");
+    rate
+}
+
 /// Messages/s through one queue whose consumer ACKs every message
 /// (client-individual), recording on.
 fn queue_acked_throughput(count: usize) -> f64 {
@@ -318,6 +333,13 @@ fn main() {
     }
     if std::env::args().any(|a| a == "topic") {
         topic_fan_out(200_000, 10);
+        return;
+    }
+    // `remote HOST:PORT`: the queue workload against a running broker.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "remote") {
+        let addr = args[at + 1].parse().expect("remote HOST:PORT");
+        remote_queue_throughput(addr, 500_000);
         return;
     }
     if std::env::args().any(|a| a == "journal") {

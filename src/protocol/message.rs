@@ -14,10 +14,8 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 
 use crate::protocol::frame::escape::Escaping;
-use crate::protocol::frame::{
-    encode_header, encode_headers, Command, Decoded, Decoder, Frame, Headers,
-};
-use crate::protocol::frame::{FrameError, Limits};
+use crate::protocol::frame::{encode_header, encode_headers, Command, Frame, Headers};
+#[cfg(test)]
 use crate::protocol::Version;
 
 /// Headers of a SEND that are not carried into the MESSAGE: they belong to
@@ -266,23 +264,13 @@ impl Delivery {
         }
     }
 
-    /// The MESSAGE frame as a value, decoded from what
-    /// [`Delivery::encode_into`] writes for a 1.2 client (for the journal and
-    /// observers; the writer never needs it).
-    ///
-    /// Should the bytes ever not decode (a bug: the tests check they do),
-    /// the frame is built from the parts instead of panicking on the
-    /// broker's thread or in a test's inspection.
+    /// The MESSAGE frame as a value (for the journal and observers; the
+    /// writer never needs it): the frame a 1.2 client decodes from what
+    /// [`Delivery::encode_into`] writes (the tests check both give the same
+    /// frame), put together from the parts rather than encoded and decoded
+    /// again.
     pub(crate) fn to_frame(&self) -> Frame {
-        let mut bytes = Vec::with_capacity(self.message.cost() + 64);
-        self.encode_into(Escaping::for_version(Some(Version::V1_2)), &mut bytes);
-        match decode_one(&bytes, Version::V1_2) {
-            Ok(frame) => frame,
-            Err(_) => {
-                debug_assert!(false, "the broker cannot decode a MESSAGE it encoded");
-                self.assembled()
-            }
-        }
+        self.assembled()
     }
 
     /// The MESSAGE frame put together header by header.
@@ -305,25 +293,26 @@ impl Delivery {
     }
 }
 
-/// Decodes a single complete frame of `version`.
-fn decode_one(bytes: &[u8], version: Version) -> Result<Frame, FrameError> {
-    let limits = Limits {
-        max_frame_size: usize::MAX / 2,
-        max_headers: usize::MAX / 2,
-        max_header_line: usize::MAX / 2,
-    };
-    let mut decoder = Decoder::new(limits);
-    decoder.set_version(Some(version));
-    decoder.feed(bytes);
-    match decoder.next_item()? {
-        Some(Decoded::Frame(frame)) => Ok(frame),
-        _ => Err(FrameError::MissingNul),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::frame::{Decoded, Decoder, FrameError, Limits};
+
+    /// Decodes a single complete frame of `version`.
+    fn decode_one(bytes: &[u8], version: Version) -> Result<Frame, FrameError> {
+        let limits = Limits {
+            max_frame_size: usize::MAX / 2,
+            max_headers: usize::MAX / 2,
+            max_header_line: usize::MAX / 2,
+        };
+        let mut decoder = Decoder::new(limits);
+        decoder.set_version(Some(version));
+        decoder.feed(bytes);
+        match decoder.next_item()? {
+            Some(Decoded::Frame(frame)) => Ok(frame),
+            _ => Err(FrameError::MissingNul),
+        }
+    }
     use rstest::rstest;
 
     fn message(headers: &[(&str, &str)], body: &str) -> Arc<StoredMessage> {
@@ -371,10 +360,12 @@ mod tests {
         assert_eq!(frame.header("ack"), ack.map(|t| t.to_string()).as_deref());
         assert_eq!(frame.header("redelivered").is_some(), redelivered);
         assert_eq!(frame.body(), b"body\0with nul");
+        let mut wire = Vec::new();
+        delivery.encode_into(Escaping::for_version(Some(Version::V1_2)), &mut wire);
         assert_eq!(
             frame,
-            delivery.assembled(),
-            "the fallback builds the same frame"
+            decode_one(&wire, Version::V1_2).unwrap(),
+            "the frame is what a 1.2 client decodes from the wire"
         );
         // Re-encoding the frame gives the encoder's bytes back.
         let mut fast = Vec::new();

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use crate::journal::{CloseReason, ConnectionId, Direction};
 use crate::protocol::frame::{Command, Decoded, Decoder, Frame, FrameError};
 use crate::protocol::{replies, Version};
-use crate::state::{BrokerState, Changing, Journal};
+use crate::state::{BrokerState, Journal};
 
 /// Why a frame failed: becomes the ERROR frame.
 #[derive(Debug)]
@@ -117,45 +117,46 @@ impl Session {
     }
 
     /// Hands every complete frame in `decoder` to the session, under one
-    /// hold of the state's lock (one per frame when a traffic observer is
-    /// installed, which is called outside the lock), switching the decoder to
-    /// the negotiated version after CONNECT. `Some` when the connection is
-    /// to close.
+    /// hold of the state's lock per run of frames (a traffic observer, called
+    /// outside the lock, is told of each run first), switching the decoder
+    /// to the negotiated version after CONNECT. `Some` when the connection
+    /// is to close.
     pub(crate) fn take_decoded(&mut self, decoder: &mut Decoder) -> Option<CloseReason> {
         let state = self.state.clone();
         let observed = state.observed();
-        let mut held: Option<Changing<'_>> = None;
         loop {
-            let item = match decoder.next_item() {
-                Ok(Some(item)) => item,
-                Ok(None) => return None,
-                Err(error) => {
-                    let journal = held.get_or_insert_with(|| state.lock_for(self.conn));
-                    return Some(self.on_bad_frame(journal, error));
-                }
-            };
+            let (run, error) = next_run(decoder, observed);
+            if run.is_empty() && error.is_none() {
+                return None;
+            }
             if observed {
-                drop(held.take());
-                match &item {
-                    Decoded::Frame(frame) => {
-                        let shown = without_secrets(frame);
-                        state.notify(self.conn, Direction::In, Some(&shown));
+                for item in &run {
+                    match item {
+                        Decoded::Frame(frame) => {
+                            let shown = without_secrets(frame);
+                            state.notify(self.conn, Direction::In, Some(&shown));
+                        }
+                        Decoded::HeartBeat => state.notify(self.conn, Direction::In, None),
                     }
-                    Decoded::HeartBeat => state.notify(self.conn, Direction::In, None),
                 }
             }
-            let journal = held.get_or_insert_with(|| state.lock_for(self.conn));
-            match item {
-                Decoded::Frame(frame) => {
-                    let before = self.version;
-                    if let Flow::Close(reason) = self.on_frame(journal, frame) {
-                        return Some(reason);
+            let mut journal = state.lock_for(self.conn);
+            for item in run {
+                match item {
+                    Decoded::Frame(frame) => {
+                        let before = self.version;
+                        if let Flow::Close(reason) = self.on_frame(&mut journal, frame) {
+                            return Some(reason);
+                        }
+                        if self.version != before {
+                            decoder.set_version(self.version);
+                        }
                     }
-                    if self.version != before {
-                        decoder.set_version(self.version);
-                    }
+                    Decoded::HeartBeat => self.on_heart_beat(&mut journal),
                 }
-                Decoded::HeartBeat => self.on_heart_beat(journal),
+            }
+            if let Some(error) = error {
+                return Some(self.on_bad_frame(&mut journal, error));
             }
         }
     }
@@ -328,6 +329,33 @@ impl Session {
         Ok(Flow::Continue)
     }
 }
+
+/// The frames to handle in one hold of the lock: every complete one, but a
+/// run ends after a CONNECT (the frames after it are decoded with the
+/// version it negotiates) and, when an observer must see each first, after
+/// [`OBSERVED_RUN`] frames. The error, if decoding stopped at one.
+fn next_run(decoder: &mut Decoder, observed: bool) -> (Vec<Decoded>, Option<FrameError>) {
+    let mut run = Vec::new();
+    loop {
+        match decoder.next_item() {
+            Ok(Some(item)) => {
+                let connect = matches!(
+                    &item,
+                    Decoded::Frame(f) if matches!(f.command(), Command::Connect | Command::Stomp)
+                );
+                run.push(item);
+                if connect || (observed && run.len() == OBSERVED_RUN) {
+                    return (run, None);
+                }
+            }
+            Ok(None) => return (run, None),
+            Err(error) => return (run, Some(error)),
+        }
+    }
+}
+
+/// The most frames an observer is told of before they are handled.
+const OBSERVED_RUN: usize = 64;
 
 #[cfg(test)]
 mod tests;

@@ -492,14 +492,15 @@ struct Shown<'a>(&'a str);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            if c.is_control() {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                write!(f, "{c}")?;
-            }
+        // Runs of plain text in one write each (the log formats every frame).
+        let mut rest = self.0;
+        while let Some(at) = rest.find(char::is_control) {
+            f.write_str(&rest[..at])?;
+            let c = rest[at..].chars().next().expect("found at a char boundary");
+            write!(f, "{}", c.escape_default())?;
+            rest = &rest[at + c.len_utf8()..];
         }
-        Ok(())
+        f.write_str(rest)
     }
 }
 

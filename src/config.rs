@@ -51,6 +51,8 @@ pub(crate) struct Config {
     pub(crate) max_connections: Option<usize>,
     /// Most subscriptions one connection may hold; one more is an ERROR.
     pub(crate) max_subscriptions: usize,
+    /// The one path WebSocket upgrades are served at (`None`: any).
+    pub(crate) websocket_path: Option<String>,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             memory_budget: 512 * 1024 * 1024,
             max_connections: Some(4_096),
             max_subscriptions: 10_000,
+            websocket_path: None,
         }
     }
 }

@@ -528,6 +528,32 @@ impl BrokerBuilder {
         self
     }
 
+    /// Serves STOMP over WebSocket only at `path` (default: at any path,
+    /// as Spring apps use their own endpoint paths and RabbitMQ uses
+    /// `/ws`). An upgrade to another path is answered `404` and closed.
+    ///
+    /// WebSocket needs no option: a connection to the STOMP port whose first
+    /// bytes are an HTTP `GET` with `Upgrade: websocket` becomes a STOMP over
+    /// WebSocket connection (subprotocols `v12.stomp`, `v11.stomp`,
+    /// `v10.stomp`, `stomp`); plain HTTP gets `426 Upgrade Required`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let broker = stompbox::Broker::builder().websocket_path("/ws").start()?;
+    /// let mut http = std::net::TcpStream::connect(broker.addr())?;
+    /// http.write_all(b"GET /other HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n")?;
+    /// let mut answer = String::new();
+    /// http.read_to_string(&mut answer)?;
+    /// assert!(answer.starts_with("HTTP/1.1 404 Not Found"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn websocket_path(mut self, path: impl Into<String>) -> Self {
+        self.config.websocket_path = Some(path.into());
+        self
+    }
+
     /// The most connections open at once (default 4,096; ActiveMQ's
     /// transport connectors default to 1,000). One more is answered with an
     /// ERROR frame (`too many connections: at most N`) and closed, before any

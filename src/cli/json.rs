@@ -123,8 +123,15 @@ pub(crate) fn connection(c: &ConnectionInfo) -> Value {
         .closed
         .as_ref()
         .map(|(at, reason)| json!({"at_ms": millis(*at), "reason": reason.to_string()}));
+    let websocket = c.websocket.as_ref().map(|w| {
+        json!({
+            "path": w.path, "subprotocol": w.subprotocol,
+            "headers": w.headers.iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
+        })
+    });
     json!({
-        "id": c.id, "peer": c.peer.to_string(), "login": c.login, "client_id": c.client_id,
+        "id": c.id, "peer": c.peer.to_string(), "transport": c.transport, "websocket": websocket,
+        "login": c.login, "client_id": c.client_id,
         "principal": c.principal, "headers": headers(&c.headers),
         "version": c.version.map(|v| v.to_string()),
         "heart_beat": [c.heart_beat.0, c.heart_beat.1],

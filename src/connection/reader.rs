@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::opening::{self, Opening};
 use super::writer;
 use crate::journal::{CloseReason, ConnectionId};
 use crate::protocol::frame::Decoder;
@@ -56,6 +57,13 @@ impl Reader {
 
     fn serve(&mut self) -> CloseReason {
         let mut decoder = Decoder::new(self.state.config.limits);
+        match opening::open(&self.state, self.conn, &*self.transport, &self.session) {
+            Opening::Stomp(first) => decoder.feed(&first),
+            Opening::WebSocket => {}
+            Opening::Answered(reason) => return reason,
+            Opening::Closed => return self.session.on_closed(),
+            Opening::Silent => return self.session.on_silence(&mut self.state.lock()),
+        }
         let mut chunk = vec![0u8; FIRST_READ_CHUNK];
         loop {
             if let Some(reason) = self.session.take_decoded(&mut decoder) {

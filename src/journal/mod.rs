@@ -20,7 +20,7 @@ pub use records::{
     AckKind, AckRecord, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord,
     ErrorRecord, FrameRecord, MemoryUsage, MessageStatus, Origin, PermissionDenial,
     PublishedMessage, QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo, TransactionInfo,
-    TransactionOutcome, TransactionRecord,
+    TransactionOutcome, TransactionRecord, WebSocketInfo,
 };
 
 /// How much history the journal keeps; older entries are dropped first.

@@ -476,6 +476,10 @@ pub enum CloseReason {
     PeerClosed,
     /// The broker was shut down.
     BrokerShutdown,
+    /// An HTTP request that did not become a WebSocket connection was
+    /// answered with this status (426 for plain HTTP on the STOMP port, 400
+    /// for a malformed upgrade, 404 for a path not served), then closed.
+    HttpAnswered(u16),
 }
 
 impl fmt::Display for CloseReason {
@@ -487,6 +491,12 @@ impl fmt::Display for CloseReason {
             CloseReason::SlowConsumer => f.write_str("slow consumer (outbound backlog exceeded)"),
             CloseReason::PeerClosed => f.write_str("closed by the client"),
             CloseReason::BrokerShutdown => f.write_str("broker shut down"),
+            CloseReason::HttpAnswered(status) => {
+                write!(
+                    f,
+                    "an HTTP request, answered {status} (not a WebSocket upgrade)"
+                )
+            }
         }
     }
 }
@@ -513,8 +523,11 @@ pub struct ConnectionInfo {
     pub id: ConnectionId,
     /// The client's address.
     pub peer: SocketAddr,
-    /// What the connection travels on: `"tcp"`.
+    /// What the connection travels on: `"tcp"`, or `"ws"` once its HTTP
+    /// request has upgraded it to WebSocket.
     pub transport: &'static str,
+    /// The WebSocket handshake, for a `"ws"` connection.
+    pub websocket: Option<WebSocketInfo>,
     /// The CONNECT frame's `login`.
     pub login: Option<String>,
     /// The CONNECT frame's `client-id`.
@@ -542,6 +555,40 @@ impl ConnectionInfo {
     /// See [`Broker::connections`](crate::Broker::connections).
     pub fn is_connected(&self) -> bool {
         self.version.is_some() && self.closed.is_none()
+    }
+}
+
+/// The handshake of a STOMP-over-WebSocket connection: its request and
+/// what the broker chose.
+///
+/// # Examples
+/// ```
+/// let info = stompbox::journal::WebSocketInfo {
+///     path: "/ws".into(),
+///     subprotocol: Some("v12.stomp".into()),
+///     headers: vec![("Origin".into(), "http://localhost".into())],
+/// };
+/// assert_eq!(info.to_string(), "GET /ws (v12.stomp)");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSocketInfo {
+    /// The request's path and query, as sent.
+    pub path: String,
+    /// The subprotocol the broker chose (`v12.stomp`, `v11.stomp`,
+    /// `v10.stomp` or `stomp`); `None` when the client offered none it knows.
+    pub subprotocol: Option<String>,
+    /// The request's headers, in order; `Cookie` and `Authorization` values
+    /// redacted.
+    pub headers: Vec<(String, String)>,
+}
+
+impl fmt::Display for WebSocketInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GET {}", self.path)?;
+        if let Some(subprotocol) = &self.subprotocol {
+            write!(f, " ({subprotocol})")?;
+        }
+        Ok(())
     }
 }
 

@@ -28,6 +28,7 @@ use crate::destination::DestinationKind;
 use crate::journal::{
     AckKind, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, Direction, ErrorRecord, Event,
     JournalLimits, MessageStatus, Origin, PermissionDenial, TransactionOutcome, TransactionRecord,
+    WebSocketInfo,
 };
 use crate::protocol::frame::{Frame, Headers};
 use crate::protocol::message::{Delivery, MessageMeter, StoredMessage};
@@ -326,6 +327,7 @@ impl History {
             id: connection,
             peer,
             transport,
+            websocket: None,
             login: None,
             client_id: None,
             principal: None,
@@ -341,6 +343,22 @@ impl History {
             let transcript = Transcript::new(self.limits.frames_per_connection);
             self.transcripts.insert(connection, transcript);
         }
+    }
+
+    /// A connection's HTTP request upgraded it to WebSocket.
+    pub(crate) fn upgraded(
+        &mut self,
+        connection: ConnectionId,
+        transport: &'static str,
+        handshake: WebSocketInfo,
+    ) {
+        let Some(info) = self.connections.get_mut(&connection) else {
+            return;
+        };
+        self.transcript_bytes -= info_weight(info);
+        info.transport = transport;
+        info.websocket = Some(handshake);
+        self.transcript_bytes += info_weight(info);
     }
 
     pub(crate) fn connected(
@@ -745,7 +763,19 @@ fn info_weight(info: &ConnectionInfo) -> usize {
         .iter()
         .map(|(n, v)| n.len() + v.len() + 2)
         .sum();
-    2 * RECORD + headers + text(&info.login) + text(&info.client_id) + text(&info.principal)
+    let handshake = info.websocket.as_ref().map_or(0, |w| {
+        w.path.len()
+            + w.headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>()
+    });
+    2 * RECORD
+        + headers
+        + handshake
+        + text(&info.login)
+        + text(&info.client_id)
+        + text(&info.principal)
 }
 
 /// CONNECT headers as recorded: everything but the secrets.

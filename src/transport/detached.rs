@@ -33,4 +33,8 @@ impl Transport for Detached {
     fn kind(&self) -> &'static str {
         "detached"
     }
+
+    fn write_raw(&self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
 }

@@ -2,11 +2,15 @@
 //!
 //! The reader and writer threads of a connection are written against
 //! [`Transport`]; the session above them never sees it. Plain TCP
-//! ([`tcp::TcpTransport`]) is the one implementation today; WebSocket or TLS
-//! would be another, without touching the session or the broker's state.
+//! ([`tcp::TcpTransport`]) is the one implementation; once a connection's
+//! first bytes are a WebSocket upgrade ([`handshake`]), it speaks
+//! [`websocket`] framing over the same stream. TLS would be another
+//! implementation, without touching the session or the broker's state.
 
 pub(crate) mod detached;
+pub(crate) mod handshake;
 pub(crate) mod tcp;
+pub(crate) mod websocket;
 
 use std::io;
 use std::net::SocketAddr;
@@ -46,6 +50,17 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// The peer's address.
     fn peer(&self) -> SocketAddr;
 
-    /// What kind of transport this is, for the journal (`"tcp"`).
+    /// What kind of transport this is, for the journal (`"tcp"`, `"ws"`).
     fn kind(&self) -> &'static str;
+
+    /// From now on, speaks WebSocket over this stream, starting with
+    /// `framing` (what was read after the handshake); false where the
+    /// transport cannot.
+    fn upgrade_to_websocket(&self, _framing: websocket::Framing) -> bool {
+        false
+    }
+
+    /// Writes `bytes` as they are, bypassing any framing (the handshake's
+    /// HTTP response).
+    fn write_raw(&self, bytes: &[u8]) -> io::Result<()>;
 }

@@ -1,0 +1,78 @@
+//! A connection's first bytes decide what it is: STOMP straight away, or an
+//! HTTP request, which either upgrades the connection to WebSocket (it then
+//! speaks STOMP over WebSocket messages) or is answered and closed. Read by
+//! the connection's own reader thread, within the CONNECT deadline, so a
+//! slow or silent client holds up nobody else.
+
+use std::io::ErrorKind;
+use std::time::Instant;
+
+use crate::journal::{CloseReason, ConnectionId};
+use crate::session::Session;
+use crate::state::BrokerState;
+use crate::transport::handshake::{self, Answer};
+use crate::transport::websocket::Framing;
+use crate::transport::Transport;
+
+/// What the first bytes made of the connection.
+pub(super) enum Opening {
+    /// STOMP: these bytes are its start.
+    Stomp(Vec<u8>),
+    /// Upgraded: STOMP follows inside WebSocket messages.
+    WebSocket,
+    /// An HTTP request answered without an upgrade; the connection closes.
+    Answered(CloseReason),
+    /// The client closed, or the socket failed.
+    Closed,
+    /// Nothing (complete) arrived within the CONNECT deadline.
+    Silent,
+}
+
+/// Reads the connection's first bytes and acts on them.
+pub(super) fn open(
+    state: &BrokerState,
+    conn: ConnectionId,
+    transport: &dyn Transport,
+    session: &Session,
+) -> Opening {
+    let mut first = Vec::new();
+    let mut chunk = [0u8; 2048];
+    loop {
+        let timeout = session.read_timeout(Instant::now());
+        match transport.read(&mut chunk, timeout) {
+            Ok(0) => return Opening::Closed,
+            Ok(n) => first.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Opening::Silent
+            }
+            Err(_) => return Opening::Closed,
+        }
+        match handshake::looks_like_http(&first) {
+            Some(false) => return Opening::Stomp(first),
+            None => continue,
+            Some(true) => {}
+        }
+        match handshake::answer(&first, state.config.websocket_path.as_deref()) {
+            Answer::Incomplete => continue,
+            Answer::Upgrade {
+                response,
+                info,
+                rest,
+            } => {
+                if transport.write_raw(&response).is_err()
+                    || !transport.upgrade_to_websocket(Framing::with_bytes(&rest))
+                {
+                    return Opening::Closed;
+                }
+                state.update(|j| j.history.upgraded(conn, transport.kind(), info));
+                return Opening::WebSocket;
+            }
+            Answer::Refuse { status, response } => {
+                let _ = transport.write_raw(&response);
+                transport.close_write();
+                return Opening::Answered(CloseReason::HttpAnswered(status));
+            }
+        }
+    }
+}

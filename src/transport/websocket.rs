@@ -1,0 +1,296 @@
+//! STOMP over WebSocket (RFC 6455), as a byte stream: the payloads of the
+//! client's data messages, text or binary, in order, are the STOMP bytes (a
+//! frame may span several messages, and a message hold several frames, as
+//! RabbitMQ and Spring treat it); what the broker writes goes out as text
+//! messages. Pings are answered with pongs, a close with a close.
+//!
+//! [`Framing`] is the protocol without a socket (the TCP transport uses it
+//! once a connection has upgraded); [`encode`] writes one server frame.
+
+use std::collections::VecDeque;
+
+/// The largest payload a client frame may declare: far over any STOMP
+/// frame the broker accepts, far under what would exhaust memory.
+pub(crate) const MAX_PAYLOAD: u64 = 64 * 1024 * 1024;
+
+/// Close codes the broker sends.
+pub(crate) const NORMAL: u16 = 1000;
+pub(crate) const PROTOCOL_ERROR: u16 = 1002;
+pub(crate) const TOO_BIG: u16 = 1009;
+
+const CONTINUATION: u8 = 0x0;
+const TEXT: u8 = 0x1;
+const BINARY: u8 = 0x2;
+const CLOSE: u8 = 0x8;
+const PING: u8 = 0x9;
+const PONG: u8 = 0xA;
+
+/// What reading the client's frames produced, besides STOMP bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// Answer this: a pong, or the close that answers the client's (after
+    /// which [`Framing::is_closed`]).
+    Reply(Vec<u8>),
+    /// The client broke the protocol: close with this code.
+    Violation(u16, &'static str),
+}
+
+/// The client side of one connection's WebSocket framing.
+#[derive(Debug, Default)]
+pub(crate) struct Framing {
+    /// Bytes read from the socket, not yet parsed.
+    raw: Vec<u8>,
+    /// STOMP bytes ready to be read.
+    payload: VecDeque<u8>,
+    closed: bool,
+}
+
+impl Framing {
+    /// Framing that starts with `bytes` already read (what followed the
+    /// handshake's request).
+    pub(crate) fn with_bytes(bytes: &[u8]) -> Framing {
+        Framing {
+            raw: bytes.to_vec(),
+            ..Framing::default()
+        }
+    }
+
+    /// Adds bytes read from the socket.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        self.raw.extend_from_slice(bytes);
+    }
+
+    /// Copies STOMP bytes into `buf`; 0 when none are ready.
+    pub(crate) fn take(&mut self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(self.payload.len());
+        for (slot, byte) in buf.iter_mut().zip(self.payload.drain(..n)) {
+            *slot = byte;
+        }
+        n
+    }
+
+    /// Parses the complete frames read so far: their data goes to the
+    /// STOMP bytes; the first control event is returned (call again for
+    /// more).
+    pub(crate) fn parse(&mut self) -> Option<Event> {
+        while !self.closed {
+            let frame = match parse_frame(&self.raw) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return None,
+                Err((code, why)) => {
+                    self.closed = true;
+                    return Some(Event::Violation(code, why));
+                }
+            };
+            let (opcode, payload, used) = frame;
+            self.raw.drain(..used);
+            match opcode {
+                CONTINUATION | TEXT | BINARY => self.payload.extend(payload),
+                PING => return Some(Event::Reply(encode(PONG, &payload))),
+                PONG => {}
+                CLOSE => {
+                    self.closed = true;
+                    // Echo the code, as RFC 6455 asks.
+                    let code = payload
+                        .get(..2)
+                        .map_or(NORMAL, |c| u16::from_be_bytes([c[0], c[1]]));
+                    return Some(Event::Reply(close_frame(code)));
+                }
+                _ => {
+                    self.closed = true;
+                    return Some(Event::Violation(PROTOCOL_ERROR, "unknown opcode"));
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether the client's close (or a violation) ended the framing.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Whether STOMP bytes are ready.
+    pub(crate) fn has_payload(&self) -> bool {
+        !self.payload.is_empty()
+    }
+}
+
+/// One complete client frame: opcode, unmasked payload, bytes used.
+type Parsed = (u8, Vec<u8>, usize);
+
+fn parse_frame(raw: &[u8]) -> Result<Option<Parsed>, (u16, &'static str)> {
+    let [first, second, ..] = *raw else {
+        return Ok(None);
+    };
+    if first & 0x70 != 0 {
+        return Err((
+            PROTOCOL_ERROR,
+            "reserved bits set (no extension was agreed)",
+        ));
+    }
+    let opcode = first & 0x0F;
+    if second & 0x80 == 0 {
+        return Err((PROTOCOL_ERROR, "a client frame must be masked"));
+    }
+    let (length, mut at) = match second & 0x7F {
+        126 => match raw.get(2..4) {
+            Some(b) => (u64::from(u16::from_be_bytes([b[0], b[1]])), 4),
+            None => return Ok(None),
+        },
+        127 => match raw.get(2..10) {
+            Some(b) => (u64::from_be_bytes(b.try_into().expect("8 bytes")), 10),
+            None => return Ok(None),
+        },
+        n => (u64::from(n), 2),
+    };
+    if opcode >= CLOSE && (length > 125 || first & 0x80 == 0) {
+        return Err((PROTOCOL_ERROR, "a control frame must be whole and short"));
+    }
+    if length > MAX_PAYLOAD {
+        return Err((TOO_BIG, "a frame over the size limit"));
+    }
+    let Some(mask) = raw.get(at..at + 4) else {
+        return Ok(None);
+    };
+    let mask = [mask[0], mask[1], mask[2], mask[3]];
+    at += 4;
+    let length = usize::try_from(length).expect("under MAX_PAYLOAD");
+    let Some(masked) = raw.get(at..at + length) else {
+        return Ok(None);
+    };
+    let payload = masked
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b ^ mask[i % 4])
+        .collect();
+    Ok(Some((opcode, payload, at + length)))
+}
+
+/// One unmasked server frame, whole (FIN set).
+pub(crate) fn encode(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 10);
+    out.push(0x80 | opcode);
+    match payload.len() {
+        n if n < 126 => out.push(n as u8),
+        n if n <= usize::from(u16::MAX) => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A message carrying STOMP bytes: text when they are UTF-8 (what browsers
+/// and stompjs expect), binary otherwise (a text message must be UTF-8).
+pub(crate) fn data(payload: &[u8]) -> Vec<u8> {
+    let opcode = if std::str::from_utf8(payload).is_ok() {
+        TEXT
+    } else {
+        BINARY
+    };
+    encode(opcode, payload)
+}
+
+/// A close frame with `code`.
+pub(crate) fn close_frame(code: u16) -> Vec<u8> {
+    encode(CLOSE, &code.to_be_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client frame, masked as a client must.
+    fn client(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+        match payload.len() {
+            n if n < 126 => out.push(0x80 | n as u8),
+            n if n <= 65535 => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        out
+    }
+
+    fn read_all(framing: &mut Framing) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 7];
+        loop {
+            let n = framing.take(&mut buf);
+            if n == 0 {
+                return got;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    #[test]
+    fn messages_are_a_byte_stream_whatever_their_boundaries() {
+        let mut framing = Framing::default();
+        let mut wire = client(TEXT, false, b"SEND\ndestina");
+        wire.extend(client(CONTINUATION, true, b"tion:/q\n\nhi\0SEND"));
+        wire.extend(client(BINARY, true, &vec![b'x'; 70_000]));
+        // Fed a byte at a time: frames complete across reads.
+        for byte in &wire {
+            framing.feed(std::slice::from_ref(byte));
+            assert_eq!(framing.parse(), None);
+        }
+        let got = read_all(&mut framing);
+        assert!(got.starts_with(b"SEND\ndestination:/q\n\nhi\0SEND"));
+        assert_eq!(got.len(), 28 + 70_000);
+    }
+
+    #[test]
+    fn a_ping_is_answered_and_a_close_echoed() {
+        let mut framing = Framing::with_bytes(&client(PING, true, b"are you there"));
+        assert_eq!(
+            framing.parse(),
+            Some(Event::Reply(encode(PONG, b"are you there")))
+        );
+        framing.feed(&client(CLOSE, true, &1001u16.to_be_bytes()));
+        assert_eq!(framing.parse(), Some(Event::Reply(close_frame(1001))));
+        assert!(framing.is_closed());
+    }
+
+    #[test]
+    fn protocol_violations_close_with_their_code() {
+        for (wire, code) in [
+            (vec![0x81, 0x02, b'h', b'i'], PROTOCOL_ERROR), // unmasked
+            (client(PING, false, b""), PROTOCOL_ERROR),     // fragmented control
+            (
+                [&[0x81u8, 0xFF][..], &u64::MAX.to_be_bytes()].concat(),
+                TOO_BIG,
+            ),
+            (client(0x3, true, b""), PROTOCOL_ERROR), // reserved opcode
+        ] {
+            let mut framing = Framing::with_bytes(&wire);
+            assert!(
+                matches!(framing.parse(), Some(Event::Violation(c, _)) if c == code),
+                "{wire:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn server_frames_use_the_shortest_length() {
+        assert_eq!(data(b"hi"), [0x81, 2, b'h', b'i']);
+        assert_eq!(&data(&[0; 200])[..4], &[0x81, 126, 0, 200]);
+        assert_eq!(&data(&vec![0; 70_000])[..2], &[0x81, 127]);
+        assert_eq!(&data(&[0xFF, 0xFE])[..2], &[0x82, 2], "not UTF-8: binary");
+        assert_eq!(close_frame(1000), [0x88, 2, 0x03, 0xE8]);
+    }
+}

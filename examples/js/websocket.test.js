@@ -1,0 +1,86 @@
+// @stomp/stompjs over WebSocket (the `ws` package, no TCP wrapper) against
+// the stompbox binary's STOMP port: connect, subscribe, send in a
+// transaction, receive, ack, heart-beats both ways, disconnect; then ask
+// stompbox's HTTP API what it saw, handshake included.
+// Run: npm ci && npm test (the binary is $STOMPBOX_BIN, or
+// target/debug/stompbox of this checkout).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@stomp/stompjs';
+import { WebSocket } from 'ws';
+
+// stompjs uses the WebSocket global, as in a browser; Node 20 has none.
+globalThis.WebSocket = WebSocket;
+
+const binary =
+  process.env.STOMPBOX_BIN ?? fileURLToPath(new URL('../../target/debug/stompbox', import.meta.url));
+
+async function startStompbox() {
+  const child = spawn(binary, ['--port', '0', '--http-port', '0', '--ready-json', '--log', 'off']);
+  const [line] = await once(createInterface({ input: child.stdout }), 'line');
+  const ready = JSON.parse(line);
+  const api = async (path) => (await fetch(`http://${ready.http}${path}`)).json();
+  const stop = async () => {
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    return code;
+  };
+  return { stomp: ready.stomp, api, stop };
+}
+
+test('stompjs over ws:// connects, subscribes, sends in a transaction, acks, beats and disconnects', async () => {
+  const broker = await startStompbox();
+  const client = new Client({
+    brokerURL: `ws://${broker.stomp}/ws`,
+    connectHeaders: { 'client-id': 'js-ws-test' },
+    heartbeatIncoming: 200,
+    heartbeatOutgoing: 200,
+    reconnectDelay: 0,
+  });
+  const connected = new Promise((resolve) => (client.onConnect = resolve));
+  client.activate();
+  const frame = await connected;
+  assert.equal(frame.headers.version, '1.2');
+  assert.equal(frame.headers['heart-beat'], '200,200');
+
+  const received = new Promise((resolve) => {
+    client.subscribe('/queue/ws', resolve, { ack: 'client-individual' });
+  });
+  const tx = client.begin();
+  client.publish({ destination: '/queue/ws', body: 'hello over WebSocket', headers: { transaction: tx.id } });
+  tx.commit();
+  const message = await received;
+  assert.equal(message.body, 'hello over WebSocket');
+  message.ack();
+
+  // Heart-beats both ways: wait until the transcript shows some of each.
+  let beats = { in: 0, out: 0 };
+  for (let tries = 0; tries < 100 && (beats.in < 2 || beats.out < 2); tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [connection] = await broker.api('/connections');
+    const frames = await broker.api(`/connections/${connection.id}/frames`);
+    beats = {
+      in: frames.filter((f) => f.heart_beat && f.direction === 'in').length,
+      out: frames.filter((f) => f.heart_beat && f.direction === 'out').length,
+    };
+  }
+  assert.ok(beats.in >= 2 && beats.out >= 2, `heart-beats seen: ${JSON.stringify(beats)}`);
+
+  await client.deactivate();
+
+  const [connection] = await broker.api('/connections');
+  assert.equal(connection.transport, 'ws');
+  assert.equal(connection.client_id, 'js-ws-test');
+  assert.equal(connection.websocket.path, '/ws');
+  assert.equal(connection.websocket.subprotocol, 'v12.stomp');
+  const acks = await broker.api('/acks');
+  assert.equal(acks.length, 1);
+  const frames = await broker.api(`/connections/${connection.id}/frames`);
+  const sent = frames.filter((f) => f.direction === 'in' && f.frame).map((f) => f.frame.command);
+  assert.deepEqual(sent, ['CONNECT', 'SUBSCRIBE', 'BEGIN', 'SEND', 'COMMIT', 'ACK', 'DISCONNECT']);
+  assert.equal(await broker.stop(), 0);
+});

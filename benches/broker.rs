@@ -1,11 +1,12 @@
-//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal | queue | acked | topic | remote HOST:PORT]`.
+//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal | queue | acked | topic | websocket | remote HOST:PORT]`.
 //!
 //! 1. start + shutdown of a broker (what every test pays);
 //! 2. one client's SEND-with-receipt round trip (median, p99);
 //! 3. one producer to one consumer on a queue, 100-byte bodies, messages/s,
 //!    with the journal recording and without;
 //! 4. the same queue with the consumer ACKing every message, messages/s;
-//! 5. one producer to 10 topic subscribers, deliveries/s.
+//! 5. one producer to 10 topic subscribers, deliveries/s;
+//! 6. the queue of 3 with both clients over WebSocket, against TCP.
 //!
 //! Clients here are lean raw sockets (pre-encoded frames, buffered writes, the
 //! crate's decoder to read), so the figures are the broker's, not a client's.
@@ -23,16 +24,27 @@ struct Conn {
     stream: TcpStream,
     decoder: Decoder,
     chunk: Vec<u8>,
+    /// Over WebSocket: the server's frames not yet unwrapped.
+    websocket: Option<Vec<u8>>,
 }
 
 impl Conn {
     fn open(addr: SocketAddr) -> Conn {
-        let stream = TcpStream::connect(addr).unwrap();
+        Conn::open_over(addr, false)
+    }
+
+    /// A connection over TCP, or over WebSocket on the same port.
+    fn open_over(addr: SocketAddr, websocket: bool) -> Conn {
+        let mut stream = TcpStream::connect(addr).unwrap();
         stream.set_nodelay(true).unwrap();
+        if websocket {
+            upgrade(&mut stream);
+        }
         let mut conn = Conn {
             stream,
             decoder: Decoder::new(Limits::default()),
             chunk: vec![0; 256 * 1024],
+            websocket: websocket.then(Vec::new),
         };
         conn.write(b"CONNECT\naccept-version:1.2\nhost:bench\n\n\0");
         assert_eq!(conn.frame().command(), &Command::Connected);
@@ -41,7 +53,30 @@ impl Conn {
     }
 
     fn write(&mut self, bytes: &[u8]) {
+        let wrapped;
+        let bytes = if self.websocket.is_some() {
+            wrapped = ws_message(bytes);
+            &wrapped[..]
+        } else {
+            bytes
+        };
         self.stream.write_all(bytes).unwrap();
+    }
+
+    /// What was read, unwrapped from WebSocket frames if need be.
+    fn feed(&mut self, n: usize) {
+        let Some(raw) = &mut self.websocket else {
+            self.decoder.feed(&self.chunk[..n]);
+            return;
+        };
+        raw.extend_from_slice(&self.chunk[..n]);
+        loop {
+            let Some((start, length)) = ws_frame_at(raw) else {
+                return;
+            };
+            self.decoder.feed(&raw[start..start + length]);
+            raw.drain(..start + length);
+        }
     }
 
     fn frame(&mut self) -> Frame {
@@ -52,7 +87,7 @@ impl Conn {
                 None => match self.stream.read(&mut self.chunk) {
                     Ok(n) => {
                         assert!(n > 0, "broker closed the connection");
-                        self.decoder.feed(&self.chunk[..n]);
+                        self.feed(n);
                     }
                     // Busy-polling mode (non-blocking socket): try again.
                     Err(e) if e.kind() == ErrorKind::WouldBlock => std::hint::spin_loop(),
@@ -103,6 +138,58 @@ impl Conn {
     }
 }
 
+/// The WebSocket upgrade, read up to the end of the 101 response.
+fn upgrade(stream: &mut TcpStream) {
+    stream
+        .write_all(b"GET /ws HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: v12.stomp\r\n\r\n")
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+}
+
+/// A client's WebSocket message holding `payload` (masked with a zero key,
+/// which leaves the bytes as they are).
+fn ws_message(payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x82];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n <= 65535 => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Where the payload of the server frame at the start of `raw` is, once
+/// it is all there.
+fn ws_frame_at(raw: &[u8]) -> Option<(usize, usize)> {
+    let second = *raw.get(1)?;
+    let (length, start) = match second & 0x7F {
+        126 => (
+            usize::from(u16::from_be_bytes([*raw.get(2)?, *raw.get(3)?])),
+            4,
+        ),
+        127 => (
+            usize::try_from(u64::from_be_bytes(raw.get(2..10)?.try_into().ok()?)).ok()?,
+            10,
+        ),
+        n => (usize::from(n), 2),
+    };
+    (raw.len() >= start + length).then_some((start, length))
+}
+
 fn send_frame(destination: &str, body_len: usize) -> Vec<u8> {
     let body = vec![b'x'; body_len];
     Frame::new(Command::Send)
@@ -114,8 +201,19 @@ fn send_frame(destination: &str, body_len: usize) -> Vec<u8> {
 
 /// Writes `count` copies of `frame` through a buffer, then flushes.
 fn produce(addr: SocketAddr, frame: Vec<u8>, count: usize) -> thread::JoinHandle<()> {
+    produce_over(addr, frame, count, false)
+}
+
+/// [`produce`], over WebSocket if asked (a message per frame).
+fn produce_over(
+    addr: SocketAddr,
+    frame: Vec<u8>,
+    count: usize,
+    websocket: bool,
+) -> thread::JoinHandle<()> {
+    let frame = if websocket { ws_message(&frame) } else { frame };
     thread::spawn(move || {
-        let conn = Conn::open(addr);
+        let conn = Conn::open_over(addr, websocket);
         let mut out = BufWriter::with_capacity(64 * 1024, &conn.stream);
         for _ in 0..count {
             out.write_all(&frame).unwrap();
@@ -240,6 +338,41 @@ fn queue_throughput(count: usize, recording: bool) -> f64 {
     rate
 }
 
+/// Messages/s through one queue, both clients over WebSocket or over TCP.
+fn queue_throughput_over(count: usize, websocket: bool) -> f64 {
+    let broker = Broker::start().unwrap();
+    let mut consumer = Conn::open_over(broker.addr(), websocket);
+    consumer.subscribe("/queue/bench");
+    let started = Instant::now();
+    let producer = produce_over(
+        broker.addr(),
+        send_frame("/queue/bench", 100),
+        count,
+        websocket,
+    );
+    consumer.drain(count);
+    let elapsed = started.elapsed();
+    producer.join().unwrap();
+    let rate = count as f64 / elapsed.as_secs_f64();
+    let over = if websocket { "WebSocket" } else { "TCP" };
+    println!("queue over {over}, 1 producer -> 1 consumer, 100-byte bodies: {rate:.0} messages/s ({count} in {elapsed:?})");
+    rate
+}
+
+/// WebSocket against TCP, alternating, median of `pairs` runs each.
+fn websocket_cost(count: usize, pairs: usize) {
+    let (mut tcp, mut ws) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        tcp.push(queue_throughput_over(count, false));
+        ws.push(queue_throughput_over(count, true));
+    }
+    let (tcp, ws) = (median(&mut tcp), median(&mut ws));
+    println!(
+        "WebSocket cost: median {ws:.0} messages/s over WebSocket vs {tcp:.0} over TCP, ratio {:.2} ({pairs} runs each)",
+        ws / tcp
+    );
+}
+
 /// Messages/s through one queue of a broker already running at `addr` (the
 /// binary, to measure what its log costs).
 fn remote_queue_throughput(addr: SocketAddr, count: usize) -> f64 {
@@ -342,6 +475,10 @@ fn main() {
         remote_queue_throughput(addr, 500_000);
         return;
     }
+    if std::env::args().any(|a| a == "websocket") {
+        websocket_cost(500_000, 3);
+        return;
+    }
     if std::env::args().any(|a| a == "journal") {
         journal_cost(1_000_000, 5);
         return;
@@ -354,4 +491,5 @@ fn main() {
     journal_cost(1_000_000 / scale, 3);
     queue_acked_throughput(1_000_000 / scale);
     topic_fan_out(200_000 / scale, 10);
+    websocket_cost(500_000 / scale, 3);
 }

@@ -4,7 +4,8 @@ For each of STOMP 1.0, 1.1 and 1.2: connect, subscribe with a receipt, send
 with a receipt and a custom header, receive, ack, nack and redelivery (1.1+),
 a committed and an aborted transaction, topic fan-out to two subscriptions,
 heart-beats (1.1+), an ERROR for an unknown command, and disconnect with a
-receipt. Any mismatch raises, and the script exits non-zero.
+receipt; then all of it for 1.2 over WebSocket (stomp.py's WSStompConnection,
+on the same port). Any mismatch raises, and the script exits non-zero.
 
 Usage: python stomppy_check.py HOST:PORT
 """
@@ -15,6 +16,7 @@ import threading
 import time
 
 import stomp
+from stomp.adapter.ws import WSStompConnection
 
 WAIT = 5.0  # seconds for anything that must happen
 QUIET = 0.3  # seconds to be confident that nothing more arrives
@@ -78,9 +80,11 @@ def receipt(rec, rid):
     expect(frame.headers.get("receipt-id") == rid, f"receipt-id {rid}, got {frame.headers}")
 
 
-def open_connection(addr, version, heartbeats=(0, 0)):
+def open_connection(addr, version, heartbeats=(0, 0), websocket=False):
     host, port = addr
-    if version == "1.0":
+    if websocket:
+        conn = WSStompConnection([(host, port)], heartbeats=heartbeats, ws_path="/ws")
+    elif version == "1.0":
         conn = stomp.Connection10([(host, port)])
     elif version == "1.1":
         conn = stomp.Connection11([(host, port)], heartbeats=heartbeats)
@@ -113,10 +117,11 @@ def nack(conn, version, frame):
         conn.nack(h["message-id"], h["subscription"])
 
 
-def check_version(addr, version):
-    q = f"/queue/stomppy-{version}"
+def check_version(addr, version, websocket=False):
+    over = "-ws" if websocket else ""
+    q = f"/queue/stomppy-{version}{over}"
     beats = (100, 100) if version != "1.0" else (0, 0)
-    conn, rec = open_connection(addr, version, beats)
+    conn, rec = open_connection(addr, version, beats, websocket)
     mode = "client" if version == "1.0" else "client-individual"
 
     conn.subscribe(destination=q, id="s1", ack=mode, headers={"receipt": "sub"})
@@ -156,7 +161,7 @@ def check_version(addr, version):
     receipt(rec, "abort")
     nothing(rec.messages, "MESSAGE from an aborted transaction")
 
-    t = f"/topic/stomppy-{version}"
+    t = f"/topic/stomppy-{version}{over}"
     conn.subscribe(destination=t, id="t1", ack="auto")
     conn.subscribe(destination=t, id="t2", ack="auto", headers={"receipt": "topics"})
     receipt(rec, "topics")
@@ -171,7 +176,7 @@ def check_version(addr, version):
     receipt(rec, "bye")
 
     # A second connection provokes an ERROR with an unknown command.
-    conn, rec = open_connection(addr, version)
+    conn, rec = open_connection(addr, version, websocket=websocket)
     conn.send_frame("BOGUS", {"receipt": "bogus"})
     err = take(rec.errors, "ERROR for BOGUS")
     expect(err.headers.get("message") == "unknown command 'BOGUS'", f"error message, got {err.headers}")
@@ -180,20 +185,22 @@ def check_version(addr, version):
         conn.disconnect()
     except Exception:
         pass  # the broker has already closed the connection
-    print(f"stomp.py {stomp.__version__} STOMP {version}: ok")
+    print(f"stomp.py {stomp.__version__} STOMP {version}{' over WebSocket' if websocket else ''}: ok")
 
 
 def main():
     host, port = sys.argv[1].rsplit(":", 1)
     addr = (host, int(port))
     failed = 0
-    for version in ("1.0", "1.1", "1.2"):
+    runs = [("1.0", False), ("1.1", False), ("1.2", False), ("1.2", True)]
+    for version, websocket in runs:
         try:
-            check_version(addr, version)
-        except Exception as e:  # report every version, then fail
+            check_version(addr, version, websocket)
+        except Exception as e:  # report every run, then fail
             failed += 1
-            print(f"stomp.py STOMP {version}: FAILED: {e}")
-    passed = 3 - failed
+            over = " over WebSocket" if websocket else ""
+            print(f"stomp.py STOMP {version}{over}: FAILED: {e}")
+    passed = len(runs) - failed
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

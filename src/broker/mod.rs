@@ -141,6 +141,22 @@ impl Broker {
         format!("tcp://{}", self.addr)
     }
 
+    /// The WebSocket URL of the same port, `ws://127.0.0.1:PORT/ws`, for
+    /// stompjs and other WebSocket clients (any path is served unless
+    /// [`BrokerBuilder::websocket_path`](crate::BrokerBuilder::websocket_path)
+    /// names one; then it is that path).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// assert_eq!(broker.ws_url(), format!("ws://127.0.0.1:{}/ws", broker.port()));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn ws_url(&self) -> String {
+        let path = self.state.config.websocket_path.as_deref().unwrap_or("/ws");
+        format!("ws://{}{path}", self.addr)
+    }
+
     /// Stops the broker now: stops accepting, closes every connection, joins
     /// every thread and frees the port. Dropping the broker does the same.
     ///

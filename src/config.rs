@@ -53,6 +53,8 @@ pub(crate) struct Config {
     pub(crate) max_subscriptions: usize,
     /// The one path WebSocket upgrades are served at (`None`: any).
     pub(crate) websocket_path: Option<String>,
+    /// The origins a browser's WebSocket upgrade may come from (`None`: any).
+    pub(crate) websocket_origins: Option<Vec<String>>,
 }
 
 impl Default for Config {
@@ -81,6 +83,7 @@ impl Default for Config {
             max_connections: Some(4_096),
             max_subscriptions: 10_000,
             websocket_path: None,
+            websocket_origins: None,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Failures a test arranges in advance: refuse the next connections, fail
-//! the next SEND to a destination.
+//! Failures a test arranges in advance: refuse the next connections or
+//! WebSocket upgrades, fail the next SEND to a destination.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +10,8 @@ use parking_lot::Mutex;
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     connects: Mutex<VecDeque<String>>,
+    /// HTTP statuses to refuse the next WebSocket upgrades with.
+    upgrades: Mutex<VecDeque<u16>>,
     sends: Mutex<HashMap<String, VecDeque<String>>>,
     /// How many SEND failures are armed: while none is, a SEND takes no lock.
     armed_sends: AtomicUsize,
@@ -25,6 +27,18 @@ impl Faults {
     /// The reason to refuse this CONNECT, if one is armed.
     pub(crate) fn take_connect(&self) -> Option<String> {
         self.connects.lock().pop_front()
+    }
+
+    /// The next `count` WebSocket upgrades are refused with `status`.
+    pub(crate) fn fail_upgrades(&self, count: usize, status: u16) {
+        self.upgrades
+            .lock()
+            .extend(std::iter::repeat_n(status, count));
+    }
+
+    /// The status to refuse this upgrade with, if one is armed.
+    pub(crate) fn take_upgrade(&self) -> Option<u16> {
+        self.upgrades.lock().pop_front()
     }
 
     /// The next SEND to `destination` fails with `message`.
@@ -70,5 +84,8 @@ mod tests {
         assert_eq!(faults.take_send("/queue/b"), None);
         assert_eq!(faults.take_send("/queue/a").as_deref(), Some("full"));
         assert_eq!(faults.take_send("/queue/a"), None);
+        faults.fail_upgrades(1, 503);
+        assert_eq!(faults.take_upgrade(), Some(503));
+        assert_eq!(faults.take_upgrade(), None);
     }
 }

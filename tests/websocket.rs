@@ -314,3 +314,90 @@ fn a_restricted_path_answers_404_elsewhere() {
     assert!(answer.starts_with("HTTP/1.1 404 Not Found"), "{answer}");
     let (_socket, _) = ws(broker.addr(), "/ws", &["v12.stomp"]);
 }
+
+/// An upgrade request with `extra` headers, answered; the status line.
+fn upgrade_status(addr: SocketAddr, extra: &str) -> String {
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    );
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap().trim_end().to_owned()
+}
+
+#[test]
+fn armed_refusals_answer_the_next_upgrades_then_they_work_again() {
+    let broker = Broker::start().unwrap();
+    broker.refuse_next_websocket_upgrades(2, 401);
+    assert_eq!(
+        upgrade_status(broker.addr(), ""),
+        "HTTP/1.1 401 Unauthorized"
+    );
+    // TCP is not affected, and does not use the refusals up.
+    Client::connect(broker.addr()).unwrap();
+    assert_eq!(
+        upgrade_status(broker.addr(), ""),
+        "HTTP/1.1 401 Unauthorized"
+    );
+    assert_eq!(
+        upgrade_status(broker.addr(), ""),
+        "HTTP/1.1 101 Switching Protocols"
+    );
+}
+
+#[test]
+fn origins_can_be_restricted() {
+    let broker = Broker::builder()
+        .websocket_origins(&["http://localhost:3000"])
+        .start()
+        .unwrap();
+    let from = |origin: &str| upgrade_status(broker.addr(), &format!("Origin: {origin}\r\n"));
+    assert_eq!(from("http://evil.test"), "HTTP/1.1 403 Forbidden");
+    assert_eq!(
+        from("http://localhost:3000"),
+        "HTTP/1.1 101 Switching Protocols"
+    );
+    assert_eq!(
+        upgrade_status(broker.addr(), ""),
+        "HTTP/1.1 101 Switching Protocols"
+    );
+}
+
+#[test]
+fn basic_credentials_on_the_upgrade_log_in_a_connect_without_login() {
+    let broker = Broker::builder().user("guest", "secret").start().unwrap();
+    let login = |authorization: &str| {
+        let stream = TcpStream::connect(broker.addr()).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut request = format!("ws://{}/ws", broker.addr())
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Authorization", authorization.parse().unwrap());
+        let (mut socket, _) = tungstenite::client(request, stream).unwrap();
+        send(&mut socket, "CONNECT\naccept-version:1.2\nhost:h\n\n\0");
+        frames(&mut socket, 1).remove(0)
+    };
+    // base64("guest:secret") and base64("guest:wrong")
+    assert!(login("Basic Z3Vlc3Q6c2VjcmV0").starts_with("CONNECTED"));
+    assert!(login("Basic Z3Vlc3Q6d3Jvbmc=").starts_with("ERROR"));
+    let logged_in = broker
+        .connections()
+        .into_iter()
+        .find(|c| c.principal.is_some())
+        .unwrap();
+    assert_eq!(logged_in.login.as_deref(), Some("guest"));
+    // The passcode is in no record, the header redacted.
+    let handshake = logged_in.websocket.unwrap();
+    assert!(handshake
+        .headers
+        .contains(&("authorization".to_owned(), "(redacted)".to_owned())));
+}

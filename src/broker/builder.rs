@@ -554,6 +554,29 @@ impl BrokerBuilder {
         self
     }
 
+    /// Accepts WebSocket upgrades only from these origins (default: any).
+    /// An upgrade whose `Origin` header names another is answered `403`; one
+    /// without `Origin` (not from a browser) is accepted.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let broker = stompbox::Broker::builder()
+    ///     .websocket_origins(&["http://localhost:3000"])
+    ///     .start()?;
+    /// let mut http = std::net::TcpStream::connect(broker.addr())?;
+    /// http.write_all(b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nOrigin: http://evil.test\r\n\r\n")?;
+    /// let mut answer = String::new();
+    /// http.read_to_string(&mut answer)?;
+    /// assert!(answer.starts_with("HTTP/1.1 403 Forbidden"), "{answer}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn websocket_origins(mut self, origins: &[&str]) -> Self {
+        self.config.websocket_origins = Some(origins.iter().map(|o| (*o).to_owned()).collect());
+        self
+    }
+
     /// The most connections open at once (default 4,096; ActiveMQ's
     /// transport connectors default to 1,000). One more is answered with an
     /// ERROR frame (`too many connections: at most N`) and closed, before any

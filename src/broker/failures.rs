@@ -40,4 +40,27 @@ impl Broker {
     pub fn fail_next_send(&self, destination: &str, message: &str) {
         self.state.faults.fail_send(destination, message);
     }
+
+    /// The next `count` WebSocket upgrades are refused with HTTP `status`
+    /// (401, 403, 503, ...) and a one-line reason, then closed: what a
+    /// client's reconnect logic meets when a gateway or load balancer says
+    /// no. Plain TCP connections are not affected.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.refuse_next_websocket_upgrades(1, 503);
+    /// let mut http = std::net::TcpStream::connect(broker.addr())?;
+    /// http.write_all(b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")?;
+    /// let mut answer = String::new();
+    /// http.read_to_string(&mut answer)?;
+    /// assert!(answer.starts_with("HTTP/1.1 503 Service Unavailable"), "{answer}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn refuse_next_websocket_upgrades(&self, count: usize, status: u16) {
+        self.state.faults.fail_upgrades(count, status);
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::journal::{CloseReason, ConnectionId};
 use crate::session::Session;
 use crate::state::BrokerState;
-use crate::transport::handshake::{self, Answer};
+use crate::transport::handshake::{self, Answer, Served};
 use crate::transport::websocket::Framing;
 use crate::transport::Transport;
 
@@ -18,8 +18,9 @@ use crate::transport::Transport;
 pub(super) enum Opening {
     /// STOMP: these bytes are its start.
     Stomp(Vec<u8>),
-    /// Upgraded: STOMP follows inside WebSocket messages.
-    WebSocket,
+    /// Upgraded: STOMP follows inside WebSocket messages; the login and
+    /// passcode of an HTTP Basic `Authorization` header, if any.
+    WebSocket(Option<(String, String)>),
     /// An HTTP request answered without an upgrade; the connection closes.
     Answered(CloseReason),
     /// The client closed, or the socket failed.
@@ -53,12 +54,32 @@ pub(super) fn open(
             None => continue,
             Some(true) => {}
         }
-        match handshake::answer(&first, state.config.websocket_path.as_deref()) {
+        let served = Served {
+            path: state.config.websocket_path.as_deref(),
+            origins: state.config.websocket_origins.as_deref(),
+            refuse_with: None,
+        };
+        let answer = match handshake::answer(&first, served) {
+            // A complete upgrade: only now is an armed refusal used up.
+            Answer::Upgrade { .. } => match state.faults.take_upgrade() {
+                Some(status) => handshake::answer(
+                    &first,
+                    Served {
+                        refuse_with: Some(status),
+                        ..served
+                    },
+                ),
+                None => handshake::answer(&first, served),
+            },
+            other => other,
+        };
+        match answer {
             Answer::Incomplete => continue,
             Answer::Upgrade {
                 response,
                 info,
                 rest,
+                credentials,
             } => {
                 if transport.write_raw(&response).is_err()
                     || !transport.upgrade_to_websocket(Framing::with_bytes(&rest))
@@ -66,7 +87,7 @@ pub(super) fn open(
                     return Opening::Closed;
                 }
                 state.update(|j| j.history.upgraded(conn, transport.kind(), info));
-                return Opening::WebSocket;
+                return Opening::WebSocket(credentials);
             }
             Answer::Refuse { status, response } => {
                 let _ = transport.write_raw(&response);

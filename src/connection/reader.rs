@@ -59,7 +59,7 @@ impl Reader {
         let mut decoder = Decoder::new(self.state.config.limits);
         match opening::open(&self.state, self.conn, &*self.transport, &self.session) {
             Opening::Stomp(first) => decoder.feed(&first),
-            Opening::WebSocket => {}
+            Opening::WebSocket(credentials) => self.session.set_http_credentials(credentials),
             Opening::Answered(reason) => return reason,
             Opening::Closed => return self.session.on_closed(),
             Opening::Silent => return self.session.on_silence(&mut self.state.lock()),

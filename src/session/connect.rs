@@ -13,6 +13,8 @@ const SUPPORTED: &str = "1.0,1.1,1.2";
 
 impl Session {
     pub(super) fn connect(&mut self, journal: &mut Journal, frame: &Frame) -> Result<(), Failure> {
+        let with_credentials = self.with_http_credentials(frame);
+        let frame = with_credentials.as_ref().unwrap_or(frame);
         let version = negotiate_version(frame.header("accept-version"))?;
         let client_beats = match version {
             Version::V1_0 => (0, 0),
@@ -59,6 +61,21 @@ impl Session {
             .connected(self.conn, frame, principal.clone(), version, beats);
         self.principal = Some(principal);
         Ok(())
+    }
+
+    /// CONNECT with the upgrade's HTTP Basic login and passcode, when it has
+    /// no `login` of its own and the upgrade had them.
+    fn with_http_credentials(&self, frame: &Frame) -> Option<Frame> {
+        let (login, passcode) = self.http_credentials.as_ref()?;
+        if frame.header("login").is_some() {
+            return None;
+        }
+        Some(
+            frame
+                .clone()
+                .with_header("login", login)
+                .with_header("passcode", passcode),
+        )
     }
 
     /// The principal this CONNECT authenticates as, or the refusal (after a

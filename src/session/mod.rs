@@ -90,6 +90,10 @@ pub(crate) struct Session {
     connect_deadline: Instant,
     /// Silence tolerated once connected: twice the client's heart-beat.
     silence_allowed: Option<Duration>,
+    /// Login and passcode from the WebSocket upgrade's HTTP Basic
+    /// `Authorization`, used when CONNECT has no `login` (as RabbitMQ's
+    /// `use_http_auth`).
+    http_credentials: Option<(String, String)>,
 }
 
 impl Session {
@@ -103,7 +107,13 @@ impl Session {
             principal: None,
             connect_deadline,
             silence_allowed: None,
+            http_credentials: None,
         }
+    }
+
+    /// The credentials of the connection's HTTP upgrade, if it had some.
+    pub(crate) fn set_http_credentials(&mut self, credentials: Option<(String, String)>) {
+        self.http_credentials = credentials;
     }
 
     /// How long the next read may wait for bytes before

@@ -44,14 +44,28 @@ pub(crate) enum Answer {
         response: Vec<u8>,
         info: WebSocketInfo,
         rest: Vec<u8>,
+        /// Login and passcode from an HTTP Basic `Authorization` header.
+        credentials: Option<(String, String)>,
     },
     /// Write `response` and close.
     Refuse { status: u16, response: Vec<u8> },
 }
 
-/// Answers the request in `head` (bytes read so far); `path` restricts the
-/// paths served (`None`: any).
-pub(crate) fn answer(bytes: &[u8], path: Option<&str>) -> Answer {
+/// What the broker serves upgrades to.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Served<'a> {
+    /// The one path served (`None`: any).
+    pub(crate) path: Option<&'a str>,
+    /// The origins allowed (`None`: any); a request without `Origin` (not
+    /// from a browser) is allowed.
+    pub(crate) origins: Option<&'a [String]>,
+    /// An HTTP status the test arranged for this upgrade.
+    pub(crate) refuse_with: Option<u16>,
+}
+
+/// Answers the request in `head` (bytes read so far).
+pub(crate) fn answer(bytes: &[u8], served: Served<'_>) -> Answer {
+    let path = served.path;
     let mut slots = [httparse::EMPTY_HEADER; 64];
     let mut request = httparse::Request::new(&mut slots);
     let head_len = match request.parse(bytes) {
@@ -89,6 +103,17 @@ pub(crate) fn answer(bytes: &[u8], path: Option<&str>) -> Answer {
                 &format!("WebSocket STOMP is served at {served}, not here"),
             );
         }
+    }
+    if let (Some(allowed), Some(origin)) = (served.origins, header("origin").into_iter().next()) {
+        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&origin)) {
+            return refuse(403, &format!("origin {origin} is not allowed"));
+        }
+    }
+    if let Some(status) = served.refuse_with {
+        return refuse(
+            status,
+            "the test arranged for this WebSocket upgrade to be refused",
+        );
     }
     if !has_token("connection", "upgrade") {
         return refuse(400, "a WebSocket upgrade needs Connection: Upgrade");
@@ -138,7 +163,9 @@ pub(crate) fn answer(bytes: &[u8], path: Option<&str>) -> Answer {
             (h.name.to_owned(), value)
         })
         .collect();
+    let credentials = header("authorization").into_iter().find_map(|v| basic(&v));
     Answer::Upgrade {
+        credentials,
         response: response.into_bytes(),
         info: WebSocketInfo {
             path: target,
@@ -147,6 +174,20 @@ pub(crate) fn answer(bytes: &[u8], path: Option<&str>) -> Answer {
         },
         rest: bytes[head_len..].to_vec(),
     }
+}
+
+/// Login and passcode from `Basic base64(login:passcode)`.
+fn basic(value: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (login, passcode) = text.split_once(':')?;
+    Some((login.to_owned(), passcode.to_owned()))
 }
 
 /// `Sec-WebSocket-Accept` for a client's key.
@@ -160,6 +201,9 @@ fn accept_key(key: &str) -> String {
 fn refuse(status: u16, why: &str) -> Answer {
     let reason = match status {
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        503 => "Service Unavailable",
         404 => "Not Found",
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
@@ -208,7 +252,8 @@ mod tests {
             response,
             info,
             rest,
-        } = answer(&[request.as_bytes(), &[0x81]].concat(), None)
+            ..
+        } = answer(&[request.as_bytes(), &[0x81]].concat(), Served::default())
         else {
             panic!("an upgrade");
         };
@@ -230,7 +275,9 @@ mod tests {
 
     #[test]
     fn no_subprotocol_header_when_none_was_offered() {
-        let Answer::Upgrade { response, info, .. } = answer(upgrade("").as_bytes(), None) else {
+        let Answer::Upgrade { response, info, .. } =
+            answer(upgrade("").as_bytes(), Served::default())
+        else {
             panic!("an upgrade");
         };
         assert!(!String::from_utf8(response)
@@ -241,7 +288,13 @@ mod tests {
 
     #[test]
     fn what_is_not_an_upgrade_gets_a_status_and_a_reason() {
-        let status = |bytes: &[u8], path| match answer(bytes, path) {
+        let status = |bytes: &[u8], path| match answer(
+            bytes,
+            Served {
+                path,
+                ..Served::default()
+            },
+        ) {
             Answer::Refuse { status, response } => {
                 assert!(String::from_utf8(response).unwrap().ends_with('\n'));
                 status
@@ -254,9 +307,46 @@ mod tests {
         assert_eq!(status(old.as_bytes(), None), 400);
         assert_eq!(status(b"GET / HTTP/1.1\r\nHost\r\n\r\n", None), 400);
         assert!(matches!(
-            answer(b"GET / HTTP/1.1\r\nHo", None),
+            answer(b"GET / HTTP/1.1\r\nHo", Served::default()),
             Answer::Incomplete
         ));
+        let origins = ["http://app.test".to_owned()];
+        let served = Served {
+            origins: Some(&origins),
+            ..Served::default()
+        };
+        let from =
+            |origin: &str| answer(upgrade(&format!("Origin: {origin}\r\n")).as_bytes(), served);
+        assert!(matches!(
+            from("http://evil.test"),
+            Answer::Refuse { status: 403, .. }
+        ));
+        assert!(matches!(from("http://app.test"), Answer::Upgrade { .. }));
+        let armed = Served {
+            refuse_with: Some(503),
+            ..Served::default()
+        };
+        assert!(matches!(
+            answer(upgrade("").as_bytes(), armed),
+            Answer::Refuse { status: 503, .. }
+        ));
+    }
+
+    #[test]
+    fn basic_credentials_on_the_upgrade_are_read() {
+        // base64("guest:secret")
+        let request = upgrade("Authorization: Basic Z3Vlc3Q6c2VjcmV0\r\n");
+        let Answer::Upgrade {
+            credentials, info, ..
+        } = answer(request.as_bytes(), Served::default())
+        else {
+            panic!("an upgrade");
+        };
+        assert_eq!(credentials, Some(("guest".to_owned(), "secret".to_owned())));
+        assert!(info
+            .headers
+            .contains(&("Authorization".to_owned(), "(redacted)".to_owned())));
+        assert_eq!(basic("Bearer x"), None);
     }
 
     #[test]

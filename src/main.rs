@@ -71,9 +71,11 @@ fn run(args: &Serve) -> Result<(), String> {
         }
         None => None,
     };
+    let ws_path = settings.websocket_path.as_deref().unwrap_or("/ws");
     announce(
         broker.addr(),
         http.as_ref().map(|h| h.addr),
+        ws_path,
         args.ready_json,
     );
     let _ = stop.recv();
@@ -88,10 +90,10 @@ fn run(args: &Serve) -> Result<(), String> {
 }
 
 /// The ready line, flushed at once so a fixture reading it is not kept waiting.
-fn announce(stomp: SocketAddr, http: Option<SocketAddr>, as_json: bool) {
+fn announce(stomp: SocketAddr, http: Option<SocketAddr>, ws_path: &str, as_json: bool) {
     let line = if as_json {
         let http = http.map_or("null".to_owned(), |a| format!("\"{a}\""));
-        format!("{{\"stomp\":\"{stomp}\",\"http\":{http}}}")
+        format!("{{\"stomp\":\"{stomp}\",\"http\":{http},\"ws\":\"ws://{stomp}{ws_path}\"}}")
     } else {
         // The first line's last word stays the STOMP address.
         match http {

@@ -1021,3 +1021,38 @@ fn at_the_descriptor_limit_clients_are_answered_and_the_http_api_comes_back() {
     let (status, _) = http(&http_addr, "GET", "/connections", "");
     assert_eq!(status, 200);
 }
+
+#[test]
+fn websocket_options_have_flags_and_the_ready_line_names_the_ws_url() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--ready-json",
+        "-q",
+        "--websocket-path",
+        "/stomp",
+        "--websocket-origin",
+        "http://app.test",
+    ]);
+    let ready: serde_json::Value = serde_json::from_str(&broker.line()).unwrap();
+    let stomp = ready["stomp"].as_str().unwrap();
+    assert_eq!(ready["ws"], format!("ws://{stomp}/stomp"));
+    let status = |path: &str, origin: &str| {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(stomp).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: {origin}\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        let mut line = [0u8; 12];
+        stream.read_exact(&mut line).unwrap();
+        String::from_utf8_lossy(&line[9..12]).into_owned()
+    };
+    assert_eq!(status("/ws", "http://app.test"), "404");
+    assert_eq!(status("/stomp", "http://evil.test"), "403");
+    assert_eq!(status("/stomp", "http://app.test"), "101");
+}

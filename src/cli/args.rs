@@ -62,6 +62,13 @@ pub(crate) struct Serve {
     /// [default: 100; 0: none].
     #[arg(long, value_name = "MS")]
     pub(crate) heart_beat_floor: Option<u32>,
+    /// Serve STOMP over WebSocket only at this path [default: any path].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) websocket_path: Option<String>,
+    /// Accept WebSocket upgrades from browsers only from this origin
+    /// (repeatable) [default: any].
+    #[arg(long = "websocket-origin", value_name = "ORIGIN")]
+    pub(crate) websocket_origins: Vec<String>,
     /// The most messages that may wait on one queue [default: no bound].
     #[arg(long, value_name = "N")]
     pub(crate) max_queue_depth: Option<usize>,

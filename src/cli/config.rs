@@ -10,6 +10,8 @@
 //! log = "frames"                 # off | connections | frames | all
 //! heart_beat = [0, 0]            # the broker's offer, in ms
 //! heart_beat_floor = 100         # the shortest interval agreed to, in ms (0: none)
+//! websocket_path = "/ws"         # STOMP over WebSocket only there (default: any path)
+//! websocket_origins = ["http://localhost:3000"]  # browsers' origins allowed (default: any)
 //!
 //! [[users]]
 //! login = "alice"
@@ -73,6 +75,8 @@ pub(crate) struct Settings {
     pub(crate) log: Option<LogLevel>,
     pub(crate) heart_beat: Option<(u32, u32)>,
     pub(crate) heart_beat_floor: Option<u32>,
+    pub(crate) websocket_path: Option<String>,
+    pub(crate) websocket_origins: Option<Vec<String>>,
     #[serde(default)]
     users: Vec<User>,
     #[serde(default)]
@@ -172,6 +176,10 @@ impl Settings {
         self.http_token = args.http_token.clone().or(self.http_token);
         self.heart_beat = args.heart_beat.or(self.heart_beat);
         self.heart_beat_floor = args.heart_beat_floor.or(self.heart_beat_floor);
+        self.websocket_path = args.websocket_path.clone().or(self.websocket_path);
+        if !args.websocket_origins.is_empty() {
+            self.websocket_origins = Some(args.websocket_origins.clone());
+        }
         let limits = self.limits.get_or_insert_with(LimitSettings::default);
         limits.max_queue_depth = args.max_queue_depth.or(limits.max_queue_depth);
         limits.max_queue_bytes = args.max_queue_bytes.or(limits.max_queue_bytes);
@@ -271,6 +279,13 @@ impl Settings {
         }
         if let Some(floor) = self.heart_beat_floor {
             builder = builder.heart_beat_floor(floor);
+        }
+        if let Some(path) = &self.websocket_path {
+            builder = builder.websocket_path(path.clone());
+        }
+        if let Some(origins) = &self.websocket_origins {
+            let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
+            builder = builder.websocket_origins(&origins);
         }
         if let Some((send, receive)) = self.heart_beat {
             builder = builder.heart_beat(send, receive);

@@ -106,6 +106,7 @@ mod protocol;
 mod rules;
 mod session;
 mod state;
+mod tls;
 mod traffic;
 mod transport;
 

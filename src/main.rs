@@ -71,13 +71,18 @@ fn run(args: &Serve) -> Result<(), String> {
         }
         None => None,
     };
-    let ws_path = settings.websocket_path.as_deref().unwrap_or("/ws");
-    announce(
-        broker.addr(),
-        http.as_ref().map(|h| h.addr),
-        ws_path,
-        args.ready_json,
-    );
+    let ca_file = match broker.tls_ca_pem() {
+        Some(pem) => Some(CaFile::write(pem)?),
+        None => None,
+    };
+    announce(&Ready {
+        stomp: broker.addr(),
+        http: http.as_ref().map(|h| h.addr),
+        ws_path: settings.websocket_path.as_deref().unwrap_or("/ws"),
+        tls: broker.tls_addr(),
+        ca: ca_file.as_ref().map(|f| f.0.display().to_string()),
+        as_json: args.ready_json,
+    });
     let _ = stop.recv();
     if let Some(http) = http {
         http.stop();
@@ -86,20 +91,66 @@ fn run(args: &Serve) -> Result<(), String> {
     if let Ok(broker) = Arc::try_unwrap(broker) {
         broker.shutdown();
     }
+    drop(ca_file);
     Ok(())
 }
 
+/// The generated CA, in a file for clients in other languages to trust;
+/// removed when the broker stops.
+struct CaFile(std::path::PathBuf);
+
+impl CaFile {
+    fn write(pem: &str) -> Result<CaFile, String> {
+        let path = std::env::temp_dir().join(format!("stompbox-{}-ca.pem", std::process::id()));
+        std::fs::write(&path, pem)
+            .map_err(|e| format!("cannot write the TLS CA to {}: {e}", path.display()))?;
+        Ok(CaFile(path))
+    }
+}
+
+impl Drop for CaFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Where the broker listens, for the ready line.
+struct Ready<'a> {
+    stomp: SocketAddr,
+    http: Option<SocketAddr>,
+    ws_path: &'a str,
+    tls: Option<SocketAddr>,
+    ca: Option<String>,
+    as_json: bool,
+}
+
 /// The ready line, flushed at once so a fixture reading it is not kept waiting.
-fn announce(stomp: SocketAddr, http: Option<SocketAddr>, ws_path: &str, as_json: bool) {
-    let line = if as_json {
-        let http = http.map_or("null".to_owned(), |a| format!("\"{a}\""));
-        format!("{{\"stomp\":\"{stomp}\",\"http\":{http},\"ws\":\"ws://{stomp}{ws_path}\"}}")
+fn announce(ready: &Ready<'_>) {
+    let Ready {
+        stomp, http, tls, ..
+    } = ready;
+    let line = if ready.as_json {
+        serde_json::json!({
+            "stomp": stomp.to_string(),
+            "http": http.map(|a| a.to_string()),
+            "ws": format!("ws://{stomp}{}", ready.ws_path),
+            "tls": tls.map(|a| a.to_string()),
+            "ca": ready.ca,
+        })
+        .to_string()
     } else {
         // The first line's last word stays the STOMP address.
-        match http {
-            Some(http) => format!("stompbox listening on {stomp}\nHTTP API on http://{http}/"),
-            None => format!("stompbox listening on {stomp}"),
+        let mut line = format!("stompbox listening on {stomp}");
+        if let Some(http) = http {
+            line.push_str(&format!("\nHTTP API on http://{http}/"));
         }
+        if let Some(tls) = tls {
+            line.push_str(&format!("\nTLS on {tls}"));
+            if let Some(ca) = &ready.ca {
+                line.push_str(&format!(" (CA to trust: {ca})"));
+            }
+        }
+        line
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");

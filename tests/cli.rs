@@ -1056,3 +1056,61 @@ fn websocket_options_have_flags_and_the_ready_line_names_the_ws_url() {
     assert_eq!(status("/stomp", "http://evil.test"), "403");
     assert_eq!(status("/stomp", "http://app.test"), "101");
 }
+
+#[test]
+fn a_tls_port_names_its_ca_file_which_a_client_trusts_and_which_goes_with_the_broker() {
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{Read, Write};
+    let mut broker = Running::start(&["--port", "0", "--tls-port", "0", "--ready-json", "-q"]);
+    let ready: serde_json::Value = serde_json::from_str(&broker.line()).unwrap();
+    let tls = ready["tls"].as_str().unwrap().to_owned();
+    let ca_path = std::path::PathBuf::from(ready["ca"].as_str().unwrap());
+    let ca = std::fs::read(&ca_path).unwrap();
+
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = std::net::TcpStream::connect(tls.as_str()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut stream = rustls::StreamOwned::new(connection, tcp);
+    stream.write_all(b"CONNECT\nhost:h\n\n\0").unwrap();
+    let mut answer = [0u8; 9];
+    stream.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"CONNECTED");
+
+    let status = stop_with_sigterm(&mut broker.child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    assert!(!ca_path.exists(), "the CA file is removed at exit");
+}
+
+#[test]
+fn a_tls_certificate_file_that_cannot_be_read_is_a_clear_error() {
+    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            "0",
+            "--tls-cert",
+            "/nonexistent/cert.pem",
+            "--tls-key",
+            "/nonexistent/key.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("cannot read /nonexistent/cert.pem"),
+        "{error}"
+    );
+}

@@ -577,6 +577,45 @@ impl BrokerBuilder {
         self
     }
 
+    /// Also listens for STOMP over TLS (and WebSocket over TLS, `wss`) on
+    /// `port` of the same address (0: a free port;
+    /// [`Broker::tls_addr`](crate::Broker::tls_addr) says which). Without
+    /// [`tls_identity`](Self::tls_identity), a throwaway CA and a server
+    /// certificate for `localhost`, `127.0.0.1` and `::1` are made at start
+    /// ([`Broker::tls_ca_pem`](crate::Broker::tls_ca_pem) is the CA to
+    /// trust): a few milliseconds, paid only with TLS.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().tls_port(0).start()?;
+    /// assert_ne!(broker.tls_addr().unwrap().port(), broker.port());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn tls_port(mut self, port: u16) -> Self {
+        self.config.tls_port = Some(port);
+        self
+    }
+
+    /// The TLS port's certificate chain and private key, in PEM (default:
+    /// made at start, see [`tls_port`](Self::tls_port)). A chain or key that
+    /// cannot be read makes [`start`](Self::start) fail with
+    /// [`Error::Config`](crate::Error::Config).
+    ///
+    /// # Examples
+    /// ```
+    /// let err = stompbox::Broker::builder().tls_port(0).tls_identity("", "").start().unwrap_err();
+    /// assert!(err.to_string().contains("no certificate"), "{err}");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn tls_identity(
+        mut self,
+        chain_pem: impl Into<String>,
+        key_pem: impl Into<String>,
+    ) -> Self {
+        self.config.tls_identity = Some((chain_pem.into(), key_pem.into()));
+        self
+    }
+
     /// The most connections open at once (default 4,096; ActiveMQ's
     /// transport connectors default to 1,000). One more is answered with an
     /// ERROR frame (`too many connections: at most N`) and closed, before any

@@ -27,10 +27,12 @@ pub use expectations::ExpectationGuard;
 use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::connection::{acceptor, Threads};
+use crate::connection::acceptor::{self, Wrapping};
+use crate::connection::Threads;
 use crate::error::Error;
 use crate::expect::Expectation;
 use crate::state::BrokerState;
+use crate::tls::TlsIdentity;
 
 /// A running STOMP broker.
 ///
@@ -59,8 +61,17 @@ pub struct Broker {
     state: Arc<BrokerState>,
     addr: SocketAddr,
     acceptor: Option<JoinHandle<()>>,
+    /// The TLS listener, if one was asked for.
+    tls: Option<TlsListener>,
     threads: Threads,
     expectations: Mutex<Vec<Expectation>>,
+}
+
+/// A running TLS listener.
+struct TlsListener {
+    addr: SocketAddr,
+    acceptor: Option<JoinHandle<()>>,
+    ca_pem: Option<String>,
 }
 
 impl Broker {
@@ -93,16 +104,72 @@ impl Broker {
     fn launch(config: Config) -> Result<Broker, Error> {
         let listener = TcpListener::bind(config.bind)?;
         let addr = listener.local_addr()?;
+        // Made (and bound) before anything starts, so a failure leaves
+        // nothing running.
+        let tls = match config.tls_port {
+            Some(port) => {
+                let identity = match &config.tls_identity {
+                    Some((chain, key)) => TlsIdentity::from_pem(chain, key),
+                    None => TlsIdentity::generate(),
+                }
+                .map_err(Error::Config)?;
+                let listener = TcpListener::bind(SocketAddr::new(config.bind.ip(), port))?;
+                Some((listener, identity))
+            }
+            None => None,
+        };
         let state = BrokerState::new(config);
         let threads = Threads::default();
-        let acceptor = acceptor::spawn(listener, state.clone(), threads.clone())?;
-        Ok(Broker {
+        let acceptor = acceptor::spawn(listener, state.clone(), threads.clone(), Wrapping::Tcp)?;
+        let mut broker = Broker {
             state,
             addr,
             acceptor: Some(acceptor),
+            tls: None,
             threads,
             expectations: Mutex::new(Vec::new()),
-        })
+        };
+        if let Some((listener, identity)) = tls {
+            let tls_addr = listener.local_addr()?;
+            let wrapping = Wrapping::Tls(identity.server);
+            let state = broker.state.clone();
+            let acceptor = acceptor::spawn(listener, state, broker.threads.clone(), wrapping)?;
+            broker.tls = Some(TlsListener {
+                addr: tls_addr,
+                acceptor: Some(acceptor),
+                ca_pem: identity.ca_pem,
+            });
+        }
+        Ok(broker)
+    }
+
+    /// The TLS port's address, if the broker has one
+    /// ([`BrokerBuilder::tls_port`](crate::BrokerBuilder::tls_port)).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().tls_port(0).start()?;
+    /// assert!(broker.tls_addr().unwrap().ip().is_loopback());
+    /// assert!(stompbox::Broker::start()?.tls_addr().is_none());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().map(|t| t.addr)
+    }
+
+    /// The CA that signed the TLS port's certificate, in PEM, for a client
+    /// to trust: made at start with the certificate (for `localhost`,
+    /// `127.0.0.1` and `::1`) when none was given; `None` without TLS or
+    /// with a certificate of the test's own.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().tls_port(0).start()?;
+    /// assert!(broker.tls_ca_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn tls_ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref()?.ca_pem.as_deref()
     }
 
     /// The address clients connect to.
@@ -177,16 +244,27 @@ impl Broker {
             return;
         };
         self.state.begin_shutdown();
-        // Wake the acceptor blocked in accept(); it sees the flag and exits.
-        let mut wake = self.addr;
-        if wake.ip().is_unspecified() {
-            wake.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
-        drop(TcpStream::connect(wake));
+        // Wake the acceptors blocked in accept(); they see the flag and exit.
+        wake(self.addr);
         let _ = acceptor.join();
+        if let Some(tls) = &mut self.tls {
+            wake(tls.addr);
+            if let Some(acceptor) = tls.acceptor.take() {
+                let _ = acceptor.join();
+            }
+        }
         self.state.abort_all();
         self.threads.join_all();
     }
+}
+
+/// Connects to `addr` (loopback for an unspecified address) so that its
+/// acceptor returns from accept().
+fn wake(mut addr: SocketAddr) {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    drop(TcpStream::connect(addr));
 }
 
 impl Drop for Broker {

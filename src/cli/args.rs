@@ -62,6 +62,17 @@ pub(crate) struct Serve {
     /// [default: 100; 0: none].
     #[arg(long, value_name = "MS")]
     pub(crate) heart_beat_floor: Option<u32>,
+    /// Also listen for STOMP (and WebSocket) over TLS on this port (0: a free
+    /// one); without --tls-cert, a throwaway CA and a certificate for
+    /// localhost are made, and the CA written to a file the ready line names.
+    #[arg(long, value_name = "PORT")]
+    pub(crate) tls_port: Option<u16>,
+    /// The TLS certificate chain, PEM [default: made at start].
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The TLS private key, PEM.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
     /// Serve STOMP over WebSocket only at this path [default: any path].
     #[arg(long, value_name = "PATH")]
     pub(crate) websocket_path: Option<String>,

@@ -10,6 +10,9 @@
 //! log = "frames"                 # off | connections | frames | all
 //! heart_beat = [0, 0]            # the broker's offer, in ms
 //! heart_beat_floor = 100         # the shortest interval agreed to, in ms (0: none)
+//! tls_port = 61614               # STOMP and WebSocket over TLS too (0: a free port)
+//! tls_cert = "server.pem"        # with tls_key; default: a throwaway CA and certificate
+//! tls_key = "server-key.pem"
 //! websocket_path = "/ws"         # STOMP over WebSocket only there (default: any path)
 //! websocket_origins = ["http://localhost:3000"]  # browsers' origins allowed (default: any)
 //!
@@ -77,6 +80,9 @@ pub(crate) struct Settings {
     pub(crate) heart_beat_floor: Option<u32>,
     pub(crate) websocket_path: Option<String>,
     pub(crate) websocket_origins: Option<Vec<String>>,
+    pub(crate) tls_port: Option<u16>,
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
+    pub(crate) tls_key: Option<std::path::PathBuf>,
     #[serde(default)]
     users: Vec<User>,
     #[serde(default)]
@@ -177,6 +183,9 @@ impl Settings {
         self.heart_beat = args.heart_beat.or(self.heart_beat);
         self.heart_beat_floor = args.heart_beat_floor.or(self.heart_beat_floor);
         self.websocket_path = args.websocket_path.clone().or(self.websocket_path);
+        self.tls_port = args.tls_port.or(self.tls_port);
+        self.tls_cert = args.tls_cert.clone().or(self.tls_cert);
+        self.tls_key = args.tls_key.clone().or(self.tls_key);
         if !args.websocket_origins.is_empty() {
             self.websocket_origins = Some(args.websocket_origins.clone());
         }
@@ -282,6 +291,20 @@ impl Settings {
         }
         if let Some(path) = &self.websocket_path {
             builder = builder.websocket_path(path.clone());
+        }
+        if let Some(port) = self.tls_port {
+            builder = builder.tls_port(port);
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                let read = |path: &std::path::Path| {
+                    std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                };
+                builder = builder.tls_identity(read(cert)?, read(key)?);
+            }
+            (None, None) => {}
+            _ => return Err("tls_cert and tls_key go together".to_owned()),
         }
         if let Some(origins) = &self.websocket_origins {
             let origins: Vec<&str> = origins.iter().map(String::as_str).collect();

@@ -16,6 +16,7 @@ use crate::session::Session;
 use crate::state::outbox::Outbox;
 use crate::state::BrokerState;
 use crate::transport::tcp::TcpTransport;
+use crate::transport::tls::TlsTransport;
 use crate::transport::Transport;
 
 /// The threads of live and finished connections, to be joined.
@@ -43,17 +44,43 @@ impl Threads {
     }
 }
 
+/// What an accepted connection travels on.
+#[derive(Clone)]
+pub(crate) enum Wrapping {
+    Tcp,
+    Tls(Arc<rustls::ServerConfig>),
+}
+
+impl Wrapping {
+    fn transport(&self, stream: TcpStream) -> io::Result<Arc<dyn Transport>> {
+        Ok(match self {
+            Wrapping::Tcp => Arc::new(TcpTransport::new(stream)?),
+            Wrapping::Tls(config) => Arc::new(TlsTransport::new(stream, config.clone())?),
+        })
+    }
+}
+
 pub(crate) fn spawn(
     listener: TcpListener,
     state: Arc<BrokerState>,
     threads: Threads,
+    wrapping: Wrapping,
 ) -> io::Result<JoinHandle<()>> {
+    let name = match wrapping {
+        Wrapping::Tcp => "stompbox-accept",
+        Wrapping::Tls(_) => "stompbox-accept-tls",
+    };
     thread::Builder::new()
-        .name("stompbox-accept".into())
-        .spawn(move || accept_loop(&listener, &state, &threads))
+        .name(name.into())
+        .spawn(move || accept_loop(&listener, &state, &threads, &wrapping))
 }
 
-fn accept_loop(listener: &TcpListener, state: &Arc<BrokerState>, threads: &Threads) {
+fn accept_loop(
+    listener: &TcpListener,
+    state: &Arc<BrokerState>,
+    threads: &Threads,
+    wrapping: &Wrapping,
+) {
     let mut spare = Spare::open();
     loop {
         let accepted = listener.accept();
@@ -70,7 +97,7 @@ fn accept_loop(listener: &TcpListener, state: &Arc<BrokerState>, threads: &Threa
                         continue;
                     }
                 }
-                if let Ok(reader) = start_connection(state, stream) {
+                if let Ok(reader) = start_connection(state, stream, wrapping) {
                     threads.add(reader);
                 }
             }
@@ -154,8 +181,12 @@ fn refuse(mut stream: TcpStream, max: usize) -> io::Result<JoinHandle<()>> {
 }
 
 /// Starts the writer and the reader (session) of a new connection.
-fn start_connection(state: &Arc<BrokerState>, stream: TcpStream) -> io::Result<JoinHandle<()>> {
-    let transport: Arc<dyn Transport> = Arc::new(TcpTransport::new(stream)?);
+fn start_connection(
+    state: &Arc<BrokerState>,
+    stream: TcpStream,
+    wrapping: &Wrapping,
+) -> io::Result<JoinHandle<()>> {
+    let transport = wrapping.transport(stream)?;
     let conn = state.next_conn_id();
     let (outbox, conduit, backlog) = Outbox::new();
     state.update(|j| {

@@ -4,12 +4,14 @@
 //! [`Transport`]; the session above them never sees it. Plain TCP
 //! ([`tcp::TcpTransport`]) is the one implementation; once a connection's
 //! first bytes are a WebSocket upgrade ([`handshake`]), it speaks
-//! [`websocket`] framing over the same stream. TLS would be another
-//! implementation, without touching the session or the broker's state.
+//! [`websocket`] framing over the same stream. [`tls::TlsTransport`] is the
+//! other implementation (TLS, and WebSocket over it), without touching the
+//! session or the broker's state.
 
 pub(crate) mod detached;
 pub(crate) mod handshake;
 pub(crate) mod tcp;
+pub(crate) mod tls;
 pub(crate) mod websocket;
 
 use std::io;

@@ -3,17 +3,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::websocket::{self, Event, Framing};
+use super::websocket::{self, Framing, RawIo, WebSocketSide};
 use super::Transport;
-
-/// The most STOMP bytes one WebSocket message carries.
-const MAX_MESSAGE: usize = 256 * 1024;
 
 /// How long a blocked write waits before its caller may check whether to
 /// give up.
@@ -32,155 +28,86 @@ pub(crate) struct TcpTransport {
     peer: SocketAddr,
     /// The read timeout last set on the socket, so a read with the same
     /// timeout makes no system call to set it again.
-    read_timeout: Mutex<Option<Duration>>,
+    read_timeout: ReadTimeout,
     /// Set once the connection has upgraded to WebSocket.
     websocket: OnceLock<WebSocketSide>,
 }
 
-/// A WebSocket connection's framing state, each side under its own lock.
-#[derive(Debug)]
-struct WebSocketSide {
-    /// The client's frames (the reader's).
-    incoming: Mutex<Framing>,
-    /// The frame being written, whole frames only (the writer's, and the
-    /// reader's for pongs and closes).
-    outgoing: Mutex<Outgoing>,
-    close_sent: AtomicBool,
-}
-
+/// A socket's read timeout, set only when it changes.
 #[derive(Debug, Default)]
-struct Outgoing {
-    frame: Vec<u8>,
-    written: usize,
-    /// How many STOMP bytes `frame` carries.
-    carries: usize,
-}
+pub(crate) struct ReadTimeout(Mutex<Option<Duration>>);
 
-impl TcpTransport {
-    pub(crate) fn new(stream: TcpStream) -> io::Result<TcpTransport> {
-        let peer = stream.peer_addr()?;
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(WRITE_POLL))?;
-        let keepalive = socket2::TcpKeepalive::new()
-            .with_time(KEEPALIVE_IDLE)
-            .with_interval(KEEPALIVE_INTERVAL);
-        socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
-        Ok(TcpTransport {
-            stream,
-            peer,
-            read_timeout: Mutex::new(None),
-            websocket: OnceLock::new(),
-        })
-    }
-
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+impl ReadTimeout {
+    pub(crate) fn set(&self, stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
         // A zero timeout means "for ever" to the socket: make it the shortest
         // real one instead.
         let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
-        let mut current = self.read_timeout.lock();
+        let mut current = self.0.lock();
         if *current != timeout {
-            self.stream.set_read_timeout(timeout)?;
+            stream.set_read_timeout(timeout)?;
             *current = timeout;
         }
         Ok(())
     }
+}
 
-    /// Reads the STOMP bytes of the client's WebSocket messages, answering
-    /// pings and a close on the way.
-    fn read_websocket(
-        &self,
-        side: &WebSocketSide,
-        buf: &mut [u8],
-        timeout: Option<Duration>,
-    ) -> io::Result<usize> {
-        let mut incoming = side.incoming.lock();
-        loop {
-            let n = incoming.take(buf);
-            if n > 0 {
-                return Ok(n);
-            }
-            match incoming.parse() {
-                Some(Event::Reply(frame)) => {
-                    let _ = self.write_frame(side, &frame);
-                    continue;
-                }
-                Some(Event::Violation(code, _)) => {
-                    self.send_close(side, code);
-                    return Ok(0);
-                }
-                None if incoming.has_payload() => continue,
-                None if incoming.is_closed() => return Ok(0),
-                None => {}
-            }
-            self.set_read_timeout(timeout)?;
-            let mut chunk = [0u8; 16 * 1024];
-            let n = (&self.stream).read(&mut chunk)?;
-            if n == 0 {
-                return Ok(0);
-            }
-            incoming.feed(&chunk[..n]);
-        }
+/// Sets up an accepted socket: Nagle off, writes that give up after
+/// [`WRITE_POLL`], keepalive.
+pub(crate) fn prepare(stream: &TcpStream) -> io::Result<SocketAddr> {
+    let peer = stream.peer_addr()?;
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(WRITE_POLL))?;
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL);
+    socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive)?;
+    Ok(peer)
+}
+
+/// Closes abortively (SO_LINGER 0): the close is a reset, so a client
+/// blocked writing to a stopped broker learns it at once, not after TCP's
+/// zero-window probes give up (minutes, seen under load).
+pub(crate) fn abort(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+impl TcpTransport {
+    pub(crate) fn new(stream: TcpStream) -> io::Result<TcpTransport> {
+        let peer = prepare(&stream)?;
+        Ok(TcpTransport {
+            stream,
+            peer,
+            read_timeout: ReadTimeout::default(),
+            websocket: OnceLock::new(),
+        })
+    }
+}
+
+impl RawIo for TcpTransport {
+    fn read_some(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
+        self.read_timeout.set(&self.stream, timeout)?;
+        (&self.stream).read(buf)
     }
 
-    /// Writes STOMP bytes as one WebSocket message (at most [`MAX_MESSAGE`]
-    /// of them); a write that times out part-way keeps the rest of the
-    /// frame, and the caller's next call (with the same bytes) finishes it.
-    fn write_websocket(&self, side: &WebSocketSide, bytes: &[u8]) -> io::Result<usize> {
-        let mut out = side.outgoing.lock();
-        if out.frame.is_empty() {
-            let carries = bytes.len().min(MAX_MESSAGE);
-            out.frame = websocket::data(&bytes[..carries]);
-            out.written = 0;
-            out.carries = carries;
-        }
-        self.finish(&mut out)?;
-        Ok(std::mem::take(&mut *out).carries)
-    }
-
-    /// Writes the rest of the frame in progress.
-    fn finish(&self, out: &mut Outgoing) -> io::Result<()> {
-        while out.written < out.frame.len() {
-            match (&self.stream).write(&out.frame[out.written..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => out.written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes a whole control frame, after any frame in progress.
-    fn write_frame(&self, side: &WebSocketSide, frame: &[u8]) -> io::Result<()> {
-        let mut out = side.outgoing.lock();
-        // A data frame cut short is finished first (and left in place: the
-        // writer's next call returns what it carried).
-        self.finish(&mut out)?;
-        (&self.stream).write_all(frame)
-    }
-
-    /// Sends a close frame with `code`, once.
-    fn send_close(&self, side: &WebSocketSide, code: u16) {
-        if !side.close_sent.swap(true, Ordering::SeqCst) {
-            let _ = self.write_frame(side, &websocket::close_frame(code));
-        }
+    fn write_some(&self, bytes: &[u8]) -> io::Result<usize> {
+        (&self.stream).write(bytes)
     }
 }
 
 impl Transport for TcpTransport {
     fn read(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
-        if let Some(side) = self.websocket.get() {
-            return self.read_websocket(side, buf, timeout);
+        match self.websocket.get() {
+            Some(side) => side.read(self, buf, timeout),
+            None => self.read_some(buf, timeout),
         }
-        self.set_read_timeout(timeout)?;
-        (&self.stream).read(buf)
     }
 
     fn write(&self, bytes: &[u8]) -> io::Result<usize> {
-        if let Some(side) = self.websocket.get() {
-            return self.write_websocket(side, bytes);
+        match self.websocket.get() {
+            Some(side) => side.write(self, bytes),
+            None => self.write_some(bytes),
         }
-        (&self.stream).write(bytes)
     }
 
     #[cfg(target_os = "linux")]
@@ -196,7 +123,7 @@ impl Transport for TcpTransport {
 
     fn close_write(&self) {
         if let Some(side) = self.websocket.get() {
-            self.send_close(side, websocket::NORMAL);
+            side.send_close(self, websocket::NORMAL);
         }
         let _ = self.stream.shutdown(Shutdown::Write);
     }
@@ -206,11 +133,7 @@ impl Transport for TcpTransport {
     }
 
     fn abort(&self) {
-        // SO_LINGER 0: the close is a reset, so a client blocked writing to
-        // a stopped broker learns it at once, not after TCP's zero-window
-        // probes give up (minutes, seen under load).
-        let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
-        self.close();
+        abort(&self.stream);
     }
 
     fn peer(&self) -> SocketAddr {
@@ -226,12 +149,7 @@ impl Transport for TcpTransport {
     }
 
     fn upgrade_to_websocket(&self, framing: Framing) -> bool {
-        let side = WebSocketSide {
-            incoming: Mutex::new(framing),
-            outgoing: Mutex::new(Outgoing::default()),
-            close_sent: AtomicBool::new(false),
-        };
-        self.websocket.set(side).is_ok()
+        self.websocket.set(WebSocketSide::new(framing)).is_ok()
     }
 
     fn write_raw(&self, bytes: &[u8]) -> io::Result<()> {

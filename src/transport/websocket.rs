@@ -8,6 +8,14 @@
 //! once a connection has upgraded); [`encode`] writes one server frame.
 
 use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+/// The most STOMP bytes one WebSocket message carries.
+const MAX_MESSAGE: usize = 256 * 1024;
 
 /// The largest payload a client frame may declare: far over any STOMP
 /// frame the broker accepts, far under what would exhaust memory.
@@ -114,6 +122,131 @@ impl Framing {
     pub(crate) fn has_payload(&self) -> bool {
         !self.payload.is_empty()
     }
+}
+
+/// The byte stream WebSocket framing runs over: plain TCP, or TLS.
+pub(crate) trait RawIo {
+    /// Reads some bytes, waiting at most `timeout`; `Ok(0)`: closed.
+    fn read_some(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize>;
+    /// Writes some of `bytes`; an error of kind `WouldBlock`/`TimedOut`
+    /// after a short while when it cannot progress.
+    fn write_some(&self, bytes: &[u8]) -> io::Result<usize>;
+}
+
+/// A WebSocket connection's framing over its byte stream, each side under
+/// its own lock: the reader's (the client's frames) and the writer's
+/// (whole frames only; the reader writes pongs and closes there too).
+#[derive(Debug)]
+pub(crate) struct WebSocketSide {
+    incoming: Mutex<Framing>,
+    outgoing: Mutex<Outgoing>,
+    close_sent: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Outgoing {
+    frame: Vec<u8>,
+    written: usize,
+    /// How many STOMP bytes `frame` carries.
+    carries: usize,
+}
+
+impl WebSocketSide {
+    pub(crate) fn new(framing: Framing) -> WebSocketSide {
+        WebSocketSide {
+            incoming: Mutex::new(framing),
+            outgoing: Mutex::new(Outgoing::default()),
+            close_sent: AtomicBool::new(false),
+        }
+    }
+
+    /// Reads the STOMP bytes of the client's messages, answering pings and
+    /// a close on the way.
+    pub(crate) fn read(
+        &self,
+        io: &dyn RawIo,
+        buf: &mut [u8],
+        timeout: Option<Duration>,
+    ) -> io::Result<usize> {
+        let mut incoming = self.incoming.lock();
+        loop {
+            let n = incoming.take(buf);
+            if n > 0 {
+                return Ok(n);
+            }
+            match incoming.parse() {
+                Some(Event::Reply(frame)) => {
+                    let _ = self.write_control(io, &frame);
+                    continue;
+                }
+                Some(Event::Violation(code, _)) => {
+                    self.send_close(io, code);
+                    return Ok(0);
+                }
+                None if incoming.has_payload() => continue,
+                None if incoming.is_closed() => return Ok(0),
+                None => {}
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = io.read_some(&mut chunk, timeout)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            incoming.feed(&chunk[..n]);
+        }
+    }
+
+    /// Writes STOMP bytes as one message (at most [`MAX_MESSAGE`] of them);
+    /// a write that times out part-way keeps the rest of the frame, and the
+    /// caller's next call (with the same bytes) finishes it.
+    pub(crate) fn write(&self, io: &dyn RawIo, bytes: &[u8]) -> io::Result<usize> {
+        let mut out = self.outgoing.lock();
+        if out.frame.is_empty() {
+            let carries = bytes.len().min(MAX_MESSAGE);
+            out.frame = data(&bytes[..carries]);
+            out.written = 0;
+            out.carries = carries;
+        }
+        finish(io, &mut out)?;
+        Ok(std::mem::take(&mut *out).carries)
+    }
+
+    /// Writes a whole control frame, after any frame in progress (which is
+    /// left in place: the writer's next call returns what it carried).
+    fn write_control(&self, io: &dyn RawIo, frame: &[u8]) -> io::Result<()> {
+        let mut out = self.outgoing.lock();
+        finish(io, &mut out)?;
+        let mut written = 0;
+        while written < frame.len() {
+            match io.write_some(&frame[written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a close frame with `code`, once.
+    pub(crate) fn send_close(&self, io: &dyn RawIo, code: u16) {
+        if !self.close_sent.swap(true, Ordering::SeqCst) {
+            let _ = self.write_control(io, &close_frame(code));
+        }
+    }
+}
+
+/// Writes the rest of the frame in progress.
+fn finish(io: &dyn RawIo, out: &mut Outgoing) -> io::Result<()> {
+    while out.written < out.frame.len() {
+        match io.write_some(&out.frame[out.written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => out.written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// One complete client frame: opcode, unmasked payload, bytes used.

@@ -15,16 +15,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The first line of stdout names the address; read it as it is written.
+# The ready line (JSON) names the addresses; read it as it is written.
 mkfifo "$work/out"
-"$binary" --port 0 --quiet >"$work/out" 2>&1 &
+"$binary" --port 0 --tls-port 0 --ready-json --quiet >"$work/out" 2>&1 &
 pid=$!
 exec 3<"$work/out"
-read -r -t 10 line <&3 || { echo "stompbox printed no address" >&2; exit 1; }
-addr=${line##* }
-case "$addr" in
-  *:*) ;;
-  *) echo "stompbox did not print its address: $line" >&2; exit 1 ;;
-esac
-echo "stompbox listening on $addr"
-"$python" "$here/stomppy_check.py" "$addr"
+read -r -t 10 line <&3 || { echo "stompbox printed no ready line" >&2; exit 1; }
+field() { "$python" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$line" "$1"; }
+addr=$(field stomp) || { echo "stompbox did not print its addresses: $line" >&2; exit 1; }
+tls=$(field tls)
+ca=$(field ca)
+echo "stompbox listening on $addr, TLS on $tls"
+"$python" "$here/stomppy_check.py" "$addr" "$tls" "$ca"

@@ -5,9 +5,10 @@ with a receipt and a custom header, receive, ack, nack and redelivery (1.1+),
 a committed and an aborted transaction, topic fan-out to two subscriptions,
 heart-beats (1.1+), an ERROR for an unknown command, and disconnect with a
 receipt; then all of it for 1.2 over WebSocket (stomp.py's WSStompConnection,
-on the same port). Any mismatch raises, and the script exits non-zero.
+on the same port) and over TLS (set_ssl, trusting the CA the broker made).
+Any mismatch raises, and the script exits non-zero.
 
-Usage: python stomppy_check.py HOST:PORT
+Usage: python stomppy_check.py HOST:PORT [TLS_HOST:PORT CA_FILE]
 """
 
 import queue
@@ -80,9 +81,12 @@ def receipt(rec, rid):
     expect(frame.headers.get("receipt-id") == rid, f"receipt-id {rid}, got {frame.headers}")
 
 
-def open_connection(addr, version, heartbeats=(0, 0), websocket=False):
+def open_connection(addr, version, heartbeats=(0, 0), websocket=False, ca=None):
     host, port = addr
-    if websocket:
+    if ca:
+        conn = stomp.Connection12([(host, port)], heartbeats=heartbeats)
+        conn.set_ssl(for_hosts=[(host, port)], ca_certs=ca)
+    elif websocket:
         conn = WSStompConnection([(host, port)], heartbeats=heartbeats, ws_path="/ws")
     elif version == "1.0":
         conn = stomp.Connection10([(host, port)])
@@ -117,11 +121,11 @@ def nack(conn, version, frame):
         conn.nack(h["message-id"], h["subscription"])
 
 
-def check_version(addr, version, websocket=False):
-    over = "-ws" if websocket else ""
+def check_version(addr, version, websocket=False, ca=None):
+    over = "-ws" if websocket else "-tls" if ca else ""
     q = f"/queue/stomppy-{version}{over}"
     beats = (100, 100) if version != "1.0" else (0, 0)
-    conn, rec = open_connection(addr, version, beats, websocket)
+    conn, rec = open_connection(addr, version, beats, websocket, ca)
     mode = "client" if version == "1.0" else "client-individual"
 
     conn.subscribe(destination=q, id="s1", ack=mode, headers={"receipt": "sub"})
@@ -176,7 +180,7 @@ def check_version(addr, version, websocket=False):
     receipt(rec, "bye")
 
     # A second connection provokes an ERROR with an unknown command.
-    conn, rec = open_connection(addr, version, websocket=websocket)
+    conn, rec = open_connection(addr, version, websocket=websocket, ca=ca)
     conn.send_frame("BOGUS", {"receipt": "bogus"})
     err = take(rec.errors, "ERROR for BOGUS")
     expect(err.headers.get("message") == "unknown command 'BOGUS'", f"error message, got {err.headers}")
@@ -185,21 +189,30 @@ def check_version(addr, version, websocket=False):
         conn.disconnect()
     except Exception:
         pass  # the broker has already closed the connection
-    print(f"stomp.py {stomp.__version__} STOMP {version}{' over WebSocket' if websocket else ''}: ok")
+    print(f"stomp.py {stomp.__version__} STOMP {version}{describe(websocket, ca)}: ok")
+
+
+def describe(websocket, ca):
+    return " over WebSocket" if websocket else " over TLS" if ca else ""
 
 
 def main():
-    host, port = sys.argv[1].rsplit(":", 1)
-    addr = (host, int(port))
+    def parse(text):
+        host, port = text.rsplit(":", 1)
+        return (host, int(port))
+
+    addr = parse(sys.argv[1])
     failed = 0
-    runs = [("1.0", False), ("1.1", False), ("1.2", False), ("1.2", True)]
-    for version, websocket in runs:
+    runs = [(addr, "1.0", False, None), (addr, "1.1", False, None), (addr, "1.2", False, None),
+            (addr, "1.2", True, None)]
+    if len(sys.argv) > 3:
+        runs.append((parse(sys.argv[2]), "1.2", False, sys.argv[3]))
+    for where, version, websocket, ca in runs:
         try:
-            check_version(addr, version, websocket)
+            check_version(where, version, websocket, ca)
         except Exception as e:  # report every run, then fail
             failed += 1
-            over = " over WebSocket" if websocket else ""
-            print(f"stomp.py STOMP {version}{over}: FAILED: {e}")
+            print(f"stomp.py STOMP {version}{describe(websocket, ca)}: FAILED: {e}")
     passed = len(runs) - failed
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

@@ -1,4 +1,4 @@
-//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal | queue | acked | topic | websocket | remote HOST:PORT]`.
+//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal | queue | acked | topic | websocket | tls | remote HOST:PORT]`.
 //!
 //! 1. start + shutdown of a broker (what every test pays);
 //! 2. one client's SEND-with-receipt round trip (median, p99);
@@ -6,7 +6,8 @@
 //!    with the journal recording and without;
 //! 4. the same queue with the consumer ACKing every message, messages/s;
 //! 5. one producer to 10 topic subscribers, deliveries/s;
-//! 6. the queue of 3 with both clients over WebSocket, against TCP.
+//! 6. the queue of 3 with both clients over WebSocket, against TCP;
+//! 7. TLS: a start with a TLS port (certificate made), a handshake + CONNECT.
 //!
 //! Clients here are lean raw sockets (pre-encoded frames, buffered writes, the
 //! crate's decoder to read), so the figures are the broker's, not a client's.
@@ -373,6 +374,69 @@ fn websocket_cost(count: usize, pairs: usize) {
     );
 }
 
+/// What TLS costs: a broker's start with a TLS port (the certificate made
+/// then) against without, and a TLS handshake plus CONNECT.
+fn tls_cost(iterations: usize) {
+    let start = |tls: bool| {
+        let mut times: Vec<Duration> = (0..iterations / 10)
+            .map(|_| {
+                let started = Instant::now();
+                let builder = Broker::builder();
+                let builder = if tls { builder.tls_port(0) } else { builder };
+                builder.start().unwrap().shutdown();
+                started.elapsed()
+            })
+            .collect();
+        times.sort();
+        percentile(&times, 0.5)
+    };
+    let (plain, tls) = (start(false), start(true));
+    println!(
+        "start+shutdown with a TLS port (certificate made at start): median {tls:?}, without {plain:?} ({} runs)",
+        iterations / 10
+    );
+    let broker = Broker::builder().tls_port(0).start().unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::pem::PemObject;
+    for cert in
+        rustls::pki_types::CertificateDer::pem_slice_iter(broker.tls_ca_pem().unwrap().as_bytes())
+    {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = std::sync::Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    let addr = broker.tls_addr().unwrap();
+    let mut times: Vec<Duration> = (0..iterations)
+        .map(|_| {
+            let started = Instant::now();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let connection = rustls::ClientConnection::new(config.clone(), name).unwrap();
+            let tcp = TcpStream::connect(addr).unwrap();
+            tcp.set_nodelay(true).unwrap();
+            let mut stream = rustls::StreamOwned::new(connection, tcp);
+            stream
+                .write_all(b"CONNECT\naccept-version:1.2\nhost:bench\n\n\0")
+                .unwrap();
+            let mut answer = [0u8; 9];
+            stream.read_exact(&mut answer).unwrap();
+            assert_eq!(&answer, b"CONNECTED");
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    println!(
+        "TLS connect (TCP + TLS 1.3 handshake + CONNECT/CONNECTED): median {:?}, p99 {:?} ({iterations} connections)",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99)
+    );
+}
+
 /// Messages/s through one queue of a broker already running at `addr` (the
 /// binary, to measure what its log costs).
 fn remote_queue_throughput(addr: SocketAddr, count: usize) -> f64 {
@@ -475,6 +539,10 @@ fn main() {
         remote_queue_throughput(addr, 500_000);
         return;
     }
+    if std::env::args().any(|a| a == "tls") {
+        tls_cost(1000);
+        return;
+    }
     if std::env::args().any(|a| a == "websocket") {
         websocket_cost(500_000, 3);
         return;
@@ -492,4 +560,5 @@ fn main() {
     queue_acked_throughput(1_000_000 / scale);
     topic_fan_out(200_000 / scale, 10);
     websocket_cost(500_000 / scale, 3);
+    tls_cost(1000 / scale);
 }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@stomp/stompjs';
 import { WebSocket } from 'ws';
@@ -19,8 +20,8 @@ globalThis.WebSocket = WebSocket;
 const binary =
   process.env.STOMPBOX_BIN ?? fileURLToPath(new URL('../../target/debug/stompbox', import.meta.url));
 
-async function startStompbox() {
-  const child = spawn(binary, ['--port', '0', '--http-port', '0', '--ready-json', '--log', 'off']);
+async function startStompbox(extra = []) {
+  const child = spawn(binary, ['--port', '0', '--http-port', '0', '--ready-json', '--log', 'off', ...extra]);
   const [line] = await once(createInterface({ input: child.stdout }), 'line');
   const ready = JSON.parse(line);
   const api = async (path) => (await fetch(`http://${ready.http}${path}`)).json();
@@ -29,7 +30,7 @@ async function startStompbox() {
     const [code] = await once(child, 'exit');
     return code;
   };
-  return { stomp: ready.stomp, api, stop };
+  return { stomp: ready.stomp, tls: ready.tls, ca: ready.ca, api, stop };
 }
 
 test('stompjs over ws:// connects, subscribes, sends in a transaction, acks, beats and disconnects', async () => {
@@ -82,5 +83,31 @@ test('stompjs over ws:// connects, subscribes, sends in a transaction, acks, bea
   const frames = await broker.api(`/connections/${connection.id}/frames`);
   const sent = frames.filter((f) => f.direction === 'in' && f.frame).map((f) => f.frame.command);
   assert.deepEqual(sent, ['CONNECT', 'SUBSCRIBE', 'BEGIN', 'SEND', 'COMMIT', 'ACK', 'DISCONNECT']);
+  assert.equal(await broker.stop(), 0);
+});
+
+test('stompjs over wss:// trusts the CA the broker made', async () => {
+  const broker = await startStompbox(['--tls-port', '0']);
+  const ca = readFileSync(broker.ca);
+  const port = broker.tls.split(':')[1];
+  const client = new Client({
+    webSocketFactory: () => new WebSocket(`wss://localhost:${port}/ws`, ['v12.stomp', 'v11.stomp'], { ca }),
+    reconnectDelay: 0,
+  });
+  const connected = new Promise((resolve) => (client.onConnect = resolve));
+  client.activate();
+  await connected;
+  const received = new Promise((resolve) => client.subscribe('/topic/wss', resolve));
+  // SUBSCRIBE and SEND travel in order on one connection: the broker has
+  // the subscription before the message.
+  client.publish({ destination: '/topic/wss', body: 'over TLS' });
+  const message = await Promise.race([
+    received,
+    new Promise((_, reject) => setTimeout(() => reject(new Error('no MESSAGE within 5 s')), 5000)),
+  ]);
+  assert.equal(message.body, 'over TLS');
+  await client.deactivate();
+  const [connection] = await broker.api('/connections');
+  assert.equal(connection.transport, 'wss');
   assert.equal(await broker.stop(), 0);
 });

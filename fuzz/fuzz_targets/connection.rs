@@ -13,7 +13,9 @@
 //! on any of its threads aborts). The HTTP API lives in the binary: with
 //! `STOMPBOX_BIN` set, the target starts it once and sends both STOMP and
 //! HTTP there; the binary exiting, or printing a panic on stderr, is a crash.
-//! `/wait` is rewritten to `/w4it`: a long-poll is a wait, not a hang.
+//! `/wait` is rewritten to `/w4it`: a long-poll is a wait, not a hang. A
+//! STOMP connection whose bytes start as an HTTP request gets an HTTP answer
+//! (a WebSocket upgrade on the STOMP port), checked as such.
 #![no_main]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -149,6 +151,7 @@ fn split(data: &[u8]) -> (Vec<u8>, Vec<u8>, Vec<Vec<u8>>) {
 fuzz_target!(|data: &[u8]| {
     let target = target();
     let (a, b, requests) = split(data);
+    let (http_a, http_b) = (a.starts_with(b"GET "), b.starts_with(b"GET "));
     let mut a = open(target.stomp, &a);
     let mut b = open(target.stomp, &b);
     if let Some(http) = target.http {
@@ -156,8 +159,8 @@ fuzz_target!(|data: &[u8]| {
             check_http(http, &request);
         }
     }
-    check_stomp(&mut a);
-    check_stomp(&mut b);
+    check_stomp(&mut a, http_a);
+    check_stomp(&mut b, http_b);
     if let Some(child) = &target.child {
         let exited = child.lock().unwrap().try_wait().expect("try_wait");
         assert!(exited.is_none(), "the stompbox binary exited: {exited:?}");
@@ -179,7 +182,9 @@ fn open(addr: SocketAddr, input: &[u8]) -> TcpStream {
     stream
 }
 
-fn check_stomp(stream: &mut TcpStream) {
+/// What came back: frames, an ERROR last; or, for input that began as an
+/// HTTP request (a WebSocket upgrade on the STOMP port), an HTTP answer.
+fn check_stomp(stream: &mut TcpStream, http: bool) {
     let mut output = Vec::new();
     match stream.read_to_end(&mut output) {
         Ok(_) => {}
@@ -190,6 +195,14 @@ fn check_stomp(stream: &mut TcpStream) {
             panic!("the broker neither answered nor closed within 10 s")
         }
         Err(_) => return, // reset by the broker after an ERROR: nothing more to check
+    }
+    if http {
+        assert!(
+            output.is_empty() || output.starts_with(b"HTTP/1.1 "),
+            "an HTTP request got {:?}",
+            String::from_utf8_lossy(&output[..output.len().min(200)])
+        );
+        return;
     }
     // Whatever came out parses as frames, and an ERROR is the last one.
     let mut decoder = Decoder::new(Limits {

@@ -401,3 +401,24 @@ fn basic_credentials_on_the_upgrade_log_in_a_connect_without_login() {
         .headers
         .contains(&("authorization".to_owned(), "(redacted)".to_owned())));
 }
+
+#[test]
+fn the_stomp_version_stays_within_the_subprotocol_agreed() {
+    let broker = Broker::start().unwrap();
+    let (mut v11, chosen) = ws(broker.addr(), "/", &["v11.stomp"]);
+    assert_eq!(chosen.as_deref(), Some("v11.stomp"));
+    send(
+        &mut v11,
+        "CONNECT\naccept-version:1.0,1.1,1.2\nhost:h\n\n\0",
+    );
+    assert!(frames(&mut v11, 1)[0].starts_with("CONNECTED\nversion:1.1"));
+    let (mut v10, _) = ws(broker.addr(), "/", &["v10.stomp"]);
+    send(&mut v10, "CONNECT\naccept-version:1.2\nhost:h\n\n\0");
+    let error = frames(&mut v10, 1).remove(0);
+    assert!(error.starts_with("ERROR\n"), "{error}");
+    assert!(error.contains("\nversion:1.0\n"), "{error}");
+    assert!(
+        error.contains("the WebSocket subprotocol it agreed to allows 1.0"),
+        "{error}"
+    );
+}

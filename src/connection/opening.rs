@@ -8,6 +8,7 @@ use std::io::ErrorKind;
 use std::time::Instant;
 
 use crate::journal::{CloseReason, ConnectionId};
+use crate::protocol::Version;
 use crate::session::Session;
 use crate::state::BrokerState;
 use crate::transport::handshake::{self, Answer, Served};
@@ -18,15 +19,22 @@ use crate::transport::Transport;
 pub(super) enum Opening {
     /// STOMP: these bytes are its start.
     Stomp(Vec<u8>),
-    /// Upgraded: STOMP follows inside WebSocket messages; the login and
-    /// passcode of an HTTP Basic `Authorization` header, if any.
-    WebSocket(Option<(String, String)>),
+    /// Upgraded: STOMP follows inside WebSocket messages.
+    WebSocket(Upgraded),
     /// An HTTP request answered without an upgrade; the connection closes.
     Answered(CloseReason),
     /// The client closed, or the socket failed.
     Closed,
     /// Nothing (complete) arrived within the CONNECT deadline.
     Silent,
+}
+
+/// What the upgrade tells the session.
+pub(super) struct Upgraded {
+    /// The login and passcode of an HTTP Basic `Authorization` header.
+    pub(super) credentials: Option<(String, String)>,
+    /// The highest STOMP version the chosen subprotocol allows.
+    pub(super) highest: Option<Version>,
 }
 
 /// Reads the connection's first bytes and acts on them.
@@ -86,8 +94,16 @@ pub(super) fn open(
                 {
                     return Opening::Closed;
                 }
+                let highest = match info.subprotocol.as_deref() {
+                    Some("v10.stomp") => Some(Version::V1_0),
+                    Some("v11.stomp") => Some(Version::V1_1),
+                    _ => None,
+                };
                 state.update(|j| j.history.upgraded(conn, transport.kind(), info));
-                return Opening::WebSocket(credentials);
+                return Opening::WebSocket(Upgraded {
+                    credentials,
+                    highest,
+                });
             }
             Answer::Refuse { status, response } => {
                 let _ = transport.write_raw(&response);

@@ -59,7 +59,10 @@ impl Reader {
         let mut decoder = Decoder::new(self.state.config.limits);
         match opening::open(&self.state, self.conn, &*self.transport, &self.session) {
             Opening::Stomp(first) => decoder.feed(&first),
-            Opening::WebSocket(credentials) => self.session.set_http_credentials(credentials),
+            Opening::WebSocket(upgraded) => {
+                self.session.set_http_credentials(upgraded.credentials);
+                self.session.set_highest_version(upgraded.highest);
+            }
             Opening::Answered(reason) => return reason,
             Opening::Closed => return self.session.on_closed(),
             Opening::Silent => return self.session.on_silence(&mut self.state.lock()),

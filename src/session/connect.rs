@@ -15,7 +15,7 @@ impl Session {
     pub(super) fn connect(&mut self, journal: &mut Journal, frame: &Frame) -> Result<(), Failure> {
         let with_credentials = self.with_http_credentials(frame);
         let frame = with_credentials.as_ref().unwrap_or(frame);
-        let version = negotiate_version(frame.header("accept-version"))?;
+        let version = negotiate_version(frame.header("accept-version"), self.highest_version)?;
         let client_beats = match version {
             Version::V1_0 => (0, 0),
             _ => heart_beat::parse(frame.header("heart-beat")).ok_or_else(|| {
@@ -104,21 +104,32 @@ impl Session {
     }
 }
 
-/// The highest version both sides support; absent `accept-version` means 1.0.
-fn negotiate_version(accept: Option<&str>) -> Result<Version, Failure> {
+/// The highest version both sides support, at most `highest` (the
+/// WebSocket subprotocol's); absent `accept-version` means 1.0.
+fn negotiate_version(accept: Option<&str>, highest: Option<Version>) -> Result<Version, Failure> {
     let Some(accept) = accept else {
         return Ok(Version::V1_0);
+    };
+    let supported = match highest {
+        Some(Version::V1_0) => "1.0",
+        Some(Version::V1_1) => "1.0,1.1",
+        _ => SUPPORTED,
     };
     accept
         .split(',')
         .filter_map(|v| v.parse::<Version>().ok())
+        .filter(|v| highest.is_none_or(|h| *v <= h))
         .max()
         .ok_or_else(|| {
-            let mut failure = Failure::new(
-                "unsupported STOMP version",
-                format!("The client accepts {accept:?}; this broker supports {SUPPORTED}."),
-            );
-            failure.extra.push(("version", SUPPORTED.to_owned()));
+            let why = if supported == SUPPORTED {
+                format!("The client accepts {accept:?}; this broker supports {SUPPORTED}.")
+            } else {
+                format!(
+                    "The client accepts {accept:?}; the WebSocket subprotocol it agreed to allows {supported}."
+                )
+            };
+            let mut failure = Failure::new("unsupported STOMP version", why);
+            failure.extra.push(("version", supported.to_owned()));
             failure
         })
 }

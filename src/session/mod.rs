@@ -94,6 +94,9 @@ pub(crate) struct Session {
     /// `Authorization`, used when CONNECT has no `login` (as RabbitMQ's
     /// `use_http_auth`).
     http_credentials: Option<(String, String)>,
+    /// The highest version CONNECT may agree to: the WebSocket subprotocol's
+    /// (`v11.stomp`: 1.1), `None` for any.
+    highest_version: Option<Version>,
 }
 
 impl Session {
@@ -108,7 +111,13 @@ impl Session {
             connect_deadline,
             silence_allowed: None,
             http_credentials: None,
+            highest_version: None,
         }
+    }
+
+    /// Caps the version CONNECT may agree to (a WebSocket subprotocol's).
+    pub(crate) fn set_highest_version(&mut self, highest: Option<Version>) {
+        self.highest_version = highest;
     }
 
     /// The credentials of the connection's HTTP upgrade, if it had some.

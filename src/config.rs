@@ -59,6 +59,8 @@ pub(crate) struct Config {
     pub(crate) tls_port: Option<u16>,
     /// The TLS certificate chain and key, in PEM (`None`: made at start).
     pub(crate) tls_identity: Option<(String, String)>,
+    /// Something wrong with the TLS port, on purpose.
+    pub(crate) tls_problem: Option<crate::tls::TlsProblem>,
 }
 
 impl Default for Config {
@@ -90,6 +92,7 @@ impl Default for Config {
             websocket_origins: None,
             tls_port: None,
             tls_identity: None,
+            tls_problem: None,
         }
     }
 }

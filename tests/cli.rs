@@ -1114,3 +1114,30 @@ fn a_tls_certificate_file_that_cannot_be_read_is_a_clear_error() {
         "{error}"
     );
 }
+
+#[test]
+fn a_tls_problem_can_be_asked_for_on_the_command_line() {
+    use std::io::{Read, Write};
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--tls-port",
+        "0",
+        "--tls-problem",
+        "stalled-handshake",
+        "--ready-json",
+        "-q",
+    ]);
+    let ready: serde_json::Value = serde_json::from_str(&broker.line()).unwrap();
+    let mut tcp = std::net::TcpStream::connect(ready["tls"].as_str().unwrap()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    // A ClientHello's first bytes: accepted, never answered.
+    tcp.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0, 0, 1, 0])
+        .unwrap();
+    let error = tcp.read(&mut [0u8; 1]).unwrap_err();
+    assert!(matches!(
+        error.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ));
+}

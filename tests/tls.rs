@@ -223,3 +223,57 @@ fn rcgen_identity() -> (String, String, String) {
         .unwrap();
     (cert.pem(), key.serialize_pem(), ca_cert.pem())
 }
+
+/// The error a client trusting the broker's CA meets at the handshake.
+fn handshake_error(broker: &Broker) -> std::io::Error {
+    let ca = broker.tls_ca_pem().unwrap().to_owned();
+    let mut stream = tls(broker.tls_addr().unwrap(), &ca, "localhost");
+    stream
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    stream
+        .write_all(b"CONNECT\nhost:h\n\n\0")
+        .and_then(|()| stream.read(&mut [0u8; 1]))
+        .unwrap_err()
+}
+
+#[rstest::rstest]
+#[case::expired(stompbox::TlsProblem::Expired, "expired")]
+#[case::wrong_host(stompbox::TlsProblem::WrongHost, "not valid for name")]
+#[case::unknown_ca(stompbox::TlsProblem::UnknownCa, "UnknownIssuer")]
+fn certificate_problems_on_purpose_fail_the_clients_handshake(
+    #[case] problem: stompbox::TlsProblem,
+    #[case] says: &str,
+) {
+    let broker = Broker::builder()
+        .tls_port(0)
+        .tls_problem(problem)
+        .start()
+        .unwrap();
+    let error = handshake_error(&broker).to_string();
+    assert!(error.contains(says), "{problem:?}: {error}");
+    // The plain port works as ever.
+    Client::connect(broker.addr()).unwrap();
+}
+
+#[test]
+fn a_stalled_handshake_is_accepted_and_never_answered() {
+    let broker = Broker::builder()
+        .tls_port(0)
+        .tls_problem(stompbox::TlsProblem::StalledHandshake)
+        .start()
+        .unwrap();
+    let error = handshake_error(&broker);
+    assert!(
+        matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{error}"
+    );
+    // Stopping the broker closes what it held.
+    let started = std::time::Instant::now();
+    drop(broker);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}

@@ -15,6 +15,7 @@ use crate::permissions::{Access, TopicMapping};
 use crate::protocol::frame::Limits;
 use crate::rules::DestinationSyntax;
 use crate::rules::SessionRules;
+use crate::tls::TlsProblem;
 use crate::traffic::Traffic;
 
 /// Options for a [`Broker`]; every one has a default.
@@ -613,6 +614,24 @@ impl BrokerBuilder {
         key_pem: impl Into<String>,
     ) -> Self {
         self.config.tls_identity = Some((chain_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// Makes the TLS port go wrong on purpose (default: nothing wrong), to
+    /// test how a client copes: an expired certificate, one for another
+    /// host name, one signed by a CA other than
+    /// [`Broker::tls_ca_pem`](crate::Broker::tls_ca_pem), or a handshake
+    /// that never completes. Applies to a certificate made at start.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, TlsProblem};
+    ///
+    /// let broker = Broker::builder().tls_port(0).tls_problem(TlsProblem::WrongHost).start()?;
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn tls_problem(mut self, problem: TlsProblem) -> Self {
+        self.config.tls_problem = Some(problem);
         self
     }
 

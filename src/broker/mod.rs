@@ -32,7 +32,7 @@ use crate::connection::Threads;
 use crate::error::Error;
 use crate::expect::Expectation;
 use crate::state::BrokerState;
-use crate::tls::TlsIdentity;
+use crate::tls::{TlsIdentity, TlsProblem};
 
 /// A running STOMP broker.
 ///
@@ -110,7 +110,7 @@ impl Broker {
             Some(port) => {
                 let identity = match &config.tls_identity {
                     Some((chain, key)) => TlsIdentity::from_pem(chain, key),
-                    None => TlsIdentity::generate(),
+                    None => TlsIdentity::generate(config.tls_problem),
                 }
                 .map_err(Error::Config)?;
                 let listener = TcpListener::bind(SocketAddr::new(config.bind.ip(), port))?;
@@ -131,7 +131,10 @@ impl Broker {
         };
         if let Some((listener, identity)) = tls {
             let tls_addr = listener.local_addr()?;
-            let wrapping = Wrapping::Tls(identity.server);
+            let wrapping = match broker.state.config.tls_problem {
+                Some(TlsProblem::StalledHandshake) => Wrapping::Stalled,
+                _ => Wrapping::Tls(identity.server),
+            };
             let state = broker.state.clone();
             let acceptor = acceptor::spawn(listener, state, broker.threads.clone(), wrapping)?;
             broker.tls = Some(TlsListener {

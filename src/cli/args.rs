@@ -73,6 +73,9 @@ pub(crate) struct Serve {
     /// The TLS private key, PEM.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub(crate) tls_key: Option<PathBuf>,
+    /// Make the TLS port go wrong on purpose, to test a client's handling.
+    #[arg(long, value_name = "PROBLEM")]
+    pub(crate) tls_problem: Option<TlsProblemArg>,
     /// Serve STOMP over WebSocket only at this path [default: any path].
     #[arg(long, value_name = "PATH")]
     pub(crate) websocket_path: Option<String>,
@@ -152,6 +155,31 @@ pub(crate) struct Serve {
     /// for fixtures to parse.
     #[arg(long)]
     pub(crate) ready_json: bool,
+}
+
+/// Something wrong with the TLS port, on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum TlsProblemArg {
+    /// An expired certificate.
+    Expired,
+    /// A certificate for another host name.
+    WrongHost,
+    /// A certificate signed by a CA other than the one handed out.
+    UnknownCa,
+    /// Connections accepted and never answered.
+    StalledHandshake,
+}
+
+impl From<TlsProblemArg> for stompbox::TlsProblem {
+    fn from(arg: TlsProblemArg) -> Self {
+        match arg {
+            TlsProblemArg::Expired => stompbox::TlsProblem::Expired,
+            TlsProblemArg::WrongHost => stompbox::TlsProblem::WrongHost,
+            TlsProblemArg::UnknownCa => stompbox::TlsProblem::UnknownCa,
+            TlsProblemArg::StalledHandshake => stompbox::TlsProblem::StalledHandshake,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]

@@ -13,6 +13,7 @@
 //! tls_port = 61614               # STOMP and WebSocket over TLS too (0: a free port)
 //! tls_cert = "server.pem"        # with tls_key; default: a throwaway CA and certificate
 //! tls_key = "server-key.pem"
+//! tls_problem = "expired"        # or wrong-host, unknown-ca, stalled-handshake: on purpose
 //! websocket_path = "/ws"         # STOMP over WebSocket only there (default: any path)
 //! websocket_origins = ["http://localhost:3000"]  # browsers' origins allowed (default: any)
 //!
@@ -83,6 +84,7 @@ pub(crate) struct Settings {
     pub(crate) tls_port: Option<u16>,
     pub(crate) tls_cert: Option<std::path::PathBuf>,
     pub(crate) tls_key: Option<std::path::PathBuf>,
+    pub(crate) tls_problem: Option<super::args::TlsProblemArg>,
     #[serde(default)]
     users: Vec<User>,
     #[serde(default)]
@@ -186,6 +188,7 @@ impl Settings {
         self.tls_port = args.tls_port.or(self.tls_port);
         self.tls_cert = args.tls_cert.clone().or(self.tls_cert);
         self.tls_key = args.tls_key.clone().or(self.tls_key);
+        self.tls_problem = args.tls_problem.or(self.tls_problem);
         if !args.websocket_origins.is_empty() {
             self.websocket_origins = Some(args.websocket_origins.clone());
         }
@@ -294,6 +297,9 @@ impl Settings {
         }
         if let Some(port) = self.tls_port {
             builder = builder.tls_port(port);
+        }
+        if let Some(problem) = self.tls_problem {
+            builder = builder.tls_problem(problem.into());
         }
         match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => {

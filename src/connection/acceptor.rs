@@ -49,6 +49,9 @@ impl Threads {
 pub(crate) enum Wrapping {
     Tcp,
     Tls(Arc<rustls::ServerConfig>),
+    /// TLS whose handshake never completes: accepted, then never answered
+    /// (see [`TlsProblem::StalledHandshake`](crate::TlsProblem)).
+    Stalled,
 }
 
 impl Wrapping {
@@ -56,6 +59,7 @@ impl Wrapping {
         Ok(match self {
             Wrapping::Tcp => Arc::new(TcpTransport::new(stream)?),
             Wrapping::Tls(config) => Arc::new(TlsTransport::new(stream, config.clone())?),
+            Wrapping::Stalled => unreachable!("stalled connections get no transport"),
         })
     }
 }
@@ -68,7 +72,7 @@ pub(crate) fn spawn(
 ) -> io::Result<JoinHandle<()>> {
     let name = match wrapping {
         Wrapping::Tcp => "stompbox-accept",
-        Wrapping::Tls(_) => "stompbox-accept-tls",
+        Wrapping::Tls(_) | Wrapping::Stalled => "stompbox-accept-tls",
     };
     thread::Builder::new()
         .name(name.into())
@@ -82,12 +86,20 @@ fn accept_loop(
     wrapping: &Wrapping,
 ) {
     let mut spare = Spare::open();
+    // Held open, unanswered, until the broker stops (a stalled handshake).
+    let mut stalled: std::collections::VecDeque<TcpStream> = Default::default();
     loop {
         let accepted = listener.accept();
         if state.is_shutting_down() {
             return;
         }
         match accepted {
+            Ok((stream, _)) if matches!(wrapping, Wrapping::Stalled) => {
+                stalled.push_back(stream);
+                if stalled.len() > STALLED {
+                    stalled.pop_front();
+                }
+            }
             Ok((stream, _)) => {
                 if let Some(max) = state.config.max_connections {
                     if state.read(|j| j.live.connection_count()) >= max {
@@ -113,6 +125,9 @@ fn accept_loop(
         }
     }
 }
+
+/// The most connections a stalled TLS port holds unanswered.
+const STALLED: usize = 256;
 
 fn is_out_of_descriptors(error: &io::Error) -> bool {
     // EMFILE (this process) and ENFILE (the system), the same on Linux and

@@ -61,6 +61,8 @@ pub(crate) struct Config {
     pub(crate) tls_identity: Option<(String, String)>,
     /// Something wrong with the TLS port, on purpose.
     pub(crate) tls_problem: Option<crate::tls::TlsProblem>,
+    /// The TLS port requires client certificates the broker's CA issued.
+    pub(crate) tls_client_certificates: bool,
 }
 
 impl Default for Config {
@@ -93,6 +95,7 @@ impl Default for Config {
             tls_port: None,
             tls_identity: None,
             tls_problem: None,
+            tls_client_certificates: false,
         }
     }
 }

@@ -116,7 +116,7 @@ pub use client::{Client, ClientBuilder, Message};
 pub use error::Error;
 pub use expect::{Expectation, Times};
 pub use protocol::{frame, Version};
-pub use tls::TlsProblem;
+pub use tls::{ClientCertificate, TlsProblem};
 pub use traffic::Traffic;
 
 /// For the `session` fuzz target (`fuzz/`): not part of the API.

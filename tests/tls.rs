@@ -277,3 +277,104 @@ fn a_stalled_handshake_is_accepted_and_never_answered() {
     drop(broker);
     assert!(started.elapsed() < Duration::from_secs(1));
 }
+
+/// A TLS connection presenting `client` (PEM certificate and key).
+fn tls_as(addr: SocketAddr, ca_pem: &str, client: &stompbox::ClientCertificate) -> Tls {
+    use rustls::pki_types::PrivateKeyDer;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(client.cert_pem.as_bytes())
+            .map(Result::unwrap)
+            .collect();
+    let key = PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .unwrap();
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    StreamOwned::new(ClientConnection::new(Arc::new(config), name).unwrap(), tcp)
+}
+
+#[test]
+fn mutual_tls_requires_an_issued_certificate_whose_name_is_the_principal() {
+    use stompbox::auth::Access;
+    let broker = Broker::builder()
+        .tls_port(0)
+        .tls_client_certificates(true)
+        .grant("alice", "/queue/orders", Access::PUB)
+        .enforce_permissions(true)
+        .start()
+        .unwrap();
+    let ca = broker.tls_ca_pem().unwrap().to_owned();
+    let addr = broker.tls_addr().unwrap();
+    // Without a certificate: the handshake fails.
+    let error = handshake_error(&broker).to_string();
+    assert!(error.contains("CertificateRequired"), "{error}");
+
+    let alice = broker.issue_client_cert("alice").unwrap();
+    let mut stream = tls_as(addr, &ca, &alice);
+    let mut decoder = Decoder::new(Limits::default());
+    decoder.set_version(Some(Version::V1_2));
+    stream
+        .write_all(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0SEND\ndestination:/queue/orders\nreceipt:r\n\nok\0")
+        .unwrap();
+    assert_eq!(
+        frame(&mut stream, &mut decoder).unwrap().command(),
+        &Command::Connected
+    );
+    assert_eq!(
+        frame(&mut stream, &mut decoder).unwrap().command(),
+        &Command::Receipt
+    );
+    let connection = broker
+        .connections()
+        .into_iter()
+        .find(|c| c.is_connected())
+        .unwrap();
+    assert_eq!(connection.principal.as_deref(), Some("alice"));
+
+    // Bob's certificate works, but his grants are his own.
+    let bob = broker.issue_client_cert("bob").unwrap();
+    let mut stream = tls_as(addr, &ca, &bob);
+    let mut decoder = Decoder::new(Limits::default());
+    decoder.set_version(Some(Version::V1_2));
+    stream
+        .write_all(
+            b"CONNECT\naccept-version:1.2\nhost:h\n\n\0SEND\ndestination:/queue/orders\n\nno\0",
+        )
+        .unwrap();
+    assert_eq!(
+        frame(&mut stream, &mut decoder).unwrap().command(),
+        &Command::Connected
+    );
+    let denied = frame(&mut stream, &mut decoder).unwrap();
+    assert_eq!(denied.command(), &Command::Error);
+    assert!(
+        denied
+            .header("message")
+            .unwrap()
+            .contains("principal 'bob'"),
+        "{denied}"
+    );
+}
+
+#[test]
+fn client_certificates_need_a_tls_port_and_the_brokers_own_ca() {
+    assert!(Broker::start().unwrap().issue_client_cert("x").is_err());
+    let own = rcgen_identity();
+    let broker = Broker::builder()
+        .tls_port(0)
+        .tls_identity(own.0, own.1)
+        .start()
+        .unwrap();
+    let error = broker.issue_client_cert("x").unwrap_err().to_string();
+    assert!(error.contains("only by a CA the broker made"), "{error}");
+}

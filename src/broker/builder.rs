@@ -635,6 +635,19 @@ impl BrokerBuilder {
         self
     }
 
+    /// Requires a client certificate on the TLS port (mutual TLS), one the
+    /// broker's CA issued ([`Broker::issue_client_cert`](crate::Broker::issue_client_cert)):
+    /// a client without one fails the handshake; one with it is known by
+    /// the name it was issued to (its principal, so grants apply), without
+    /// login or passcode. Applies to a certificate made at start.
+    ///
+    /// # Examples
+    /// See [`Broker::issue_client_cert`](crate::Broker::issue_client_cert).
+    pub fn tls_client_certificates(mut self, required: bool) -> Self {
+        self.config.tls_client_certificates = required;
+        self
+    }
+
     /// The most connections open at once (default 4,096; ActiveMQ's
     /// transport connectors default to 1,000). One more is answered with an
     /// ERROR frame (`too many connections: at most N`) and closed, before any

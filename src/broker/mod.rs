@@ -32,7 +32,7 @@ use crate::connection::Threads;
 use crate::error::Error;
 use crate::expect::Expectation;
 use crate::state::BrokerState;
-use crate::tls::{TlsIdentity, TlsProblem};
+use crate::tls::{ClientCertificate, TlsIdentity, TlsProblem};
 
 /// A running STOMP broker.
 ///
@@ -71,7 +71,7 @@ pub struct Broker {
 struct TlsListener {
     addr: SocketAddr,
     acceptor: Option<JoinHandle<()>>,
-    ca_pem: Option<String>,
+    identity: TlsIdentity,
 }
 
 impl Broker {
@@ -110,7 +110,9 @@ impl Broker {
             Some(port) => {
                 let identity = match &config.tls_identity {
                     Some((chain, key)) => TlsIdentity::from_pem(chain, key),
-                    None => TlsIdentity::generate(config.tls_problem),
+                    None => {
+                        TlsIdentity::generate(config.tls_problem, config.tls_client_certificates)
+                    }
                 }
                 .map_err(Error::Config)?;
                 let listener = TcpListener::bind(SocketAddr::new(config.bind.ip(), port))?;
@@ -133,14 +135,14 @@ impl Broker {
             let tls_addr = listener.local_addr()?;
             let wrapping = match broker.state.config.tls_problem {
                 Some(TlsProblem::StalledHandshake) => Wrapping::Stalled,
-                _ => Wrapping::Tls(identity.server),
+                _ => Wrapping::Tls(identity.server.clone()),
             };
             let state = broker.state.clone();
             let acceptor = acceptor::spawn(listener, state, broker.threads.clone(), wrapping)?;
             broker.tls = Some(TlsListener {
                 addr: tls_addr,
                 acceptor: Some(acceptor),
-                ca_pem: identity.ca_pem,
+                identity,
             });
         }
         Ok(broker)
@@ -172,7 +174,35 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn tls_ca_pem(&self) -> Option<&str> {
-        self.tls.as_ref()?.ca_pem.as_deref()
+        self.tls.as_ref()?.identity.ca_pem.as_deref()
+    }
+
+    /// A client certificate for `name`, signed by the CA the broker made:
+    /// with [`BrokerBuilder::tls_client_certificates`](crate::BrokerBuilder::tls_client_certificates)
+    /// the TLS port requires one, and a connection presenting it is known as
+    /// `name` (its principal, so grants apply, recorded in the journal),
+    /// login and passcode not needed.
+    ///
+    /// # Errors
+    /// [`Error::Config`] without a TLS port, or with a certificate of the
+    /// test's own (no CA key to sign with).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().tls_port(0).tls_client_certificates(true).start()?;
+    /// let alice = broker.issue_client_cert("alice")?;
+    /// assert!(alice.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    /// assert!(alice.key_pem.contains("PRIVATE KEY"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn issue_client_cert(&self, name: &str) -> Result<ClientCertificate, Error> {
+        let tls = self
+            .tls
+            .as_ref()
+            .ok_or_else(|| Error::Config("no TLS port: see BrokerBuilder::tls_port".to_owned()))?;
+        tls.identity
+            .issue(name, &self.state.issued_certificates)
+            .map_err(Error::Config)
     }
 
     /// The address clients connect to.

@@ -57,7 +57,13 @@ impl Reader {
 
     fn serve(&mut self) -> CloseReason {
         let mut decoder = Decoder::new(self.state.config.limits);
-        match opening::open(&self.state, self.conn, &*self.transport, &self.session) {
+        let opening = opening::open(&self.state, self.conn, &*self.transport, &self.session);
+        // The TLS handshake is done once the first bytes are read.
+        if let Some(der) = self.transport.peer_certificate() {
+            let name = self.state.issued_certificates.name_of(&der);
+            self.session.set_certificate_principal(name);
+        }
+        match opening {
             Opening::Stomp(first) => decoder.feed(&first),
             Opening::WebSocket(upgraded) => {
                 self.session.set_http_credentials(upgraded.credentials);

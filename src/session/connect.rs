@@ -95,6 +95,11 @@ impl Session {
         if let Some(reason) = self.state.faults.take_connect() {
             return Err(refuse(reason, true));
         }
+        if let Some(name) = &self.certificate_principal {
+            // The client certificate vouches for it (as RabbitMQ's
+            // ssl_cert_login).
+            return Ok(name.clone());
+        }
         let request = ConnectRequest {
             headers: frame.headers(),
             users: &self.state.users,

@@ -97,6 +97,9 @@ pub(crate) struct Session {
     /// The highest version CONNECT may agree to: the WebSocket subprotocol's
     /// (`v11.stomp`: 1.1), `None` for any.
     highest_version: Option<Version>,
+    /// Who the client certificate says the client is (a certificate the
+    /// broker's CA issued), which CONNECT then needs no credentials for.
+    certificate_principal: Option<String>,
 }
 
 impl Session {
@@ -112,7 +115,13 @@ impl Session {
             silence_allowed: None,
             http_credentials: None,
             highest_version: None,
+            certificate_principal: None,
         }
+    }
+
+    /// The name the client's certificate was issued to, if any.
+    pub(crate) fn set_certificate_principal(&mut self, name: Option<String>) {
+        self.certificate_principal = name;
     }
 
     /// Caps the version CONNECT may agree to (a WebSocket subprotocol's).

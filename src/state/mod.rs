@@ -85,6 +85,8 @@ pub(crate) struct BrokerState {
     pub(crate) permissions: LivePermissions,
     /// Failures the test has armed.
     pub(crate) faults: Faults,
+    /// Client certificates the broker's CA issued, and to whom.
+    pub(crate) issued_certificates: crate::tls::IssuedCertificates,
     shutting_down: AtomicBool,
     next_conn: AtomicU64,
     next_message: AtomicU64,
@@ -101,6 +103,7 @@ impl BrokerState {
             users,
             permissions: LivePermissions::new(config.permissions.clone()),
             faults: Faults::default(),
+            issued_certificates: Default::default(),
             config,
             shutting_down: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),

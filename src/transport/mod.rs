@@ -62,7 +62,13 @@ pub(crate) trait Transport: Send + Sync + 'static {
         false
     }
 
-    /// Writes `bytes` as they are, bypassing any framing (the handshake's
-    /// HTTP response).
+    /// Writes `bytes` as they are, bypassing any WebSocket framing (the
+    /// handshake's HTTP response).
     fn write_raw(&self, bytes: &[u8]) -> io::Result<()>;
+
+    /// The certificate the peer presented (DER), on a TLS connection that
+    /// asked for one.
+    fn peer_certificate(&self) -> Option<Vec<u8>> {
+        None
+    }
 }

@@ -244,6 +244,11 @@ impl Transport for TlsTransport {
         self.websocket.set(WebSocketSide::new(framing)).is_ok()
     }
 
+    fn peer_certificate(&self) -> Option<Vec<u8>> {
+        let session = self.session.lock();
+        Some(session.tls.peer_certificates()?.first()?.to_vec())
+    }
+
     fn write_raw(&self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             match self.write_some(bytes) {

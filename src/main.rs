@@ -72,15 +72,32 @@ fn run(args: &Serve) -> Result<(), String> {
         None => None,
     };
     let ca_file = match broker.tls_ca_pem() {
-        Some(pem) => Some(CaFile::write(pem)?),
+        Some(pem) => Some(TempFile::write("ca.pem", pem)?),
         None => None,
     };
+    let mut client_files = Vec::new();
+    for name in &settings.issue_client_certs {
+        let issued = broker.issue_client_cert(name).map_err(|e| e.to_string())?;
+        let cert = TempFile::write(&format!("{name}.pem"), &issued.cert_pem)?;
+        let key = TempFile::write(&format!("{name}-key.pem"), &issued.key_pem)?;
+        client_files.push((name.clone(), cert, key));
+    }
     announce(&Ready {
         stomp: broker.addr(),
         http: http.as_ref().map(|h| h.addr),
         ws_path: settings.websocket_path.as_deref().unwrap_or("/ws"),
         tls: broker.tls_addr(),
         ca: ca_file.as_ref().map(|f| f.0.display().to_string()),
+        client_certs: client_files
+            .iter()
+            .map(|(name, cert, key)| {
+                (
+                    name.clone(),
+                    cert.0.display().to_string(),
+                    key.0.display().to_string(),
+                )
+            })
+            .collect(),
         as_json: args.ready_json,
     });
     let _ = stop.recv();
@@ -92,23 +109,36 @@ fn run(args: &Serve) -> Result<(), String> {
         broker.shutdown();
     }
     drop(ca_file);
+    drop(client_files);
     Ok(())
 }
 
-/// The generated CA, in a file for clients in other languages to trust;
-/// removed when the broker stops.
-struct CaFile(std::path::PathBuf);
+/// A file for clients in other languages (the generated CA, an issued
+/// client certificate or key), in the temp directory; removed when the
+/// broker stops.
+struct TempFile(std::path::PathBuf);
 
-impl CaFile {
-    fn write(pem: &str) -> Result<CaFile, String> {
-        let path = std::env::temp_dir().join(format!("stompbox-{}-ca.pem", std::process::id()));
-        std::fs::write(&path, pem)
-            .map_err(|e| format!("cannot write the TLS CA to {}: {e}", path.display()))?;
-        Ok(CaFile(path))
+impl TempFile {
+    fn write(name: &str, pem: &str) -> Result<TempFile, String> {
+        // A name is the user's: no separators in the file's name.
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let file = format!("stompbox-{}-{safe}", std::process::id());
+        let path = std::env::temp_dir().join(file);
+        std::fs::write(&path, pem).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(TempFile(path))
     }
 }
 
-impl Drop for CaFile {
+impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
@@ -121,6 +151,8 @@ struct Ready<'a> {
     ws_path: &'a str,
     tls: Option<SocketAddr>,
     ca: Option<String>,
+    /// Issued client certificates: name, certificate file, key file.
+    client_certs: Vec<(String, String, String)>,
     as_json: bool,
 }
 
@@ -136,6 +168,11 @@ fn announce(ready: &Ready<'_>) {
             "ws": format!("ws://{stomp}{}", ready.ws_path),
             "tls": tls.map(|a| a.to_string()),
             "ca": ready.ca,
+            "client_certs": ready
+                .client_certs
+                .iter()
+                .map(|(name, cert, key)| (name.clone(), serde_json::json!({"cert": cert, "key": key})))
+                .collect::<serde_json::Map<_, _>>(),
         })
         .to_string()
     } else {

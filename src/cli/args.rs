@@ -73,6 +73,14 @@ pub(crate) struct Serve {
     /// The TLS private key, PEM.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub(crate) tls_key: Option<PathBuf>,
+    /// Require client certificates on the TLS port (mutual TLS): ones the
+    /// broker's CA issued (--issue-client-cert); the name is the principal.
+    #[arg(long)]
+    pub(crate) tls_client_certificates: bool,
+    /// Issue a client certificate for NAME at start (repeatable), written to
+    /// files the ready line names.
+    #[arg(long = "issue-client-cert", value_name = "NAME")]
+    pub(crate) issue_client_certs: Vec<String>,
     /// Make the TLS port go wrong on purpose, to test a client's handling.
     #[arg(long, value_name = "PROBLEM")]
     pub(crate) tls_problem: Option<TlsProblemArg>,

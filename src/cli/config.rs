@@ -14,6 +14,8 @@
 //! tls_cert = "server.pem"        # with tls_key; default: a throwaway CA and certificate
 //! tls_key = "server-key.pem"
 //! tls_problem = "expired"        # or wrong-host, unknown-ca, stalled-handshake: on purpose
+//! tls_client_certificates = true # mutual TLS: certificates the broker's CA issued
+//! issue_client_certs = ["alice"] # issued at start, files named by the ready line
 //! websocket_path = "/ws"         # STOMP over WebSocket only there (default: any path)
 //! websocket_origins = ["http://localhost:3000"]  # browsers' origins allowed (default: any)
 //!
@@ -85,6 +87,9 @@ pub(crate) struct Settings {
     pub(crate) tls_cert: Option<std::path::PathBuf>,
     pub(crate) tls_key: Option<std::path::PathBuf>,
     pub(crate) tls_problem: Option<super::args::TlsProblemArg>,
+    pub(crate) tls_client_certificates: Option<bool>,
+    #[serde(default)]
+    pub(crate) issue_client_certs: Vec<String>,
     #[serde(default)]
     users: Vec<User>,
     #[serde(default)]
@@ -189,6 +194,11 @@ impl Settings {
         self.tls_cert = args.tls_cert.clone().or(self.tls_cert);
         self.tls_key = args.tls_key.clone().or(self.tls_key);
         self.tls_problem = args.tls_problem.or(self.tls_problem);
+        if args.tls_client_certificates {
+            self.tls_client_certificates = Some(true);
+        }
+        self.issue_client_certs
+            .extend(args.issue_client_certs.iter().cloned());
         if !args.websocket_origins.is_empty() {
             self.websocket_origins = Some(args.websocket_origins.clone());
         }
@@ -300,6 +310,9 @@ impl Settings {
         }
         if let Some(problem) = self.tls_problem {
             builder = builder.tls_problem(problem.into());
+        }
+        if let Some(required) = self.tls_client_certificates {
+            builder = builder.tls_client_certificates(required);
         }
         match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => {

@@ -5,10 +5,11 @@ with a receipt and a custom header, receive, ack, nack and redelivery (1.1+),
 a committed and an aborted transaction, topic fan-out to two subscriptions,
 heart-beats (1.1+), an ERROR for an unknown command, and disconnect with a
 receipt; then all of it for 1.2 over WebSocket (stomp.py's WSStompConnection,
-on the same port) and over TLS (set_ssl, trusting the CA the broker made).
-Any mismatch raises, and the script exits non-zero.
+on the same port) and over TLS (set_ssl, trusting the CA the broker made,
+presenting the client certificate it issued; a client without one is
+refused). Any mismatch raises, and the script exits non-zero.
 
-Usage: python stomppy_check.py HOST:PORT [TLS_HOST:PORT CA_FILE]
+Usage: python stomppy_check.py HOST:PORT [TLS_HOST:PORT CA_FILE CERT_FILE KEY_FILE]
 """
 
 import queue
@@ -84,8 +85,9 @@ def receipt(rec, rid):
 def open_connection(addr, version, heartbeats=(0, 0), websocket=False, ca=None):
     host, port = addr
     if ca:
+        ca_file, cert_file, key_file = ca
         conn = stomp.Connection12([(host, port)], heartbeats=heartbeats)
-        conn.set_ssl(for_hosts=[(host, port)], ca_certs=ca)
+        conn.set_ssl(for_hosts=[(host, port)], ca_certs=ca_file, cert_file=cert_file, key_file=key_file)
     elif websocket:
         conn = WSStompConnection([(host, port)], heartbeats=heartbeats, ws_path="/ws")
     elif version == "1.0":
@@ -192,6 +194,17 @@ def check_version(addr, version, websocket=False, ca=None):
     print(f"stomp.py {stomp.__version__} STOMP {version}{describe(websocket, ca)}: ok")
 
 
+def refused_without_certificate(addr, ca_file):
+    host, port = addr
+    conn = stomp.Connection12([(host, port)], reconnect_attempts_max=1)
+    conn.set_ssl(for_hosts=[(host, port)], ca_certs=ca_file)
+    try:
+        conn.connect(wait=True)
+    except Exception:
+        return
+    raise AssertionError("a TLS connection without a client certificate was accepted")
+
+
 def describe(websocket, ca):
     return " over WebSocket" if websocket else " over TLS" if ca else ""
 
@@ -205,14 +218,22 @@ def main():
     failed = 0
     runs = [(addr, "1.0", False, None), (addr, "1.1", False, None), (addr, "1.2", False, None),
             (addr, "1.2", True, None)]
-    if len(sys.argv) > 3:
-        runs.append((parse(sys.argv[2]), "1.2", False, sys.argv[3]))
+    if len(sys.argv) > 5:
+        runs.append((parse(sys.argv[2]), "1.2", False, tuple(sys.argv[3:6])))
     for where, version, websocket, ca in runs:
         try:
             check_version(where, version, websocket, ca)
         except Exception as e:  # report every run, then fail
             failed += 1
             print(f"stomp.py STOMP {version}{describe(websocket, ca)}: FAILED: {e}")
+    if len(sys.argv) > 5:
+        try:
+            refused_without_certificate(parse(sys.argv[2]), sys.argv[3])
+            print("stomp.py over TLS without a client certificate: refused, as it must be")
+        except Exception as e:
+            failed += 1
+            print(f"stomp.py over TLS without a client certificate: FAILED: {e}")
+        runs.append(None)
     passed = len(runs) - failed
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

@@ -19,17 +19,27 @@ type Tls = StreamOwned<ClientConnection, TcpStream>;
 
 const PATIENCE: Duration = Duration::from_secs(5);
 
-fn client_config(ca_pem: &str) -> Arc<ClientConfig> {
+/// A client configuration trusting `ca_pem`, presenting `client` if given.
+fn client_config(ca_pem: &str, client: Option<&stompbox::ClientCertificate>) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let config = match client {
+        None => builder.with_no_client_auth(),
+        Some(client) => {
+            let chain = CertificateDer::pem_slice_iter(client.cert_pem.as_bytes())
+                .map(Result::unwrap)
+                .collect();
+            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes());
+            builder.with_client_auth_cert(chain, key.unwrap()).unwrap()
+        }
+    };
     Arc::new(config)
 }
 
@@ -38,7 +48,7 @@ fn tls(addr: SocketAddr, ca_pem: &str, name: &str) -> Tls {
     let tcp = TcpStream::connect(addr).unwrap();
     tcp.set_read_timeout(Some(PATIENCE)).unwrap();
     let name = ServerName::try_from(name.to_owned()).unwrap();
-    let connection = ClientConnection::new(client_config(ca_pem), name).unwrap();
+    let connection = ClientConnection::new(client_config(ca_pem, None), name).unwrap();
     StreamOwned::new(connection, tcp)
 }
 
@@ -280,27 +290,11 @@ fn a_stalled_handshake_is_accepted_and_never_answered() {
 
 /// A TLS connection presenting `client` (PEM certificate and key).
 fn tls_as(addr: SocketAddr, ca_pem: &str, client: &stompbox::ClientCertificate) -> Tls {
-    use rustls::pki_types::PrivateKeyDer;
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(client.cert_pem.as_bytes())
-            .map(Result::unwrap)
-            .collect();
-    let key = PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .unwrap();
     let tcp = TcpStream::connect(addr).unwrap();
     tcp.set_read_timeout(Some(PATIENCE)).unwrap();
     let name = ServerName::try_from("localhost").unwrap();
-    StreamOwned::new(ClientConnection::new(Arc::new(config), name).unwrap(), tcp)
+    let config = client_config(ca_pem, Some(client));
+    StreamOwned::new(ClientConnection::new(config, name).unwrap(), tcp)
 }
 
 #[test]

@@ -67,6 +67,17 @@ fn frames(socket: &mut Ws, count: usize) -> Vec<String> {
     got
 }
 
+/// The code of the close frame the broker sends next.
+fn close_code(socket: &mut Ws) -> Option<u16> {
+    loop {
+        match socket.read() {
+            Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+            Ok(_) => {}
+            Err(e) => panic!("no close frame: {e}"),
+        }
+    }
+}
+
 fn send(socket: &mut Ws, stomp: &str) {
     socket.send(Message::text(stomp)).unwrap();
 }
@@ -130,14 +141,7 @@ fn stomp_over_websocket_works_as_over_tcp_and_the_journal_shows_the_handshake() 
     // DISCONNECT: its RECEIPT, then the WebSocket close handshake.
     send(&mut socket, "DISCONNECT\nreceipt:bye\n\n\0");
     assert!(frames(&mut socket, 1)[0].starts_with("RECEIPT\nreceipt-id:bye"));
-    let close = loop {
-        match socket.read() {
-            Ok(Message::Close(frame)) => break frame,
-            Ok(_) => {}
-            Err(e) => panic!("no close frame: {e}"),
-        }
-    };
-    assert_eq!(close.map(|f| u16::from(f.code)), Some(1000));
+    assert_eq!(close_code(&mut socket), Some(1000));
     broker
         .wait_until(
             |j| {
@@ -185,14 +189,7 @@ fn an_error_is_followed_by_a_websocket_close() {
     let (mut socket, _) = ws(broker.addr(), "/", &[]);
     send(&mut socket, "SEND\ndestination:/q\n\n\0");
     assert!(frames(&mut socket, 1)[0].starts_with("ERROR\n"));
-    let close = loop {
-        match socket.read() {
-            Ok(Message::Close(frame)) => break frame,
-            Ok(_) => {}
-            Err(e) => panic!("no close frame: {e}"),
-        }
-    };
-    assert_eq!(close.map(|f| u16::from(f.code)), Some(1000));
+    assert_eq!(close_code(&mut socket), Some(1000));
 }
 
 #[test]

@@ -79,6 +79,10 @@ impl MessagePages {
     /// looked at, and whether the journal's end was reached.
     fn next_page(&self) -> (Vec<PublishedMessage>, u64, bool) {
         let want = PAGE.min(self.left);
+        if want == 0 {
+            // `limit=0`: an empty page, and the end.
+            return (Vec::new(), self.after, true);
+        }
         let destination = self.destination.as_deref();
         self.broker.inspect(|journal| {
             let mut page = Vec::new();
@@ -164,7 +168,10 @@ mod tests {
             .map(|m| m["seq"].as_u64().unwrap())
             .collect();
         assert_eq!(seqs, [11, 12, 13]);
-        let empty = read_all(MessagePages::new(broker, None, 1_000_000, 5));
+        let empty = read_all(MessagePages::new(broker.clone(), None, 1_000_000, 5));
         assert_eq!(empty, serde_json::json!([]));
+        // Found by the connection fuzz target: limit=0 with messages kept.
+        let none = read_all(MessagePages::new(broker, None, 0, 0));
+        assert_eq!(none, serde_json::json!([]));
     }
 }

@@ -218,10 +218,12 @@ impl Accepting {
         let started = thread::Builder::new()
             .name("stompbox-http-request".into())
             .spawn(move || {
+                // Counted out however the request ends, a panic included, so
+                // a bug in one answer never uses up the API's slots.
+                let _slot = Slot(in_flight);
                 if let Ok(stream) = taken.try_recv() {
                     serve(stream, &handler);
                 }
-                in_flight.fetch_sub(1, Ordering::SeqCst);
             });
         if let Err(e) = started {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -232,6 +234,15 @@ impl Accepting {
                 );
             }
         }
+    }
+}
+
+/// A request being served, counted in `in_flight` until it is dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -450,6 +461,36 @@ mod tests {
             status(parse("POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n")),
             Some(400)
         );
+    }
+
+    /// One request to `addr`; the status line, or "" if the connection
+    /// closed without one.
+    fn status(addr: SocketAddr, path: &str) -> String {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.lines().next().unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn a_handler_that_panics_uses_up_no_slot() {
+        let handler: Handler = Arc::new(|request: Request| {
+            assert!(request.target != "/panic", "a bug in one answer");
+            Response::plain(200, "fine")
+        });
+        let server = Server::start(SocketAddr::from(([127, 0, 0, 1], 0)), handler).unwrap();
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        for _ in 0..MAX_CONNECTIONS + 6 {
+            assert_eq!(status(server.addr, "/panic"), "");
+        }
+        std::panic::set_hook(quiet);
+        assert_eq!(status(server.addr, "/ok"), "HTTP/1.1 200 OK");
+        server.stop();
     }
 
     #[test]

@@ -23,7 +23,6 @@ use crate::protocol::frame::{Frame, FrameError};
 /// }
 /// # Ok::<(), Error>(())
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The socket failed.
@@ -59,6 +58,15 @@ impl Error {
             Error::Refused(frame) => Some(frame),
             _ => None,
         }
+    }
+}
+
+/// The same text as [`Display`](fmt::Display), as `anyhow` and `eyre`
+/// do: `.unwrap()` and a test returning `Result` print `Debug`, and a
+/// timeout's multi-line report should read there as it reads anywhere.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -140,6 +140,8 @@ pub struct Expectation {
     check: Check,
     /// Only traffic from this time on counts (scoped expectations).
     since: Duration,
+    /// Where the test registered it, for the report.
+    declared_at: Option<&'static std::panic::Location<'static>>,
 }
 
 impl Expectation {
@@ -218,6 +220,7 @@ impl Expectation {
             name: Some(description.to_owned()),
             check: Check::That(Arc::new(condition)),
             since: Duration::ZERO,
+            declared_at: None,
         }
     }
 
@@ -253,7 +256,14 @@ impl Expectation {
             name: None,
             check,
             since: Duration::ZERO,
+            declared_at: None,
         }
+    }
+
+    /// Remembers where the test registered it (named in the report).
+    pub(crate) fn declared_at(mut self, at: &'static std::panic::Location<'static>) -> Expectation {
+        self.declared_at = Some(at);
+        self
     }
 
     /// Counts only messages and errors from `since` (broker time) on.
@@ -403,6 +413,10 @@ pub struct Unmet {
     pub expectation: String,
     /// What was found instead.
     pub found: String,
+    /// Where the test made it (`file:line`), when made through
+    /// [`Broker::expect`](crate::Broker::expect) or
+    /// [`Broker::expect_scoped`](crate::Broker::expect_scoped).
+    pub expected_at: Option<String>,
 }
 
 impl fmt::Display for VerificationReport {
@@ -415,7 +429,11 @@ impl fmt::Display for VerificationReport {
             if self.checked == 1 { "" } else { "s" },
         )?;
         for unmet in &self.unmet {
-            writeln!(f, "  - {}: {}", unmet.expectation, unmet.found)?;
+            write!(f, "  - {}: {}", unmet.expectation, unmet.found)?;
+            match &unmet.expected_at {
+                Some(at) => writeln!(f, " (expected at {at})")?,
+                None => writeln!(f)?,
+            }
         }
         write!(f, "what the broker saw:\n{}", self.saw)
     }
@@ -434,6 +452,9 @@ pub(crate) fn failures(
             e.check(journal).err().map(|found| Unmet {
                 expectation: e.to_string(),
                 found,
+                expected_at: e
+                    .declared_at
+                    .map(|at| format!("{}:{}", at.file(), at.line())),
             })
         })
         .collect();

@@ -212,3 +212,28 @@ fn times_read_naturally() {
     assert_eq!(Times::from(2..5).to_string(), "between 2 and 4");
     assert!(Times::from(0).contains(0) && !Times::from(0).contains(1));
 }
+
+#[test]
+fn the_report_names_where_each_expectation_was_made() {
+    // Issue 15, item 2: the panic pointed into the broker's own source.
+    let broker = Broker::start().unwrap();
+    let line = line!() + 1;
+    broker.expect(Expectation::published("/queue/never").times(1));
+    let report = broker.check().unwrap_err();
+    let expected_at = format!("tests/expectations.rs:{line}");
+    assert_eq!(report.unmet[0].expected_at.as_deref(), Some(&*expected_at));
+    let listed = format!("(expected at {expected_at})");
+    assert!(report.to_string().contains(&listed), "{report}");
+    let guard_line = line!() + 1;
+    let guard = broker.expect_scoped(Expectation::no_errors().named("quiet"));
+    let text = panic_text(|| {
+        let mut client = Client::connect(broker.addr()).unwrap();
+        let _ = client.send_with_receipt("", "x");
+        drop(guard);
+    });
+    let scoped = format!("tests/expectations.rs:{guard_line}");
+    assert!(text.contains(&scoped), "{text}");
+    // The first expectation is still unmet: the broker's drop says so.
+    let text = panic_text(|| drop(broker));
+    assert!(text.contains(&listed), "{text}");
+}

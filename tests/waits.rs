@@ -341,3 +341,22 @@ fn blocked_waits_cost_a_send_nothing_that_grows_with_the_journal() {
         assert_eq!(wait.join().unwrap().unwrap()[0].body_text(), "here");
     }
 }
+
+#[test]
+#[should_panic(expected = "timed out after 20ms waiting for 1 message published to /queue/none\n")]
+fn unwrapping_a_timeout_prints_its_report_as_it_reads() {
+    // Issue 15, item 1: Debug printed one escaped line
+    // (`Timeout(Timeout { awaited: .. })`) where .unwrap() shows it.
+    let broker = Broker::start().unwrap();
+    broker.wait_for_messages("/queue/none", 1, SHORT).unwrap();
+}
+
+#[test]
+fn an_errors_debug_is_its_display() {
+    let broker = Broker::start().unwrap();
+    let error = broker
+        .wait_for_messages("/queue/none", 1, SHORT)
+        .unwrap_err();
+    assert_eq!(format!("{error:?}"), error.to_string());
+    assert!(error.to_string().contains('\n'), "a multi-line report");
+}

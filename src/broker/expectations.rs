@@ -23,7 +23,9 @@ impl Broker {
     /// broker.expect(Expectation::published("/queue/orders").times(1));
     /// drop(broker); // panics: "exactly 1 message(s) published to /queue/orders: 0 published"
     /// ```
+    #[track_caller]
     pub fn expect(&self, expectation: Expectation) {
+        let expectation = expectation.declared_at(std::panic::Location::caller());
         self.expectations.lock().push(expectation);
     }
 
@@ -43,7 +45,9 @@ impl Broker {
     /// } // checked here: one message since the guard was made
     /// # Ok::<(), stompbox::Error>(())
     /// ```
+    #[track_caller]
     pub fn expect_scoped(&self, expectation: Expectation) -> ExpectationGuard<'_> {
+        let expectation = expectation.declared_at(std::panic::Location::caller());
         let since = self.inspect(|j| j.now());
         ExpectationGuard {
             broker: self,

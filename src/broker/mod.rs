@@ -57,6 +57,7 @@ use crate::tls::{ClientCertificate, TlsIdentity, TlsProblem};
 /// drop(broker); // port closed, every thread joined
 /// # Ok::<(), stompbox::Error>(())
 /// ```
+#[must_use = "dropping the broker stops it: keep it in a variable for as long as clients use it"]
 pub struct Broker {
     state: Arc<BrokerState>,
     addr: SocketAddr,

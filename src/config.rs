@@ -55,6 +55,8 @@ pub(crate) struct Config {
     pub(crate) websocket_path: Option<String>,
     /// The origins a browser's WebSocket upgrade may come from (`None`: any).
     pub(crate) websocket_origins: Option<Vec<String>>,
+    /// A WebSocket-only listener's port (0: a free one); `None`: none.
+    pub(crate) ws_port: Option<u16>,
     /// A TLS listener's port (0: a free one); `None`: no TLS.
     pub(crate) tls_port: Option<u16>,
     /// The TLS certificate chain and key, in PEM (`None`: made at start).
@@ -92,6 +94,7 @@ impl Default for Config {
             max_subscriptions: 10_000,
             websocket_path: None,
             websocket_origins: None,
+            ws_port: None,
             tls_port: None,
             tls_identity: None,
             tls_problem: None,

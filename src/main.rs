@@ -85,7 +85,7 @@ fn run(args: &Serve) -> Result<(), String> {
     announce(&Ready {
         stomp: broker.addr(),
         http: http.as_ref().map(|h| h.addr),
-        ws_path: settings.websocket_path.as_deref().unwrap_or("/ws"),
+        ws: broker.ws_url(),
         tls: broker.tls_addr(),
         ca: ca_file.as_ref().map(|f| f.0.display().to_string()),
         client_certs: client_files
@@ -145,10 +145,10 @@ impl Drop for TempFile {
 }
 
 /// Where the broker listens, for the ready line.
-struct Ready<'a> {
+struct Ready {
     stomp: SocketAddr,
     http: Option<SocketAddr>,
-    ws_path: &'a str,
+    ws: String,
     tls: Option<SocketAddr>,
     ca: Option<String>,
     /// Issued client certificates: name, certificate file, key file.
@@ -157,7 +157,7 @@ struct Ready<'a> {
 }
 
 /// The ready line, flushed at once so a fixture reading it is not kept waiting.
-fn announce(ready: &Ready<'_>) {
+fn announce(ready: &Ready) {
     let Ready {
         stomp, http, tls, ..
     } = ready;
@@ -165,7 +165,7 @@ fn announce(ready: &Ready<'_>) {
         serde_json::json!({
             "stomp": stomp.to_string(),
             "http": http.map(|a| a.to_string()),
-            "ws": format!("ws://{stomp}{}", ready.ws_path),
+            "ws": ready.ws,
             "tls": tls.map(|a| a.to_string()),
             "ca": ready.ca,
             "client_certs": ready

@@ -1037,6 +1037,14 @@ fn websocket_options_have_flags_and_the_ready_line_names_the_ws_url() {
     let ready: serde_json::Value = serde_json::from_str(&broker.line()).unwrap();
     let stomp = ready["stomp"].as_str().unwrap();
     assert_eq!(ready["ws"], format!("ws://{stomp}/stomp"));
+    let with_port = Running::start(&["--port", "0", "--ws-port", "0", "--ready-json", "-q"]);
+    let other: serde_json::Value = serde_json::from_str(&with_port.line()).unwrap();
+    let ws = other["ws"].as_str().unwrap();
+    assert!(
+        ws.starts_with("ws://127.0.0.1:") && ws.ends_with("/ws"),
+        "{ws}"
+    );
+    assert_ne!(ws, format!("ws://{}/ws", other["stomp"].as_str().unwrap()));
     let status = |path: &str, origin: &str| {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(stomp).unwrap();

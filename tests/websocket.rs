@@ -419,3 +419,32 @@ fn the_stomp_version_stays_within_the_subprotocol_agreed() {
         "{error}"
     );
 }
+
+#[test]
+fn a_websocket_only_port_serves_upgrades_and_answers_plain_stomp_400() {
+    let broker = Broker::builder().ws_port(0).start().unwrap();
+    let ws_addr = broker.ws_addr().unwrap();
+    assert_eq!(broker.ws_url(), format!("ws://{ws_addr}/ws"));
+    let (mut socket, chosen) = ws(ws_addr, "/ws", &["v12.stomp"]);
+    assert_eq!(chosen.as_deref(), Some("v12.stomp"));
+    send(&mut socket, "CONNECT\naccept-version:1.2\nhost:h\n\n\0");
+    assert!(frames(&mut socket, 1)[0].starts_with("CONNECTED"));
+    let (answer, took) = {
+        let mut stream = TcpStream::connect(ws_addr).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let started = Instant::now();
+        stream.write_all(b"CONNECT\nhost:h\n\n\0").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        (answer, started.elapsed())
+    };
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request"), "{answer}");
+    assert!(
+        answer.contains("this port serves STOMP over WebSocket only"),
+        "{answer}"
+    );
+    assert!(took < Duration::from_millis(100), "{took:?}");
+    // The STOMP port still takes both.
+    Client::connect(broker.addr()).unwrap();
+    let (_socket, _) = ws(broker.addr(), "/ws", &[]);
+}

@@ -578,6 +578,28 @@ impl BrokerBuilder {
         self
     }
 
+    /// Also listens on `port` (0: a free one) for STOMP over WebSocket only
+    /// (as Artemis or RabbitMQ's Web-STOMP serve it on a port of its own):
+    /// bytes there that are not an upgrade get `400`. The STOMP port keeps
+    /// serving both. [`Broker::ws_addr`](crate::Broker::ws_addr) says where.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let broker = stompbox::Broker::builder().ws_port(0).start()?;
+    /// let mut stomp = std::net::TcpStream::connect(broker.ws_addr().unwrap())?;
+    /// stomp.write_all(b"CONNECT\nhost:h\n\n\0")?;
+    /// let mut answer = String::new();
+    /// stomp.read_to_string(&mut answer)?;
+    /// assert!(answer.starts_with("HTTP/1.1 400 Bad Request"), "{answer}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ws_port(mut self, port: u16) -> Self {
+        self.config.ws_port = Some(port);
+        self
+    }
+
     /// Also listens for STOMP over TLS (and WebSocket over TLS, `wss`) on
     /// `port` of the same address (0: a free port;
     /// [`Broker::tls_addr`](crate::Broker::tls_addr) says which). Without

@@ -62,10 +62,28 @@ pub struct Broker {
     state: Arc<BrokerState>,
     addr: SocketAddr,
     acceptor: Option<JoinHandle<()>>,
+    /// The WebSocket-only listener, if one was asked for.
+    ws: Option<Listener>,
     /// The TLS listener, if one was asked for.
     tls: Option<TlsListener>,
     threads: Threads,
     expectations: Mutex<Vec<Expectation>>,
+}
+
+/// A running extra listener.
+struct Listener {
+    addr: SocketAddr,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl Listener {
+    /// Wakes its acceptor and joins it (the state says it is stopping).
+    fn stop(&mut self) {
+        wake(self.addr);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
 }
 
 /// A running TLS listener.
@@ -121,6 +139,10 @@ impl Broker {
             }
             None => None,
         };
+        let ws = match config.ws_port {
+            Some(port) => Some(TcpListener::bind(SocketAddr::new(config.bind.ip(), port))?),
+            None => None,
+        };
         let state = BrokerState::new(config);
         let threads = Threads::default();
         let acceptor = acceptor::spawn(listener, state.clone(), threads.clone(), Wrapping::Tcp)?;
@@ -128,10 +150,21 @@ impl Broker {
             state,
             addr,
             acceptor: Some(acceptor),
+            ws: None,
             tls: None,
             threads,
             expectations: Mutex::new(Vec::new()),
         };
+        if let Some(listener) = ws {
+            let addr = listener.local_addr()?;
+            let state = broker.state.clone();
+            let threads = broker.threads.clone();
+            let acceptor = acceptor::spawn(listener, state, threads, Wrapping::WebSocketOnly)?;
+            broker.ws = Some(Listener {
+                addr,
+                acceptor: Some(acceptor),
+            });
+        }
         if let Some((listener, identity)) = tls {
             let tls_addr = listener.local_addr()?;
             let wrapping = match broker.state.config.tls_problem {
@@ -242,8 +275,9 @@ impl Broker {
         format!("tcp://{}", self.addr)
     }
 
-    /// The WebSocket URL of the same port, `ws://127.0.0.1:PORT/ws`, for
-    /// stompjs and other WebSocket clients (any path is served unless
+    /// The WebSocket URL, `ws://127.0.0.1:PORT/ws`, for stompjs and other
+    /// WebSocket clients: the STOMP port's, or the WebSocket-only listener's
+    /// if there is one (any path is served unless
     /// [`BrokerBuilder::websocket_path`](crate::BrokerBuilder::websocket_path)
     /// names one; then it is that path).
     ///
@@ -255,7 +289,22 @@ impl Broker {
     /// ```
     pub fn ws_url(&self) -> String {
         let path = self.state.config.websocket_path.as_deref().unwrap_or("/ws");
-        format!("ws://{}{path}", self.addr)
+        let addr = self.ws_addr().unwrap_or(self.addr);
+        format!("ws://{addr}{path}")
+    }
+
+    /// The WebSocket-only listener's address, if the broker has one
+    /// ([`BrokerBuilder::ws_port`](crate::BrokerBuilder::ws_port)).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().ws_port(0).start()?;
+    /// let ws = broker.ws_addr().unwrap();
+    /// assert_eq!(broker.ws_url(), format!("ws://{ws}/ws"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn ws_addr(&self) -> Option<SocketAddr> {
+        self.ws.as_ref().map(|w| w.addr)
     }
 
     /// Stops the broker now: stops accepting, closes every connection, joins
@@ -281,6 +330,9 @@ impl Broker {
         // Wake the acceptors blocked in accept(); they see the flag and exit.
         wake(self.addr);
         let _ = acceptor.join();
+        if let Some(ws) = &mut self.ws {
+            ws.stop();
+        }
         if let Some(tls) = &mut self.tls {
             wake(tls.addr);
             if let Some(acceptor) = tls.acceptor.take() {

@@ -62,6 +62,10 @@ pub(crate) struct Serve {
     /// [default: 100; 0: none].
     #[arg(long, value_name = "MS")]
     pub(crate) heart_beat_floor: Option<u32>,
+    /// Also listen for STOMP over WebSocket only on this port (0: a free one);
+    /// the STOMP port serves WebSocket too.
+    #[arg(long, value_name = "PORT")]
+    pub(crate) ws_port: Option<u16>,
     /// Also listen for STOMP (and WebSocket) over TLS on this port (0: a free
     /// one); without --tls-cert, a throwaway CA and a certificate for
     /// localhost are made, and the CA written to a file the ready line names.

@@ -10,6 +10,7 @@
 //! log = "frames"                 # off | connections | frames | all
 //! heart_beat = [0, 0]            # the broker's offer, in ms
 //! heart_beat_floor = 100         # the shortest interval agreed to, in ms (0: none)
+//! ws_port = 15674                # a WebSocket-only port too (0: a free port)
 //! tls_port = 61614               # STOMP and WebSocket over TLS too (0: a free port)
 //! tls_cert = "server.pem"        # with tls_key; default: a throwaway CA and certificate
 //! tls_key = "server-key.pem"
@@ -83,6 +84,7 @@ pub(crate) struct Settings {
     pub(crate) heart_beat_floor: Option<u32>,
     pub(crate) websocket_path: Option<String>,
     pub(crate) websocket_origins: Option<Vec<String>>,
+    pub(crate) ws_port: Option<u16>,
     pub(crate) tls_port: Option<u16>,
     pub(crate) tls_cert: Option<std::path::PathBuf>,
     pub(crate) tls_key: Option<std::path::PathBuf>,
@@ -190,6 +192,7 @@ impl Settings {
         self.heart_beat = args.heart_beat.or(self.heart_beat);
         self.heart_beat_floor = args.heart_beat_floor.or(self.heart_beat_floor);
         self.websocket_path = args.websocket_path.clone().or(self.websocket_path);
+        self.ws_port = args.ws_port.or(self.ws_port);
         self.tls_port = args.tls_port.or(self.tls_port);
         self.tls_cert = args.tls_cert.clone().or(self.tls_cert);
         self.tls_key = args.tls_key.clone().or(self.tls_key);
@@ -304,6 +307,9 @@ impl Settings {
         }
         if let Some(path) = &self.websocket_path {
             builder = builder.websocket_path(path.clone());
+        }
+        if let Some(port) = self.ws_port {
+            builder = builder.ws_port(port);
         }
         if let Some(port) = self.tls_port {
             builder = builder.tls_port(port);

@@ -48,6 +48,8 @@ impl Threads {
 #[derive(Clone)]
 pub(crate) enum Wrapping {
     Tcp,
+    /// Plain TCP where only WebSocket upgrades are served.
+    WebSocketOnly,
     Tls(Arc<rustls::ServerConfig>),
     /// TLS whose handshake never completes: accepted, then never answered
     /// (see [`TlsProblem::StalledHandshake`](crate::TlsProblem)).
@@ -58,6 +60,7 @@ impl Wrapping {
     fn transport(&self, stream: TcpStream) -> io::Result<Arc<dyn Transport>> {
         Ok(match self {
             Wrapping::Tcp => Arc::new(TcpTransport::new(stream)?),
+            Wrapping::WebSocketOnly => Arc::new(TcpTransport::websocket_only(stream)?),
             Wrapping::Tls(config) => Arc::new(TlsTransport::new(stream, config.clone())?),
             Wrapping::Stalled => unreachable!("stalled connections get no transport"),
         })
@@ -72,6 +75,7 @@ pub(crate) fn spawn(
 ) -> io::Result<JoinHandle<()>> {
     let name = match wrapping {
         Wrapping::Tcp => "stompbox-accept",
+        Wrapping::WebSocketOnly => "stompbox-accept-ws",
         Wrapping::Tls(_) | Wrapping::Stalled => "stompbox-accept-tls",
     };
     thread::Builder::new()

@@ -58,6 +58,11 @@ pub(super) fn open(
             Err(_) => return Opening::Closed,
         }
         match handshake::looks_like_http(&first) {
+            Some(false) if transport.websocket_only() => {
+                let _ = transport.write_raw(&handshake::websocket_only_answer());
+                transport.close_write();
+                return Opening::Answered(CloseReason::HttpAnswered(400));
+            }
             Some(false) => return Opening::Stomp(first),
             None => continue,
             Some(true) => {}

@@ -190,6 +190,17 @@ fn basic(value: &str) -> Option<(String, String)> {
     Some((login.to_owned(), passcode.to_owned()))
 }
 
+/// The answer to bytes that are not HTTP on the WebSocket-only listener.
+pub(crate) fn websocket_only_answer() -> Vec<u8> {
+    match refuse(
+        400,
+        "this port serves STOMP over WebSocket only: the STOMP port takes plain STOMP",
+    ) {
+        Answer::Refuse { response, .. } => response,
+        _ => unreachable!("refuse answers a refusal"),
+    }
+}
+
 /// `Sec-WebSocket-Accept` for a client's key.
 fn accept_key(key: &str) -> String {
     let mut sha1 = Sha1::new();

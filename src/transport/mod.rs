@@ -66,6 +66,12 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// handshake's HTTP response).
     fn write_raw(&self, bytes: &[u8]) -> io::Result<()>;
 
+    /// Whether only WebSocket is served here (the WebSocket-only listener):
+    /// bytes that are not an upgrade are answered 400.
+    fn websocket_only(&self) -> bool {
+        false
+    }
+
     /// The certificate the peer presented (DER), on a TLS connection that
     /// asked for one.
     fn peer_certificate(&self) -> Option<Vec<u8>> {

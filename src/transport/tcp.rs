@@ -31,6 +31,8 @@ pub(crate) struct TcpTransport {
     read_timeout: ReadTimeout,
     /// Set once the connection has upgraded to WebSocket.
     websocket: OnceLock<WebSocketSide>,
+    /// Accepted on the WebSocket-only listener.
+    websocket_only: bool,
 }
 
 /// A socket's read timeout, set only when it changes.
@@ -80,6 +82,15 @@ impl TcpTransport {
             peer,
             read_timeout: ReadTimeout::default(),
             websocket: OnceLock::new(),
+            websocket_only: false,
+        })
+    }
+
+    /// A connection of the WebSocket-only listener.
+    pub(crate) fn websocket_only(stream: TcpStream) -> io::Result<TcpTransport> {
+        Ok(TcpTransport {
+            websocket_only: true,
+            ..TcpTransport::new(stream)?
         })
     }
 }
@@ -154,6 +165,10 @@ impl Transport for TcpTransport {
 
     fn write_raw(&self, bytes: &[u8]) -> io::Result<()> {
         (&self.stream).write_all(bytes)
+    }
+
+    fn websocket_only(&self) -> bool {
+        self.websocket_only
     }
 }
 

@@ -294,6 +294,7 @@ impl ClientBuilder {
             timeout: self.timeout,
             next_id: 1,
             beater: None,
+            auto_acked: Default::default(),
         };
         client.send_frame(&self.connect_frame(peer))?;
         let connected = client.wait_for(self.timeout, "CONNECTED", |f| {
@@ -381,6 +382,9 @@ pub struct Client {
     timeout: Duration,
     next_id: u64,
     beater: Option<Beater>,
+    /// Subscriptions in the auto ack mode: their messages need no ACK, and
+    /// an ACK or NACK of one is refused here.
+    auto_acked: std::collections::HashSet<String>,
 }
 
 impl Client {
@@ -540,7 +544,13 @@ impl Client {
         for (name, value) in headers {
             frame = frame.with_header(*name, *value);
         }
-        self.request(frame).map(drop)
+        self.request(frame)?;
+        if ack == Ack::Auto {
+            self.auto_acked.insert(id.to_owned());
+        } else {
+            self.auto_acked.remove(id);
+        }
+        Ok(())
     }
 
     /// Ends a subscription and waits for the broker to confirm.
@@ -557,6 +567,7 @@ impl Client {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn unsubscribe(&mut self, id: &str) -> Result<(), Error> {
+        self.auto_acked.remove(id);
         self.request(Frame::new(Command::Unsubscribe).with_header("id", id))
             .map(drop)
     }
@@ -596,11 +607,14 @@ impl Client {
     /// Acknowledges a message, with the headers the negotiated version wants.
     ///
     /// # Errors
-    /// [`Error::Io`] if the socket fails.
+    /// [`Error::Protocol`] if the message's subscription is in the auto ack
+    /// mode (the broker acknowledged it already); [`Error::Io`] if the
+    /// socket fails.
     ///
     /// # Examples
     /// See [`Client`].
     pub fn ack(&mut self, message: &Message) -> Result<(), Error> {
+        self.check_ackable(&Command::Ack, message)?;
         let frame = self.ack_frame(Command::Ack, message, None);
         self.send_frame(&frame)
     }
@@ -608,11 +622,14 @@ impl Client {
     /// Rejects a message: a queue redelivers it.
     ///
     /// # Errors
-    /// [`Error::Io`] if the socket fails.
+    /// [`Error::Protocol`] if the message's subscription is in the auto ack
+    /// mode (the broker acknowledged it already); [`Error::Io`] if the
+    /// socket fails.
     ///
     /// # Examples
     /// See [`Message::redelivered`].
     pub fn nack(&mut self, message: &Message) -> Result<(), Error> {
+        self.check_ackable(&Command::Nack, message)?;
         let frame = self.ack_frame(Command::Nack, message, None);
         self.send_frame(&frame)
     }
@@ -620,11 +637,14 @@ impl Client {
     /// Acknowledges a message inside transaction `tx`.
     ///
     /// # Errors
-    /// [`Error::Io`] if the socket fails.
+    /// [`Error::Protocol`] if the message's subscription is in the auto ack
+    /// mode (the broker acknowledged it already); [`Error::Io`] if the
+    /// socket fails.
     ///
     /// # Examples
     /// See [`Client::begin`].
     pub fn ack_in(&mut self, tx: &str, message: &Message) -> Result<(), Error> {
+        self.check_ackable(&Command::Ack, message)?;
         let frame = self.ack_frame(Command::Ack, message, Some(tx));
         self.send_frame(&frame)
     }
@@ -632,16 +652,31 @@ impl Client {
     /// Rejects a message inside transaction `tx`.
     ///
     /// # Errors
-    /// [`Error::Io`] if the socket fails.
+    /// [`Error::Protocol`] if the message's subscription is in the auto ack
+    /// mode (the broker acknowledged it already); [`Error::Io`] if the
+    /// socket fails.
     ///
     /// # Examples
     /// See [`Client::begin`].
     pub fn nack_in(&mut self, tx: &str, message: &Message) -> Result<(), Error> {
+        self.check_ackable(&Command::Nack, message)?;
         let frame = self.ack_frame(Command::Nack, message, Some(tx));
         self.send_frame(&frame)
     }
 
     /// The ACK or NACK frame for `message` in the negotiated version.
+    /// Refuses an ACK or NACK of a message the broker acknowledged itself
+    /// (its subscription is in the auto mode), which the broker would
+    /// answer with an ERROR and a close.
+    fn check_ackable(&self, command: &Command, message: &Message) -> Result<(), Error> {
+        match message.subscription() {
+            Some(id) if self.auto_acked.contains(id) => Err(Error::Protocol(format!(
+                "cannot {command} a message of subscription '{id}': its ack mode is auto, so the broker acknowledged it on delivery (subscribe with Ack::Client or Ack::ClientIndividual to acknowledge messages)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn ack_frame(&self, command: Command, message: &Message, tx: Option<&str>) -> Frame {
         let mut frame = Frame::new(command);
         let header = |name| message.header(name).unwrap_or_default().to_owned();

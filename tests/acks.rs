@@ -3,6 +3,7 @@
 mod support;
 
 use rstest::rstest;
+use stompbox::frame::{Command, Frame};
 use stompbox::{Ack, Error, Version};
 use support::{server, Server, QUIET, SECOND};
 
@@ -150,8 +151,32 @@ fn acking_an_auto_mode_message_is_an_error(server: Server) {
     let mut client = server.client_v(Version::V1_1);
     client.subscribe("/queue/autoack", Ack::Auto).unwrap();
     let message = client.recv_timeout(SECOND).unwrap();
-    client.ack(&message).unwrap();
+    // The broker refuses it (sent raw: the client itself would refuse it).
+    let ack = Frame::new(Command::Ack)
+        .with_header("message-id", message.message_id().unwrap())
+        .with_header("subscription", message.subscription().unwrap());
+    client.send_frame(&ack).unwrap();
     assert!(matches!(client.recv_frame(), Err(Error::Refused(_))));
+}
+
+#[rstest]
+fn the_client_refuses_to_ack_an_auto_mode_message_itself(server: Server) {
+    // Issue 15, item 4: ack() returned Ok, and the next recv failed with the
+    // broker's ERROR.
+    fill(&server, "/queue/auto-local", 2);
+    let mut client = server.client();
+    let id = client.subscribe("/queue/auto-local", Ack::Auto).unwrap();
+    let message = client.recv_timeout(SECOND).unwrap();
+    let refused = client.ack(&message).unwrap_err().to_string();
+    assert!(
+        refused.contains(&format!(
+            "cannot ACK a message of subscription '{id}': its ack mode is auto"
+        )),
+        "{refused}"
+    );
+    assert!(client.nack(&message).is_err());
+    // Nothing was sent: the connection is fine.
+    assert_eq!(client.recv_timeout(SECOND).unwrap().body_text(), "m2");
 }
 
 #[rstest]

@@ -100,6 +100,9 @@ pub(crate) struct Session {
     /// Who the client certificate says the client is (a certificate the
     /// broker's CA issued), which CONNECT then needs no credentials for.
     certificate_principal: Option<String>,
+    /// The frames of the run being handled (see [`Session::take_decoded`]),
+    /// kept for the next read's.
+    run: Vec<Decoded>,
 }
 
 impl Session {
@@ -116,6 +119,7 @@ impl Session {
             http_credentials: None,
             highest_version: None,
             certificate_principal: None,
+            run: Vec::new(),
         }
     }
 
@@ -150,15 +154,24 @@ impl Session {
     /// to the negotiated version after CONNECT. `Some` when the connection
     /// is to close.
     pub(crate) fn take_decoded(&mut self, decoder: &mut Decoder) -> Option<CloseReason> {
+        // The run's buffer is kept between reads: no allocation per read.
+        let mut run = std::mem::take(&mut self.run);
+        let closed = self.take_runs(decoder, &mut run);
+        run.clear();
+        self.run = run;
+        closed
+    }
+
+    fn take_runs(&mut self, decoder: &mut Decoder, run: &mut Vec<Decoded>) -> Option<CloseReason> {
         let state = self.state.clone();
         let observed = state.observed();
         loop {
-            let (run, error) = next_run(decoder, observed);
+            let error = next_run(decoder, observed, run);
             if run.is_empty() && error.is_none() {
                 return None;
             }
             if observed {
-                for item in &run {
+                for item in run.iter() {
                     match item {
                         Decoded::Frame(frame) => {
                             let shown = without_secrets(frame);
@@ -169,7 +182,7 @@ impl Session {
                 }
             }
             let mut journal = state.lock_for(self.conn);
-            for item in run {
+            for item in run.drain(..) {
                 match item {
                     Decoded::Frame(frame) => {
                         let before = self.version;
@@ -361,9 +374,9 @@ impl Session {
 /// The frames to handle in one hold of the lock: every complete one, but a
 /// run ends after a CONNECT (the frames after it are decoded with the
 /// version it negotiates) and, when an observer must see each first, after
-/// [`OBSERVED_RUN`] frames. The error, if decoding stopped at one.
-fn next_run(decoder: &mut Decoder, observed: bool) -> (Vec<Decoded>, Option<FrameError>) {
-    let mut run = Vec::new();
+/// [`OBSERVED_RUN`] frames. Put into `run` (empty on entry); the error, if
+/// decoding stopped at one.
+fn next_run(decoder: &mut Decoder, observed: bool, run: &mut Vec<Decoded>) -> Option<FrameError> {
     loop {
         match decoder.next_item() {
             Ok(Some(item)) => {
@@ -373,11 +386,11 @@ fn next_run(decoder: &mut Decoder, observed: bool) -> (Vec<Decoded>, Option<Fram
                 );
                 run.push(item);
                 if connect || (observed && run.len() == OBSERVED_RUN) {
-                    return (run, None);
+                    return None;
                 }
             }
-            Ok(None) => return (run, None),
-            Err(error) => return (run, Some(error)),
+            Ok(None) => return None,
+            Err(error) => return Some(error),
         }
     }
 }

@@ -17,6 +17,19 @@ impl Running {
         Running::spawn(Process::new(env!("CARGO_BIN_EXE_stompbox")).args(args))
     }
 
+    /// On free ports, with the HTTP API, the ready line in JSON, no log.
+    fn with_http() -> Running {
+        Running::start(&[
+            "--port",
+            "0",
+            "--http-port",
+            "0",
+            "--ready-json",
+            "--log",
+            "off",
+        ])
+    }
+
     fn spawn(command: &mut Process) -> Running {
         let mut child = command
             .stdout(Stdio::piped())
@@ -284,15 +297,7 @@ fn ready_json(broker: &Running) -> (String, String) {
 
 #[test]
 fn the_http_api_shows_the_journal_and_injects_messages() {
-    let broker = Running::start(&[
-        "--port",
-        "0",
-        "--http-port",
-        "0",
-        "--ready-json",
-        "--log",
-        "off",
-    ]);
+    let broker = Running::with_http();
     let (stomp, http_addr) = ready_json(&broker);
     let mut client = Client::connect(stomp.as_str()).unwrap();
     client
@@ -609,15 +614,7 @@ fn a_zero_bound_in_the_config_file_is_a_clear_error() {
 
 #[test]
 fn the_http_api_refuses_what_could_not_travel_in_a_frame() {
-    let broker = Running::start(&[
-        "--port",
-        "0",
-        "--http-port",
-        "0",
-        "--ready-json",
-        "--log",
-        "off",
-    ]);
+    let broker = Running::with_http();
     let (_, http_addr) = ready_json(&broker);
     for (body, says) in [
         (
@@ -850,15 +847,7 @@ fn frame_and_journal_bounds_have_flags_too() {
 fn get_messages_is_streamed_in_pages_and_binary_bodies_stay_small() {
     // Issue 11, item 8: one GET copied the whole journal under the broker's
     // lock, and 10 binary bodies of 10 MiB became 629 MB of JSON.
-    let broker = Running::start(&[
-        "--port",
-        "0",
-        "--http-port",
-        "0",
-        "--ready-json",
-        "--log",
-        "off",
-    ]);
+    let broker = Running::with_http();
     let (stomp, http_addr) = ready_json(&broker);
     let mut client = Client::connect(stomp.as_str()).unwrap();
     let binary: Vec<u8> = (0..=255u8).cycle().take(1024 * 1024).collect();

@@ -65,6 +65,13 @@ fn frame(stream: &mut Tls, decoder: &mut Decoder) -> std::io::Result<Frame> {
     }
 }
 
+/// The next frame, which must be a `command`.
+fn expect(stream: &mut Tls, decoder: &mut Decoder, command: Command) -> Frame {
+    let frame = frame(stream, decoder).unwrap();
+    assert_eq!(frame.command(), &command, "{frame}");
+    frame
+}
+
 #[test]
 fn stomp_over_tls_works_as_over_tcp_and_the_journal_says_tls() {
     let broker = Broker::builder().tls_port(0).start().unwrap();
@@ -78,14 +85,8 @@ fn stomp_over_tls_works_as_over_tcp_and_the_journal_says_tls() {
     stream
         .write_all(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0SEND\ndestination:/queue/secure\nreceipt:r\n\nover tls\0")
         .unwrap();
-    assert_eq!(
-        frame(&mut stream, &mut decoder).unwrap().command(),
-        &Command::Connected
-    );
-    assert_eq!(
-        frame(&mut stream, &mut decoder).unwrap().command(),
-        &Command::Receipt
-    );
+    expect(&mut stream, &mut decoder, Command::Connected);
+    expect(&mut stream, &mut decoder, Command::Receipt);
     assert_eq!(consumer.recv().unwrap().body_text(), "over tls");
     // A large body, many records each way.
     let body = "x".repeat(300_000);
@@ -130,10 +131,7 @@ fn the_generated_certificate_is_for_localhost_and_the_loopback_addresses_only() 
     let mut by_ip = tls(addr, &ca, "127.0.0.1");
     by_ip.write_all(b"CONNECT\nhost:h\n\n\0").unwrap();
     let mut decoder = Decoder::new(Limits::default());
-    assert_eq!(
-        frame(&mut by_ip, &mut decoder).unwrap().command(),
-        &Command::Connected
-    );
+    expect(&mut by_ip, &mut decoder, Command::Connected);
     let mut elsewhere = tls(addr, &ca, "broker.example.com");
     let refused = elsewhere
         .write_all(b"CONNECT\nhost:h\n\n\0")
@@ -213,10 +211,7 @@ fn a_certificate_of_the_tests_own_is_served() {
     let mut stream = tls(broker.tls_addr().unwrap(), &maker.2, "localhost");
     stream.write_all(b"CONNECT\nhost:h\n\n\0").unwrap();
     let mut decoder = Decoder::new(Limits::default());
-    assert_eq!(
-        frame(&mut stream, &mut decoder).unwrap().command(),
-        &Command::Connected
-    );
+    expect(&mut stream, &mut decoder, Command::Connected);
 }
 
 /// A server certificate and key for localhost, and the CA that signed it.
@@ -320,14 +315,8 @@ fn mutual_tls_requires_an_issued_certificate_whose_name_is_the_principal() {
     stream
         .write_all(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0SEND\ndestination:/queue/orders\nreceipt:r\n\nok\0")
         .unwrap();
-    assert_eq!(
-        frame(&mut stream, &mut decoder).unwrap().command(),
-        &Command::Connected
-    );
-    assert_eq!(
-        frame(&mut stream, &mut decoder).unwrap().command(),
-        &Command::Receipt
-    );
+    expect(&mut stream, &mut decoder, Command::Connected);
+    expect(&mut stream, &mut decoder, Command::Receipt);
     let connection = broker
         .connections()
         .into_iter()
@@ -345,10 +334,7 @@ fn mutual_tls_requires_an_issued_certificate_whose_name_is_the_principal() {
             b"CONNECT\naccept-version:1.2\nhost:h\n\n\0SEND\ndestination:/queue/orders\n\nno\0",
         )
         .unwrap();
-    assert_eq!(
-        frame(&mut stream, &mut decoder).unwrap().command(),
-        &Command::Connected
-    );
+    expect(&mut stream, &mut decoder, Command::Connected);
     let denied = frame(&mut stream, &mut decoder).unwrap();
     assert_eq!(denied.command(), &Command::Error);
     assert!(

@@ -55,6 +55,8 @@ pub(crate) struct Config {
     pub(crate) websocket_path: Option<String>,
     /// The origins a browser's WebSocket upgrade may come from (`None`: any).
     pub(crate) websocket_origins: Option<Vec<String>>,
+    /// Which WebSocket message type carries the broker's frames.
+    pub(crate) websocket_replies: crate::WebSocketReplies,
     /// A WebSocket-only listener's port (0: a free one); `None`: none.
     pub(crate) ws_port: Option<u16>,
     /// A TLS listener's port (0: a free one); `None`: no TLS.
@@ -94,6 +96,7 @@ impl Default for Config {
             max_subscriptions: 10_000,
             websocket_path: None,
             websocket_origins: None,
+            websocket_replies: crate::WebSocketReplies::Text,
             ws_port: None,
             tls_port: None,
             tls_identity: None,

@@ -118,6 +118,7 @@ pub use expect::{Expectation, Times};
 pub use protocol::{frame, Version};
 pub use tls::{ClientCertificate, TlsProblem};
 pub use traffic::Traffic;
+pub use transport::websocket::WebSocketReplies;
 
 /// For the `session` fuzz target (`fuzz/`): not part of the API.
 #[doc(hidden)]

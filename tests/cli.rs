@@ -1055,6 +1055,42 @@ fn websocket_options_have_flags_and_the_ready_line_names_the_ws_url() {
 }
 
 #[test]
+fn websocket_replies_can_be_binary() {
+    use std::io::{Read, Write};
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--ready-json",
+        "-q",
+        "--websocket-replies",
+        "binary",
+    ]);
+    let ready: serde_json::Value = serde_json::from_str(&broker.line()).unwrap();
+    let mut stream = std::net::TcpStream::connect(ready["stomp"].as_str().unwrap()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        response.push(byte[0]);
+    }
+    // CONNECT in a masked text message (mask 0: the bytes as they are).
+    let connect = b"CONNECT\naccept-version:1.2\nhost:h\n\n\0";
+    let mut message = vec![0x81, 0x80 | connect.len() as u8, 0, 0, 0, 0];
+    message.extend_from_slice(connect);
+    stream.write_all(&message).unwrap();
+    stream.read_exact(&mut byte).unwrap();
+    assert_eq!(byte[0], 0x82, "CONNECTED in a binary message");
+}
+
+#[test]
 fn a_tls_port_names_its_ca_file_which_a_client_trusts_and_which_goes_with_the_broker() {
     use rustls::pki_types::pem::PemObject;
     use std::io::{Read, Write};

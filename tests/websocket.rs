@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rstest::rstest;
 use stompbox::journal::CloseReason;
-use stompbox::{Ack, Broker, Client};
+use stompbox::{Ack, Broker, Client, WebSocketReplies};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::Frame;
@@ -236,6 +236,45 @@ fn a_binary_body_travels_in_a_binary_message() {
         .wait_for_messages("/queue/back", 1, PATIENCE)
         .unwrap();
     assert_eq!(&back[0].body[..], &[0xFF, 0xFE]);
+}
+
+/// Whether the next message that is not a heart-beat is binary.
+fn next_is_binary(socket: &mut Ws) -> bool {
+    loop {
+        match socket.read().expect("a message") {
+            Message::Binary(_) => return true,
+            Message::Text(t) if t.as_str() != "\n" => return false,
+            _ => {}
+        }
+    }
+}
+
+fn send_binary(socket: &mut Ws, stomp: &str) {
+    socket
+        .send(Message::binary(stomp.as_bytes().to_vec()))
+        .unwrap();
+}
+
+#[rstest]
+#[case::text(WebSocketReplies::Text, [false, false])]
+#[case::binary(WebSocketReplies::Binary, [true, true])]
+#[case::mirror(WebSocketReplies::Mirror, [true, false])]
+fn replies_are_text_binary_or_mirror_the_clients_messages(
+    #[case] replies: WebSocketReplies,
+    #[case] binary: [bool; 2],
+) {
+    let broker = Broker::builder()
+        .websocket_replies(replies)
+        .start()
+        .unwrap();
+    let (mut socket, _) = ws(broker.addr(), "/", &["v12.stomp"]);
+    send_binary(&mut socket, "CONNECT\naccept-version:1.2\nhost:h\n\n\0");
+    assert_eq!(next_is_binary(&mut socket), binary[0], "CONNECTED");
+    send(
+        &mut socket,
+        "SUBSCRIBE\nid:1\ndestination:/q\nreceipt:r\n\n\0",
+    );
+    assert_eq!(next_is_binary(&mut socket), binary[1], "RECEIPT");
 }
 
 /// Sends `request` raw and returns the answer, and how long until the close.

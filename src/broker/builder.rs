@@ -578,6 +578,24 @@ impl BrokerBuilder {
         self
     }
 
+    /// Which WebSocket message type carries the broker's frames: text by
+    /// default (binary for bytes that are not UTF-8), always binary, or
+    /// mirroring the client's latest message.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, WebSocketReplies};
+    ///
+    /// // A client that sends binary frames and expects binary back.
+    /// let broker = Broker::builder().websocket_replies(WebSocketReplies::Mirror).start()?;
+    /// # drop(broker);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn websocket_replies(mut self, replies: crate::WebSocketReplies) -> Self {
+        self.config.websocket_replies = replies;
+        self
+    }
+
     /// Also listens on `port` (0: a free one) for STOMP over WebSocket only
     /// (as Artemis or RabbitMQ's Web-STOMP serve it on a port of its own):
     /// bytes there that are not an upgrade get `400`. The STOMP port keeps

@@ -95,6 +95,10 @@ pub(crate) struct Serve {
     /// (repeatable) [default: any].
     #[arg(long = "websocket-origin", value_name = "ORIGIN")]
     pub(crate) websocket_origins: Vec<String>,
+    /// Which WebSocket message type carries the broker's frames
+    /// [default: text].
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) websocket_replies: Option<WebSocketRepliesArg>,
     /// The most messages that may wait on one queue [default: no bound].
     #[arg(long, value_name = "N")]
     pub(crate) max_queue_depth: Option<usize>,
@@ -181,6 +185,28 @@ pub(crate) enum TlsProblemArg {
     UnknownCa,
     /// Connections accepted and never answered.
     StalledHandshake,
+}
+
+/// Which WebSocket message type carries the broker's frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum WebSocketRepliesArg {
+    /// Text (binary only for bytes that are not UTF-8).
+    Text,
+    /// Binary, always.
+    Binary,
+    /// The type of the client's latest message.
+    Mirror,
+}
+
+impl From<WebSocketRepliesArg> for stompbox::WebSocketReplies {
+    fn from(arg: WebSocketRepliesArg) -> Self {
+        match arg {
+            WebSocketRepliesArg::Text => stompbox::WebSocketReplies::Text,
+            WebSocketRepliesArg::Binary => stompbox::WebSocketReplies::Binary,
+            WebSocketRepliesArg::Mirror => stompbox::WebSocketReplies::Mirror,
+        }
+    }
 }
 
 impl From<TlsProblemArg> for stompbox::TlsProblem {

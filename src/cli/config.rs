@@ -19,6 +19,7 @@
 //! issue_client_certs = ["alice"] # issued at start, files named by the ready line
 //! websocket_path = "/ws"         # STOMP over WebSocket only there (default: any path)
 //! websocket_origins = ["http://localhost:3000"]  # browsers' origins allowed (default: any)
+//! websocket_replies = "binary"   # or text (the default), mirror: the client's latest type
 //!
 //! [[users]]
 //! login = "alice"
@@ -84,6 +85,7 @@ pub(crate) struct Settings {
     pub(crate) heart_beat_floor: Option<u32>,
     pub(crate) websocket_path: Option<String>,
     pub(crate) websocket_origins: Option<Vec<String>>,
+    pub(crate) websocket_replies: Option<super::args::WebSocketRepliesArg>,
     pub(crate) ws_port: Option<u16>,
     pub(crate) tls_port: Option<u16>,
     pub(crate) tls_cert: Option<std::path::PathBuf>,
@@ -193,6 +195,7 @@ impl Settings {
         self.heart_beat_floor = args.heart_beat_floor.or(self.heart_beat_floor);
         self.websocket_path = args.websocket_path.clone().or(self.websocket_path);
         self.ws_port = args.ws_port.or(self.ws_port);
+        self.websocket_replies = args.websocket_replies.or(self.websocket_replies);
         self.tls_port = args.tls_port.or(self.tls_port);
         self.tls_cert = args.tls_cert.clone().or(self.tls_cert);
         self.tls_key = args.tls_key.clone().or(self.tls_key);
@@ -310,6 +313,9 @@ impl Settings {
         }
         if let Some(port) = self.ws_port {
             builder = builder.ws_port(port);
+        }
+        if let Some(replies) = self.websocket_replies {
+            builder = builder.websocket_replies(replies.into());
         }
         if let Some(port) = self.tls_port {
             builder = builder.tls_port(port);

@@ -95,7 +95,10 @@ pub(super) fn open(
                 credentials,
             } => {
                 if transport.write_raw(&response).is_err()
-                    || !transport.upgrade_to_websocket(Framing::with_bytes(&rest))
+                    || !transport.upgrade_to_websocket(Framing::with_bytes(
+                        &rest,
+                        state.config.websocket_replies,
+                    ))
                 {
                     return Opening::Closed;
                 }

@@ -2,7 +2,8 @@
 //! client's data messages, text or binary, in order, are the STOMP bytes (a
 //! frame may span several messages, and a message hold several frames, as
 //! RabbitMQ and Spring treat it); what the broker writes goes out as text
-//! messages. Pings are answered with pongs, a close with a close.
+//! messages by default ([`WebSocketReplies`] chooses). Pings are answered
+//! with pongs, a close with a close.
 //!
 //! [`Framing`] is the protocol without a socket (the TCP transport uses it
 //! once a connection has upgraded); [`encode`] writes one server frame.
@@ -33,6 +34,31 @@ const CLOSE: u8 = 0x8;
 const PING: u8 = 0x9;
 const PONG: u8 = 0xA;
 
+/// Which WebSocket message type carries what the broker writes. See
+/// [`BrokerBuilder::websocket_replies`](crate::BrokerBuilder::websocket_replies).
+///
+/// # Examples
+/// ```
+/// use stompbox::{Broker, WebSocketReplies};
+///
+/// let broker = Broker::builder().websocket_replies(WebSocketReplies::Binary).start()?;
+/// # drop(broker);
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WebSocketReplies {
+    /// Text messages (what browsers and stompjs expect), except for bytes
+    /// that are not UTF-8, which a text message cannot carry: binary.
+    #[default]
+    Text,
+    /// Binary messages, always.
+    Binary,
+    /// The type of the client's latest data message (text until it sends
+    /// one), as a client that sends binary may expect binary back.
+    Mirror,
+}
+
 /// What reading the client's frames produced, besides STOMP bytes.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Event {
@@ -51,14 +77,18 @@ pub(crate) struct Framing {
     /// STOMP bytes ready to be read.
     payload: VecDeque<u8>,
     closed: bool,
+    /// Whether the client's latest data message was binary.
+    binary: bool,
+    replies: WebSocketReplies,
 }
 
 impl Framing {
     /// Framing that starts with `bytes` already read (what followed the
     /// handshake's request).
-    pub(crate) fn with_bytes(bytes: &[u8]) -> Framing {
+    pub(crate) fn with_bytes(bytes: &[u8], replies: WebSocketReplies) -> Framing {
         Framing {
             raw: bytes.to_vec(),
+            replies,
             ..Framing::default()
         }
     }
@@ -93,7 +123,11 @@ impl Framing {
             let (opcode, payload, used) = frame;
             self.raw.drain(..used);
             match opcode {
-                CONTINUATION | TEXT | BINARY => self.payload.extend(payload),
+                CONTINUATION => self.payload.extend(payload),
+                TEXT | BINARY => {
+                    self.binary = opcode == BINARY;
+                    self.payload.extend(payload);
+                }
                 PING => return Some(Event::Reply(encode(PONG, &payload))),
                 PONG => {}
                 CLOSE => {
@@ -141,6 +175,10 @@ pub(crate) struct WebSocketSide {
     incoming: Mutex<Framing>,
     outgoing: Mutex<Outgoing>,
     close_sent: AtomicBool,
+    replies: WebSocketReplies,
+    /// Whether the client's latest data message was binary (for
+    /// [`WebSocketReplies::Mirror`]).
+    client_binary: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -154,6 +192,8 @@ struct Outgoing {
 impl WebSocketSide {
     pub(crate) fn new(framing: Framing) -> WebSocketSide {
         WebSocketSide {
+            replies: framing.replies,
+            client_binary: AtomicBool::new(framing.binary),
             incoming: Mutex::new(framing),
             outgoing: Mutex::new(Outgoing::default()),
             close_sent: AtomicBool::new(false),
@@ -172,6 +212,7 @@ impl WebSocketSide {
         loop {
             let n = incoming.take(buf);
             if n > 0 {
+                self.client_binary.store(incoming.binary, Ordering::Relaxed);
                 return Ok(n);
             }
             match incoming.parse() {
@@ -203,7 +244,12 @@ impl WebSocketSide {
         let mut out = self.outgoing.lock();
         if out.frame.is_empty() {
             let carries = bytes.len().min(MAX_MESSAGE);
-            out.frame = data(&bytes[..carries]);
+            let binary = match self.replies {
+                WebSocketReplies::Text => false,
+                WebSocketReplies::Binary => true,
+                WebSocketReplies::Mirror => self.client_binary.load(Ordering::Relaxed),
+            };
+            out.frame = data(&bytes[..carries], binary);
             out.written = 0;
             out.carries = carries;
         }
@@ -319,10 +365,10 @@ pub(crate) fn encode(opcode: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A message carrying STOMP bytes: text when they are UTF-8 (what browsers
-/// and stompjs expect), binary otherwise (a text message must be UTF-8).
-pub(crate) fn data(payload: &[u8]) -> Vec<u8> {
-    let opcode = if std::str::from_utf8(payload).is_ok() {
+/// A message carrying STOMP bytes: binary when asked, or when they are not
+/// UTF-8 (which a text message must be); text otherwise.
+pub(crate) fn data(payload: &[u8], binary: bool) -> Vec<u8> {
+    let opcode = if !binary && std::str::from_utf8(payload).is_ok() {
         TEXT
     } else {
         BINARY
@@ -389,7 +435,10 @@ mod tests {
 
     #[test]
     fn a_ping_is_answered_and_a_close_echoed() {
-        let mut framing = Framing::with_bytes(&client(PING, true, b"are you there"));
+        let mut framing = Framing::with_bytes(
+            &client(PING, true, b"are you there"),
+            WebSocketReplies::Text,
+        );
         assert_eq!(
             framing.parse(),
             Some(Event::Reply(encode(PONG, b"are you there")))
@@ -410,7 +459,7 @@ mod tests {
             ),
             (client(0x3, true, b""), PROTOCOL_ERROR), // reserved opcode
         ] {
-            let mut framing = Framing::with_bytes(&wire);
+            let mut framing = Framing::with_bytes(&wire, WebSocketReplies::Text);
             assert!(
                 matches!(framing.parse(), Some(Event::Violation(c, _)) if c == code),
                 "{wire:?}"
@@ -420,10 +469,67 @@ mod tests {
 
     #[test]
     fn server_frames_use_the_shortest_length() {
-        assert_eq!(data(b"hi"), [0x81, 2, b'h', b'i']);
-        assert_eq!(&data(&[0; 200])[..4], &[0x81, 126, 0, 200]);
-        assert_eq!(&data(&vec![0; 70_000])[..2], &[0x81, 127]);
-        assert_eq!(&data(&[0xFF, 0xFE])[..2], &[0x82, 2], "not UTF-8: binary");
+        assert_eq!(data(b"hi", false), [0x81, 2, b'h', b'i']);
+        assert_eq!(data(b"hi", true), [0x82, 2, b'h', b'i']);
+        assert_eq!(&data(&[0; 200], false)[..4], &[0x81, 126, 0, 200]);
+        assert_eq!(&data(&vec![0; 70_000], false)[..2], &[0x81, 127]);
+        let not_utf8 = data(&[0xFF, 0xFE], false);
+        assert_eq!(&not_utf8[..2], &[0x82, 2], "not UTF-8: binary");
         assert_eq!(close_frame(1000), [0x88, 2, 0x03, 0xE8]);
+    }
+
+    /// A byte stream in memory: what the client sent, and what was written.
+    #[derive(Default)]
+    struct Wire {
+        from_client: Mutex<VecDeque<u8>>,
+        written: Mutex<Vec<u8>>,
+    }
+
+    impl RawIo for Wire {
+        fn read_some(&self, buf: &mut [u8], _: Option<Duration>) -> io::Result<usize> {
+            let mut from = self.from_client.lock();
+            let n = buf.len().min(from.len());
+            for (slot, byte) in buf.iter_mut().zip(from.drain(..n)) {
+                *slot = byte;
+            }
+            Ok(n)
+        }
+
+        fn write_some(&self, bytes: &[u8]) -> io::Result<usize> {
+            self.written.lock().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+    }
+
+    /// The opcode of the message the broker writes after the client sent
+    /// `sent` (or nothing), under `replies`.
+    fn reply_opcode(replies: WebSocketReplies, sent: Option<u8>) -> u8 {
+        let wire = Wire::default();
+        let side = WebSocketSide::new(Framing::with_bytes(b"", replies));
+        if let Some(opcode) = sent {
+            wire.from_client
+                .lock()
+                .extend(client(opcode, true, b"SEND\n\n\0"));
+            let mut buf = [0u8; 64];
+            assert_eq!(side.read(&wire, &mut buf, None).unwrap(), 7);
+        }
+        side.write(&wire, b"RECEIPT\n\n\0").unwrap();
+        let written = wire.written.lock();
+        written[0] & 0x0F
+    }
+
+    #[test]
+    fn replies_are_text_binary_or_mirror_the_client() {
+        use WebSocketReplies::{Binary, Mirror, Text};
+        assert_eq!(reply_opcode(Text, Some(BINARY)), TEXT);
+        assert_eq!(reply_opcode(Binary, Some(TEXT)), BINARY);
+        assert_eq!(reply_opcode(Binary, None), BINARY);
+        assert_eq!(
+            reply_opcode(Mirror, None),
+            TEXT,
+            "text until the client sends"
+        );
+        assert_eq!(reply_opcode(Mirror, Some(BINARY)), BINARY);
+        assert_eq!(reply_opcode(Mirror, Some(TEXT)), TEXT);
     }
 }

@@ -523,8 +523,8 @@ pub struct ConnectionInfo {
     pub id: ConnectionId,
     /// The client's address.
     pub peer: SocketAddr,
-    /// What the connection travels on: `"tcp"`, or `"ws"` once its HTTP
-    /// request has upgraded it to WebSocket.
+    /// What the connection travels on: `"tcp"` or `"tls"`, or `"ws"` or
+    /// `"wss"` once its HTTP request has upgraded it to WebSocket.
     pub transport: &'static str,
     /// The WebSocket handshake, for a `"ws"` connection.
     pub websocket: Option<WebSocketInfo>,

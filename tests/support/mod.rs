@@ -4,7 +4,13 @@
 //! or, when `STOMPBOX_TEST_ADDR=host:port` is set, an external broker
 //! (RabbitMQ, ActiveMQ...) so the same tests can check it behaves alike.
 //! Tests that need stompbox's own options start a `Broker` themselves.
+//!
+//! With `STOMPBOX_TEST_TRANSPORT=ws|tls|wss`, the in-process broker is
+//! reached through a [`relay::Relay`] over that transport: the same tests,
+//! over WebSocket, TLS or both.
 #![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod relay;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -24,7 +30,25 @@ pub const QUIET: Duration = Duration::from_millis(100);
 /// A broker to test against, kept alive as long as this value.
 pub struct Server {
     addr: SocketAddr,
+    // Dropped first: the relay, then the broker it relays to.
+    _relay: Option<relay::Relay>,
     _broker: Option<Broker>,
+}
+
+impl Drop for Server {
+    /// A relayed run checks that its connections did travel over the
+    /// transport it names.
+    fn drop(&mut self) {
+        let (Some(broker), Some(carrier)) = (&self._broker, relay::Carrier::from_env()) else {
+            return;
+        };
+        if std::thread::panicking() {
+            return;
+        }
+        for connection in broker.connections() {
+            assert_eq!(connection.transport, carrier.name(), "{connection:?}");
+        }
+    }
 }
 
 impl Server {
@@ -60,15 +84,37 @@ pub fn server() -> Server {
                 .expect("STOMPBOX_TEST_ADDR is host:port")
                 .next()
                 .expect("STOMPBOX_TEST_ADDR resolves"),
+            _relay: None,
             _broker: None,
         },
-        Err(_) => {
-            let broker = Broker::start().expect("broker starts");
-            Server {
-                addr: broker.addr(),
-                _broker: Some(broker),
+        Err(_) => match relay::Carrier::from_env() {
+            None => {
+                let broker = Broker::start().expect("broker starts");
+                Server {
+                    addr: broker.addr(),
+                    _relay: None,
+                    _broker: Some(broker),
+                }
             }
-        }
+            Some(carrier) => relayed(carrier),
+        },
+    }
+}
+
+/// An in-process broker reached over `carrier` through a relay.
+fn relayed(carrier: relay::Carrier) -> Server {
+    let mut builder = Broker::builder();
+    if carrier.uses_tls() {
+        builder = builder.tls_port(0);
+    }
+    let broker = builder.start().expect("broker starts");
+    let target = broker.tls_addr().unwrap_or(broker.addr());
+    let ca = broker.tls_ca_pem().map(str::to_owned);
+    let relay = relay::Relay::start(carrier, target, ca);
+    Server {
+        addr: relay.addr(),
+        _relay: Some(relay),
+        _broker: Some(broker),
     }
 }
 

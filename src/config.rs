@@ -67,6 +67,8 @@ pub(crate) struct Config {
     pub(crate) tls_problem: Option<crate::tls::TlsProblem>,
     /// The TLS port requires client certificates the broker's CA issued.
     pub(crate) tls_client_certificates: bool,
+    /// The seed of the faults' random choices.
+    pub(crate) seed: u64,
 }
 
 impl Default for Config {
@@ -102,8 +104,27 @@ impl Default for Config {
             tls_identity: None,
             tls_problem: None,
             tls_client_certificates: false,
+            seed: default_seed(),
         }
     }
+}
+
+/// `STOMPBOX_SEED` if set (so a failing run can be replayed), else a fresh
+/// one from the clock.
+fn default_seed() -> u64 {
+    if let Some(seed) = std::env::var("STOMPBOX_SEED")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+    {
+        return seed;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    // Distinct for brokers started in the same nanosecond, too.
+    static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nth = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    (now.as_nanos() as u64) ^ nth.rotate_left(48) ^ u64::from(std::process::id())
 }
 
 impl Config {

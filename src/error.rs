@@ -163,6 +163,13 @@ pub enum Awaited {
     },
     /// [`Broker::wait_until`](crate::Broker::wait_until).
     Condition,
+    /// [`FaultHandle::wait_fired`](crate::FaultHandle::wait_fired).
+    Fault {
+        /// Which fault (described).
+        fault: String,
+        /// How many times it was to act.
+        count: usize,
+    },
     /// A [`Client`](crate::Client) waiting for a frame from the broker
     /// (`"a MESSAGE frame"`, `"RECEIPT 'r-1'"`).
     Frame(String),
@@ -185,6 +192,9 @@ impl fmt::Display for Awaited {
             }
             Awaited::Acks { count } => write!(f, "{count} ACK{}", plural(*count)),
             Awaited::Condition => f.write_str("a condition on the journal"),
+            Awaited::Fault { fault, count } => {
+                write!(f, "{fault} to act {count} time{}", plural(*count))
+            }
             Awaited::Frame(what) => f.write_str(what),
         }
     }

@@ -115,6 +115,7 @@ pub use broker::{Broker, BrokerBuilder, ExpectationGuard};
 pub use client::{Client, ClientBuilder, Message};
 pub use error::Error;
 pub use expect::{Expectation, Times};
+pub use faults::{Fault, FaultHandle, FaultHit};
 pub use protocol::{frame, Version};
 pub use tls::{ClientCertificate, TlsProblem};
 pub use traffic::Traffic;

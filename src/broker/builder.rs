@@ -164,6 +164,21 @@ impl BrokerBuilder {
         self
     }
 
+    /// The seed of the faults' random choices (probabilities, jitter, split
+    /// points), so that a run can be replayed (default: `STOMPBOX_SEED`, or
+    /// one from the clock; [`Broker::seed`](crate::Broker::seed) says which).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().seed(7).start()?;
+    /// assert_eq!(broker.seed(), 7);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
     /// How many bytes may wait to be sent to one client before it is judged
     /// too slow and disconnected with an ERROR (default 64 MiB). Its
     /// unacknowledged queue messages go back to their queues.

@@ -1,6 +1,11 @@
-//! Failures a test arranges in advance (see [`crate::faults`]).
+//! Failures a test arranges (see [`crate::faults`]): refusals, injected
+//! faults, and kicking a connection.
 
 use super::Broker;
+use crate::error::Error;
+use crate::faults::{Fault, FaultHandle};
+use crate::journal::{CloseReason, ConnectionId};
+use crate::protocol::replies;
 
 impl Broker {
     /// The next `count` connection attempts are refused: their CONNECT gets
@@ -18,7 +23,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn fail_next_connections(&self, count: usize, reason: &str) {
-        self.state.faults.fail_connects(count, reason);
+        self.state.refusals.fail_connects(count, reason);
     }
 
     /// The next SEND to `destination` (from any connection) is refused with
@@ -38,7 +43,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn fail_next_send(&self, destination: &str, message: &str) {
-        self.state.faults.fail_send(destination, message);
+        self.state.refusals.fail_send(destination, message);
     }
 
     /// The next `count` WebSocket upgrades are refused with HTTP `status`
@@ -61,6 +66,109 @@ impl Broker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn refuse_next_websocket_upgrades(&self, count: usize, status: u16) {
-        self.state.faults.fail_upgrades(count, status);
+        self.state.refusals.fail_upgrades(count, status);
+    }
+
+    /// Injects `fault`: from now on, the connections apply it. The handle
+    /// counts what it did; dropping it removes the rule.
+    ///
+    /// # Panics
+    /// If the rule cannot act (see [`Broker::try_inject`]): a kind that acts
+    /// on outbound frames only given an inbound matcher, or a
+    /// connection-wide kind given a frame matcher.
+    ///
+    /// # Examples
+    /// See [`Fault`].
+    #[track_caller]
+    pub fn inject(&self, fault: Fault) -> FaultHandle {
+        match self.try_inject(fault) {
+            Ok(handle) => handle,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Like [`Broker::inject`], with an error instead of a panic for a rule
+    /// that cannot act.
+    ///
+    /// # Errors
+    /// [`Error::Config`] saying why.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use stompbox::{Broker, Fault, frame::Command};
+    ///
+    /// let broker = Broker::start()?;
+    /// let err = broker.try_inject(Fault::delay(Duration::ZERO).inbound(Command::Send)).unwrap_err();
+    /// assert!(err.to_string().contains("use outbound(..)"), "{err}");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn try_inject(&self, fault: Fault) -> Result<FaultHandle, Error> {
+        if let Some(problem) = fault.problem() {
+            return Err(Error::Config(format!("cannot inject '{fault}': {problem}")));
+        }
+        let armed = self.state.faults.arm(fault);
+        Ok(FaultHandle::new(self.state.faults.clone(), armed))
+    }
+
+    /// The seed the faults' random choices derive from:
+    /// [`BrokerBuilder::seed`](crate::BrokerBuilder::seed), or
+    /// `STOMPBOX_SEED`, or one from the clock. Failure reports print it;
+    /// set it to replay a run.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().seed(42).start()?;
+    /// assert_eq!(broker.seed(), 42);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn seed(&self) -> u64 {
+        self.state.faults.seed()
+    }
+
+    /// Closes connection `connection` now, as a broker that drops a client
+    /// does: with `error`, an ERROR frame with that `message` first; without,
+    /// just the close. Its unacknowledged messages go back to their queues;
+    /// the journal's close reason is [`CloseReason::Kicked`]. False if no
+    /// such connection is open.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use stompbox::{Broker, Client, journal::CloseReason};
+    ///
+    /// let broker = Broker::start()?;
+    /// let mut client = Client::connect(broker.addr())?;
+    /// let id = broker.connections()[0].id;
+    /// assert!(broker.kick(id, Some("maintenance")));
+    /// assert_eq!(client.recv_frame().unwrap_err().to_string(), "broker sent ERROR: maintenance");
+    /// broker.wait_until(
+    ///     |j| j.connections().all(|c| c.closed.as_ref().is_some_and(|(_, r)| r == &CloseReason::Kicked)),
+    ///     Duration::from_secs(5),
+    /// )?;
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn kick(&self, connection: ConnectionId, error: Option<&str>) -> bool {
+        self.state.update(|j| {
+            let Some(transport) = j.live.transport_of(connection) else {
+                return false;
+            };
+            j.live.set_close_reason(connection, CloseReason::Kicked);
+            // Closing: a black hole holding it lets go.
+            j.live.stop_delivering(connection);
+            self.state.faults.wake_all();
+            match error {
+                None => transport.close(),
+                Some(message) => {
+                    let detail = "The broker closed this connection (kicked by the test).";
+                    let frame = replies::error(message, detail, None, &[]);
+                    j.history.error_sent(connection, &frame);
+                    j.live.send_frame(connection, frame, &mut j.history);
+                    j.live
+                        .send_control(connection, crate::state::outbox::Outbound::Hangup);
+                }
+            }
+            true
+        })
     }
 }

@@ -327,6 +327,8 @@ impl Broker {
             return;
         };
         self.state.begin_shutdown();
+        // What a black hole or a delay holds lets go.
+        self.state.faults.wake_all();
         // Wake the acceptors blocked in accept(); they see the flag and exit.
         wake(self.addr);
         let _ = acceptor.join();

@@ -74,7 +74,7 @@ pub(super) fn open(
         };
         let answer = match handshake::answer(&first, served) {
             // A complete upgrade: only now is an armed refusal used up.
-            Answer::Upgrade { .. } => match state.faults.take_upgrade() {
+            Answer::Upgrade { .. } => match state.refusals.take_upgrade() {
                 Some(status) => handshake::answer(
                     &first,
                     Served {

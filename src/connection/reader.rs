@@ -38,6 +38,9 @@ impl Reader {
     /// Serves the connection to its end, then cleans up after it.
     pub(crate) fn run(mut self) {
         let reason = self.serve();
+        if self.session.wants_reset() {
+            self.transport.reset();
+        }
         self.state
             .update(|j| j.live.detach_connection(self.conn, &mut j.history));
         if matches!(
@@ -85,10 +88,13 @@ impl Reader {
                 &self.conduit,
                 &self.backlog,
             );
+            self.wait_out_black_hole();
             let timeout = self.session.read_timeout(Instant::now());
             match self.transport.read(&mut chunk, timeout) {
                 Ok(0) => return self.session.on_closed(),
                 Ok(n) => {
+                    // Bytes read as a black hole began wait with it.
+                    self.wait_out_black_hole();
                     decoder.feed(&chunk[..n]);
                     // Doubled up to READ_CHUNK while reads fill it.
                     if n == chunk.len() && n < READ_CHUNK {
@@ -97,12 +103,38 @@ impl Reader {
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    if self.heart_beats_stopped() {
+                        continue; // a fault: the client's silence goes unnoticed
+                    }
                     let mut journal = self.state.lock();
                     return self.session.on_silence(&mut journal);
                 }
                 Err(_) => return self.session.on_closed(),
             }
         }
+    }
+
+    /// Waits while a black-hole fault holds this connection (or until the
+    /// broker stops or the connection is kicked).
+    fn wait_out_black_hole(&self) {
+        let (conn, state) = (self.conn, &self.state);
+        if !state.faults.acts_on_connections() {
+            return;
+        }
+        state
+            .faults
+            .wait_out_black_hole(conn, &mut || state.identity(conn), &|| {
+                state.is_shutting_down() || state.read(|j| j.live.is_closing(conn))
+            });
+    }
+
+    /// Whether a fault has stopped heart-beats on this connection.
+    fn heart_beats_stopped(&self) -> bool {
+        let (conn, state) = (self.conn, &self.state);
+        self.session.is_connected()
+            && state
+                .faults
+                .heart_beats_stopped(conn, &mut || state.identity(conn))
     }
 
     /// Reads and drops input until the client closes or [`LINGER`] passes.

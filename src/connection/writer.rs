@@ -12,6 +12,7 @@ use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::faults::{OutboundVerdict, Rng};
 use crate::journal::{CloseReason, ConnectionId, Direction};
 use crate::protocol::message::Delivery;
 use crate::protocol::replies;
@@ -35,6 +36,8 @@ struct Batch {
     cost: usize,
     /// A Close was seen: this is the last batch.
     closing: bool,
+    /// It was a Hangup: close both ways after it.
+    hangup: bool,
 }
 
 /// Encodes `items` into `batch` with `wire` (which a `Negotiated` item
@@ -70,6 +73,10 @@ fn encode(
             } => wire.negotiated(version, heart_beat),
             Outbound::Raw(bytes) => batch.bytes.extend_from_slice(&bytes),
             Outbound::Close => batch.closing = true,
+            Outbound::Hangup => {
+                batch.closing = true;
+                batch.hangup = true;
+            }
         }
     }
 }
@@ -83,7 +90,7 @@ fn take_batch(items: &mut std::collections::VecDeque<Outbound>) -> Vec<Outbound>
             break;
         };
         cost += item.cost().max(1);
-        let last = matches!(item, Outbound::Close);
+        let last = matches!(item, Outbound::Close | Outbound::Hangup);
         taken.push(item);
         if last {
             break;
@@ -114,6 +121,7 @@ impl Writer {
                 }
                 queued.busy = true;
                 drop(queued);
+                self.wait_out_black_hole();
                 failed = self.heart_beat().is_err();
                 self.conduit.release(&mut self.conduit.lock());
                 if failed {
@@ -132,17 +140,33 @@ impl Writer {
                 break; // the state dropped its outbox: nothing more comes
             }
             queued.busy = true;
-            let items = take_batch(&mut queued.items);
+            // With faults on outbound frames, one frame at a time, each judged.
+            let faulted = self.state.faults.acts_outbound();
+            let mut items = if faulted {
+                queued.items.pop_front().into_iter().collect()
+            } else {
+                take_batch(&mut queued.items)
+            };
             let mut wire = queued.wire;
             drop(queued);
+            let verdict = if faulted {
+                self.judge(&mut items, &mut batch)
+            } else {
+                OutboundVerdict::default()
+            };
             encode(&self.state, self.conn, items, &mut wire, &mut batch);
             if self.backlog.overflowed() {
                 let at_frame_boundary = batch.bytes.is_empty() && batch.parts.is_empty();
                 self.abandon_overflowed(std::mem::take(&mut batch.in_flight), at_frame_boundary);
                 return;
             }
-            failed = batch.parts.iter().any(|part| self.write_all(part).is_err())
-                || self.write_all(&batch.bytes).is_err();
+            self.wait_out_black_hole();
+            failed = if verdict.is_pass() {
+                batch.parts.iter().any(|part| self.write_all(part).is_err())
+                    || self.write_all(&batch.bytes).is_err()
+            } else {
+                self.write_judged(&mut batch, verdict).is_err()
+            };
             let mut queued = self.conduit.lock();
             queued.wire = wire;
             self.conduit.release(&mut queued);
@@ -155,7 +179,7 @@ impl Writer {
             batch.in_flight.clear();
             self.drained(std::mem::take(&mut batch.cost));
         }
-        if failed {
+        if failed || batch.hangup {
             self.transport.close();
         } else {
             self.transport.close_write();
@@ -164,6 +188,14 @@ impl Writer {
     }
 
     fn heart_beat(&self) -> std::io::Result<()> {
+        let conn = self.conn;
+        let state = &self.state;
+        if state
+            .faults
+            .heart_beats_stopped(conn, &mut || state.identity(conn))
+        {
+            return Ok(());
+        }
         let written = self.write_all(b"\n");
         self.state.notify(self.conn, Direction::Out, None);
         if self.state.config.recording {
@@ -231,6 +263,123 @@ impl Writer {
         self.hand_back(in_flight);
     }
 
+    /// Waits while a black-hole fault holds this connection (or until the
+    /// broker stops or the connection is kicked).
+    fn wait_out_black_hole(&self) {
+        let (conn, state) = (self.conn, &self.state);
+        if !state.faults.acts_on_connections() {
+            return;
+        }
+        state
+            .faults
+            .wait_out_black_hole(conn, &mut || state.identity(conn), &|| {
+                state.is_shutting_down() || state.read(|j| j.live.is_closing(conn))
+            });
+    }
+
+    /// What the faults make of the one item in `items`: a frame dropped,
+    /// or replaced by an ERROR, leaves `items` (an auto-acknowledged queue
+    /// delivery replaced goes back to its queue at the end); the rest of the
+    /// verdict says how to write what stays.
+    fn judge(&self, items: &mut Vec<Outbound>, batch: &mut Batch) -> OutboundVerdict {
+        let (conn, state) = (self.conn, &self.state);
+        let frame = match items.first() {
+            Some(Outbound::Frame(frame)) => frame.clone(),
+            Some(Outbound::Delivery(delivery)) => delivery.to_frame(),
+            _ => return OutboundVerdict::default(),
+        };
+        let mut verdict = state
+            .faults
+            .outbound(&frame, conn, &mut || state.identity(conn));
+        if let Some(message) = verdict.error.take() {
+            let detail = "An injected fault sent this ERROR instead of the frame it was to send.";
+            let receipt = frame.header("receipt-id").map(str::to_owned);
+            let error = replies::error(&message, detail, receipt, &[]);
+            state.update(|j| {
+                j.history.record_out(conn, error.clone());
+                j.history.error_sent(conn, &error);
+                j.live.stop_delivering(conn);
+                j.live
+                    .set_close_reason(conn, CloseReason::ErrorSent(message));
+            });
+            self.set_aside(items, batch);
+            items.push(Outbound::Frame(error));
+            batch.closing = true;
+            batch.hangup = true;
+            verdict.drop = false;
+        } else if verdict.drop {
+            batch.cost += items.iter().map(Outbound::cost).sum::<usize>();
+            items.clear();
+        }
+        verdict
+    }
+
+    /// Takes the item out of `items`, counted as sent; a queue delivery
+    /// that would be lost unsent goes back to its queue at the end.
+    fn set_aside(&self, items: &mut Vec<Outbound>, batch: &mut Batch) {
+        for item in items.drain(..) {
+            batch.cost += item.cost();
+            if let Outbound::Delivery(delivery) = item {
+                if delivery.requeue_if_unsent {
+                    batch.in_flight.push(delivery);
+                }
+            }
+        }
+    }
+
+    /// Writes `batch` (one frame, or none) as the faults' verdict says:
+    /// later, twice, corrupted, in pieces, slowly; then closes if it says so.
+    fn write_judged(&self, batch: &mut Batch, verdict: OutboundVerdict) -> std::io::Result<()> {
+        let state = &self.state;
+        let stop = || state.is_shutting_down() || self.backlog.overflowed();
+        if !verdict.delay.is_zero() {
+            state.faults.sleep(verdict.delay, &stop);
+        }
+        let mut bytes: Vec<u8> = batch.parts.iter().flat_map(|p| p.iter().copied()).collect();
+        bytes.extend_from_slice(&batch.bytes);
+        if verdict.corrupt {
+            corrupt(&mut bytes);
+        }
+        if verdict.duplicate {
+            bytes.extend_from_slice(&bytes.clone());
+        }
+        let mut split = verdict.split;
+        let piece = |split: &mut Option<(usize, Rng)>, left: usize| match split {
+            Some((max, rng)) => rng.piece(*max).min(left),
+            None => verdict.throttle.map_or(left, |rate| {
+                usize::try_from(rate / 20)
+                    .unwrap_or(usize::MAX)
+                    .clamp(1, left)
+            }),
+        };
+        let started = std::time::Instant::now();
+        let mut written = 0;
+        while written < bytes.len() {
+            let n = piece(&mut split, bytes.len() - written);
+            self.write_all(&bytes[written..written + n])?;
+            written += n;
+            if let Some(rate) = verdict.throttle {
+                let due = std::time::Duration::from_secs_f64(written as f64 / rate as f64);
+                state
+                    .faults
+                    .sleep(due.saturating_sub(started.elapsed()), &stop);
+            }
+        }
+        if let Some((reset, fault)) = verdict.close {
+            state.update(|j| {
+                j.live.stop_delivering(self.conn);
+                j.live
+                    .set_close_reason(self.conn, CloseReason::Fault(fault));
+            });
+            if reset {
+                self.transport.reset();
+            }
+            batch.closing = true;
+            batch.hangup = true;
+        }
+        Ok(())
+    }
+
     /// Returns auto-acknowledged queue deliveries that were never written;
     /// from now on the state's pushes are handed back to it.
     fn hand_back(self, mut unsent: Vec<Delivery>) {
@@ -253,6 +402,19 @@ impl Writer {
     }
 }
 
+/// Puts a header line with no colon after the command line of the frame
+/// in `bytes` (a frame a client must reject).
+fn corrupt(bytes: &mut Vec<u8>) {
+    let start = bytes
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .unwrap_or(0);
+    if let Some(eol) = bytes[start..].iter().position(|b| *b == b'\n') {
+        let at = start + eol + 1;
+        bytes.splice(at..at, b"this header line has no colon\n".iter().copied());
+    }
+}
+
 /// The reader's shortcut: if nobody is writing and what is queued is only
 /// replies (no MESSAGE, no close), write it now without waiting, from the
 /// reader's own thread, so a RECEIPT does not wait for the writer to wake.
@@ -266,6 +428,10 @@ pub(crate) fn reply_directly(
 ) {
     let mut queued = conduit.lock();
     if queued.busy || queued.items.is_empty() {
+        return;
+    }
+    if state.faults.acts_outbound() || state.faults.acts_on_connections() {
+        conduit.wake(); // the writer judges each frame
         return;
     }
     let replies_only = queued.items.len() <= 64

@@ -480,6 +480,10 @@ pub enum CloseReason {
     /// answered with this status (426 for plain HTTP on the STOMP port, 400
     /// for a malformed upgrade, 404 for a path not served), then closed.
     HttpAnswered(u16),
+    /// The test kicked it ([`Broker::kick`](crate::Broker::kick)).
+    Kicked,
+    /// An injected fault closed it (this one, described).
+    Fault(String),
 }
 
 impl fmt::Display for CloseReason {
@@ -491,6 +495,8 @@ impl fmt::Display for CloseReason {
             CloseReason::SlowConsumer => f.write_str("slow consumer (outbound backlog exceeded)"),
             CloseReason::PeerClosed => f.write_str("closed by the client"),
             CloseReason::BrokerShutdown => f.write_str("broker shut down"),
+            CloseReason::Kicked => f.write_str("kicked by the test"),
+            CloseReason::Fault(fault) => write!(f, "closed by a fault: {fault}"),
             CloseReason::HttpAnswered(status) => {
                 write!(
                     f,

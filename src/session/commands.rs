@@ -64,7 +64,7 @@ impl Session {
             self.transaction(journal, tx)?;
         }
         self.check_room(journal, destination, transaction, message_size(frame))?;
-        if let Some(message) = self.state.faults.take_send(destination) {
+        if let Some(message) = self.state.refusals.take_send(destination) {
             return Err(Failure::new(
                 message,
                 "The test arranged for this SEND to fail.",

@@ -92,7 +92,7 @@ impl Session {
             };
             Failure::new(reason, detail)
         };
-        if let Some(reason) = self.state.faults.take_connect() {
+        if let Some(reason) = self.state.refusals.take_connect() {
             return Err(refuse(reason, true));
         }
         if let Some(name) = &self.certificate_principal {

@@ -118,7 +118,7 @@ impl Harness {
                     p.wire = Some(version);
                     continue;
                 }
-                Outbound::Close => continue,
+                Outbound::Close | Outbound::Hangup => continue,
                 Outbound::Frame(frame) => frame.encode_into(p.wire, &mut bytes),
                 Outbound::Delivery(delivery) => {
                     delivery.encode_into(Escaping::for_version(p.wire), &mut bytes);

@@ -24,6 +24,7 @@ use crate::protocol::secrets::without_secrets;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::faults::InboundVerdict;
 use crate::journal::{CloseReason, ConnectionId, Direction};
 use crate::protocol::frame::{Command, Decoded, Decoder, Frame, FrameError};
 use crate::protocol::{replies, Version};
@@ -103,6 +104,8 @@ pub(crate) struct Session {
     /// The frames of the run being handled (see [`Session::take_decoded`]),
     /// kept for the next read's.
     run: Vec<Decoded>,
+    /// An injected fault closes the connection with a reset.
+    reset: bool,
 }
 
 impl Session {
@@ -120,6 +123,7 @@ impl Session {
             highest_version: None,
             certificate_principal: None,
             run: Vec::new(),
+            reset: false,
         }
     }
 
@@ -202,8 +206,51 @@ impl Session {
         }
     }
 
-    /// Handles one frame.
+    /// Whether CONNECT has succeeded.
+    pub(crate) fn is_connected(&self) -> bool {
+        self.version.is_some()
+    }
+
+    /// Whether an injected fault asked for the connection to be reset (an
+    /// abortive close) rather than closed.
+    pub(crate) fn wants_reset(&self) -> bool {
+        self.reset
+    }
+
+    /// Handles one frame, unless an injected fault acts on it first.
     pub(crate) fn on_frame(&mut self, journal: &mut Journal, frame: Frame) -> Flow {
+        if !self.state.faults.acts_inbound() {
+            return self.on_frame_as_sent(journal, frame);
+        }
+        let conn = self.conn;
+        let faults = self.state.faults.clone();
+        let verdict = faults.inbound(&frame, conn, &mut || journal.history.identity(conn));
+        match verdict {
+            InboundVerdict::Pass => self.on_frame_as_sent(journal, frame),
+            InboundVerdict::Drop => Flow::Continue,
+            InboundVerdict::Error(message) => {
+                journal
+                    .history
+                    .record_in(conn, Some(&without_secrets(&frame)));
+                let mut failure = Failure::new(
+                    message,
+                    "An injected fault answered this frame with an ERROR; the frame had no effect.",
+                );
+                failure.receipt = frame.header("receipt").map(str::to_owned);
+                Flow::Close(self.fail(journal, failure))
+            }
+            InboundVerdict::CloseAfter { reset, fault } => {
+                if let Flow::Close(reason) = self.on_frame_as_sent(journal, frame) {
+                    return Flow::Close(reason);
+                }
+                self.reset = reset;
+                Flow::Close(CloseReason::Fault(fault))
+            }
+        }
+    }
+
+    /// Handles one frame.
+    fn on_frame_as_sent(&mut self, journal: &mut Journal, frame: Frame) -> Flow {
         // SEND frames are recorded with the message they make; any other
         // takes its place in the transcript now (before the replies it
         // causes) and is moved there once handled, not copied.

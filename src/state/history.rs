@@ -361,6 +361,18 @@ impl History {
         self.transcript_bytes += info_weight(info);
     }
 
+    /// Who connection `conn` is, as far as the journal knows.
+    pub(crate) fn identity(&self, conn: ConnectionId) -> crate::faults::Identity {
+        let info = self.connections.get(&conn);
+        crate::faults::Identity {
+            connection: conn,
+            login: info.and_then(|i| i.login.clone()),
+            client_id: info.and_then(|i| i.client_id.clone()),
+            principal: info.and_then(|i| i.principal.clone()),
+            connected: info.is_some_and(|i| i.version.is_some()),
+        }
+    }
+
     pub(crate) fn connected(
         &mut self,
         connection: ConnectionId,

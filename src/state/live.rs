@@ -422,6 +422,19 @@ impl Live {
         self.connections.remove(&conn)?.close_reason
     }
 
+    /// Whether connection `conn` is closing (or gone).
+    pub(crate) fn is_closing(&self, conn: ConnectionId) -> bool {
+        self.connections.get(&conn).is_none_or(|c| c.closing)
+    }
+
+    /// The transport of connection `conn`, unless it is closing.
+    pub(crate) fn transport_of(&self, conn: ConnectionId) -> Option<Arc<dyn Transport>> {
+        self.connections
+            .get(&conn)
+            .filter(|c| !c.closing)
+            .map(|c| c.transport.clone())
+    }
+
     /// Shuts down every open connection's transport, which ends its threads.
     pub(crate) fn abort_all(&self) {
         for connection in self.connections.values() {

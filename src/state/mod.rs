@@ -33,7 +33,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::auth::Users;
 use crate::config::Config;
-use crate::faults::Faults;
+use crate::faults::{Identity, Injected, Refusals};
 use crate::journal::{ConnectionId, Direction};
 use crate::permissions::LivePermissions;
 use crate::protocol::frame::Frame;
@@ -83,8 +83,10 @@ pub(crate) struct BrokerState {
     pub(crate) users: Users,
     /// Grants, editable while the broker runs.
     pub(crate) permissions: LivePermissions,
-    /// Failures the test has armed.
-    pub(crate) faults: Faults,
+    /// Refusals the test has armed.
+    pub(crate) refusals: Refusals,
+    /// Faults the test has injected.
+    pub(crate) faults: Arc<Injected>,
     /// Client certificates the broker's CA issued, and to whom.
     pub(crate) issued_certificates: crate::tls::IssuedCertificates,
     shutting_down: AtomicBool,
@@ -102,7 +104,8 @@ impl BrokerState {
             journal: Mutex::new(Journal::new(&config)),
             users,
             permissions: LivePermissions::new(config.permissions.clone()),
-            faults: Faults::default(),
+            refusals: Refusals::default(),
+            faults: Arc::new(Injected::new(config.seed)),
             issued_certificates: Default::default(),
             config,
             shutting_down: AtomicBool::new(false),
@@ -164,6 +167,12 @@ impl BrokerState {
         journal.waits.remove(id);
         journal.history.watched = journal.waits.any();
         result
+    }
+
+    /// Who connection `conn` is, for the faults' connection matchers
+    /// (takes the lock: never call it holding the lock).
+    pub(crate) fn identity(&self, conn: ConnectionId) -> Identity {
+        self.read(|j| j.history.identity(conn))
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {

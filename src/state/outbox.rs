@@ -41,6 +41,9 @@ pub(crate) enum Outbound {
     },
     /// Send what is queued, then close the connection's write side.
     Close,
+    /// Send what is queued, then close the connection both ways (the
+    /// reader's read ends too): a connection the broker drops.
+    Hangup,
     /// Bytes already encoded (the rest of a write the reader began).
     Raw(Bytes),
 }

@@ -49,6 +49,13 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// blocked writing learns at once. Used at shutdown.
     fn abort(&self);
 
+    /// Resets the connection on purpose (an injected fault): no FIN, and
+    /// the close, once every handle is gone, a reset where the transport
+    /// has one; a blocked read returns. By default, as [`Transport::abort`].
+    fn reset(&self) {
+        self.abort();
+    }
+
     /// The peer's address.
     fn peer(&self) -> SocketAddr;
 

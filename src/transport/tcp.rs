@@ -3,6 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub(crate) struct TcpTransport {
     websocket: OnceLock<WebSocketSide>,
     /// Accepted on the WebSocket-only listener.
     websocket_only: bool,
+    /// A reset has begun: nothing more is sent, not even a FIN.
+    resetting: AtomicBool,
 }
 
 /// A socket's read timeout, set only when it changes.
@@ -66,6 +69,16 @@ pub(crate) fn prepare(stream: &TcpStream) -> io::Result<SocketAddr> {
     Ok(peer)
 }
 
+/// Begins a reset (an injected fault's): SO_LINGER 0 and the read side
+/// shut, which wakes a blocked reader and sends nothing; `resetting` then
+/// keeps the closes from sending a FIN, so the socket's close, when its last
+/// handle goes, is a reset (RST) with nothing before it.
+pub(crate) fn begin_reset(stream: &TcpStream, resetting: &AtomicBool) {
+    resetting.store(true, Ordering::SeqCst);
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+    let _ = stream.shutdown(Shutdown::Read);
+}
+
 /// Closes abortively (SO_LINGER 0): the close is a reset, so a client
 /// blocked writing to a stopped broker learns it at once, not after TCP's
 /// zero-window probes give up (minutes, seen under load).
@@ -83,6 +96,7 @@ impl TcpTransport {
             read_timeout: ReadTimeout::default(),
             websocket: OnceLock::new(),
             websocket_only: false,
+            resetting: AtomicBool::new(false),
         })
     }
 
@@ -102,6 +116,9 @@ impl RawIo for TcpTransport {
     }
 
     fn write_some(&self, bytes: &[u8]) -> io::Result<usize> {
+        if self.resetting.load(Ordering::Relaxed) {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
         (&self.stream).write(bytes)
     }
 }
@@ -123,7 +140,7 @@ impl Transport for TcpTransport {
 
     #[cfg(target_os = "linux")]
     fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
-        if self.websocket.get().is_some() {
+        if self.websocket.get().is_some() || self.resetting.load(Ordering::Relaxed) {
             // A frame cut short could not be finished without waiting.
             return Err(io::ErrorKind::WouldBlock.into());
         }
@@ -133,6 +150,9 @@ impl Transport for TcpTransport {
     }
 
     fn close_write(&self) {
+        if self.resetting.load(Ordering::SeqCst) {
+            return;
+        }
         if let Some(side) = self.websocket.get() {
             side.send_close(self, websocket::NORMAL);
         }
@@ -140,11 +160,17 @@ impl Transport for TcpTransport {
     }
 
     fn close(&self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
+        if !self.resetting.load(Ordering::SeqCst) {
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
     }
 
     fn abort(&self) {
         abort(&self.stream);
+    }
+
+    fn reset(&self) {
+        begin_reset(&self.stream, &self.resetting);
     }
 
     fn peer(&self) -> SocketAddr {

@@ -9,6 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -36,6 +37,8 @@ pub(crate) struct TlsTransport {
     session: Mutex<Session>,
     out: Mutex<Output>,
     websocket: OnceLock<WebSocketSide>,
+    /// A reset has begun: nothing more is sent, not even a FIN.
+    resetting: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -68,6 +71,7 @@ impl TlsTransport {
             }),
             out: Mutex::new(Output::default()),
             websocket: OnceLock::new(),
+            resetting: AtomicBool::new(false),
         })
     }
 
@@ -177,6 +181,9 @@ impl RawIo for TlsTransport {
     /// stalls part-way keeps the rest, which the caller's next call (with
     /// the same bytes) sends before taking any more.
     fn write_some(&self, bytes: &[u8]) -> io::Result<usize> {
+        if self.resetting.load(Ordering::Relaxed) {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
         let mut out = self.out.lock();
         loop {
             self.flush(&mut out)?;
@@ -212,6 +219,9 @@ impl Transport for TlsTransport {
     }
 
     fn close_write(&self) {
+        if self.resetting.load(Ordering::SeqCst) {
+            return;
+        }
         if let Some(side) = self.websocket.get() {
             side.send_close(self, websocket::NORMAL);
         }
@@ -221,11 +231,17 @@ impl Transport for TlsTransport {
     }
 
     fn close(&self) {
-        let _ = self.stream.shutdown(Shutdown::Both);
+        if !self.resetting.load(Ordering::SeqCst) {
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
     }
 
     fn abort(&self) {
         tcp::abort(&self.stream);
+    }
+
+    fn reset(&self) {
+        tcp::begin_reset(&self.stream, &self.resetting);
     }
 
     fn peer(&self) -> SocketAddr {

@@ -1,4 +1,4 @@
-//! Failures a test arranges in advance: refuse the next connections or
+//! Refusals a test arranges in advance: refuse the next connections or
 //! WebSocket upgrades, fail the next SEND to a destination.
 
 use std::collections::{HashMap, VecDeque};
@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 
 /// Armed failures, consumed as they fire.
 #[derive(Debug, Default)]
-pub(crate) struct Faults {
+pub(crate) struct Refusals {
     connects: Mutex<VecDeque<String>>,
     /// HTTP statuses to refuse the next WebSocket upgrades with.
     upgrades: Mutex<VecDeque<u16>>,
@@ -17,7 +17,7 @@ pub(crate) struct Faults {
     armed_sends: AtomicUsize,
 }
 
-impl Faults {
+impl Refusals {
     /// The next `count` CONNECTs are refused with `reason`.
     pub(crate) fn fail_connects(&self, count: usize, reason: &str) {
         let mut connects = self.connects.lock();
@@ -75,7 +75,7 @@ mod tests {
 
     #[test]
     fn armed_failures_fire_once_each() {
-        let faults = Faults::default();
+        let faults = Refusals::default();
         faults.fail_connects(2, "down");
         assert_eq!(faults.take_connect().as_deref(), Some("down"));
         assert_eq!(faults.take_connect().as_deref(), Some("down"));

@@ -111,7 +111,7 @@ mod traffic;
 mod transport;
 
 pub use ack::Ack;
-pub use broker::{Broker, BrokerBuilder, ExpectationGuard};
+pub use broker::{Broker, BrokerBuilder, ExpectationGuard, Restart};
 pub use client::{Client, ClientBuilder, Message};
 pub use error::Error;
 pub use expect::{Expectation, Times};

@@ -455,3 +455,88 @@ fn a_kick_closes_with_or_without_an_error_and_queue_messages_go_back() {
     assert!(raw.closed_within(SECOND), "a close without a frame");
     assert_eq!(close_reason(&broker, raw_id), CloseReason::Kicked);
 }
+
+#[test]
+fn a_paused_broker_refuses_connections_while_open_ones_go_on() {
+    let broker = Broker::builder().ws_port(0).start().unwrap();
+    let mut open = Client::connect(broker.addr()).unwrap();
+    broker.pause_accepting();
+    for addr in [broker.addr(), broker.ws_addr().unwrap()] {
+        let err = std::net::TcpStream::connect(addr).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{addr}");
+    }
+    open.send_with_receipt("/queue/a", "still served").unwrap();
+    broker.resume_accepting().unwrap();
+    Client::connect(broker.addr()).unwrap();
+    Client::connect(broker.ws_addr().unwrap()).unwrap_err(); // WebSocket only, but listening
+}
+
+#[test]
+fn a_restart_closes_every_connection_and_listens_again_on_the_same_port() {
+    let broker = Broker::start().unwrap();
+    let events = broker.events();
+    let mut consumer = Client::connect(broker.addr()).unwrap();
+    let consumer_id = last_connection(&broker);
+    consumer.subscribe("/queue/r", Ack::Client).unwrap();
+    broker.publish("/queue/r", "unacked");
+    broker.publish("/queue/nobody", "waiting");
+    assert_eq!(
+        consumer.recv_timeout(PATIENCE).unwrap().body_text(),
+        "unacked"
+    );
+    broker.restart().unwrap();
+    let closed = consumer.recv_timeout(PATIENCE);
+    assert!(
+        matches!(closed, Err(Error::Closed | Error::Io(_))),
+        "{closed:?}"
+    );
+    assert_eq!(close_reason(&broker, consumer_id), CloseReason::Restart);
+    assert_eq!(broker.inspect(|j| j.restarts().len()), 1);
+    assert!(events
+        .try_iter()
+        .any(|e| e == stompbox::journal::Event::Restarted { queues_kept: true }));
+
+    let mut again = Client::connect(broker.addr()).unwrap();
+    again.subscribe("/queue/r", Ack::Client).unwrap();
+    let first = again.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(first.body_text(), "unacked");
+    assert!(first.redelivered());
+    again.subscribe("/queue/nobody", Ack::Auto).unwrap();
+    assert_eq!(
+        again.recv_timeout(PATIENCE).unwrap().body_text(),
+        "waiting",
+        "queues kept"
+    );
+}
+
+#[test]
+fn a_restart_may_wipe_the_queues() {
+    let broker = Broker::start().unwrap();
+    broker.publish("/queue/w", "lost in the restart");
+    broker
+        .restart_with(stompbox::Restart::default().wiping_queues())
+        .unwrap();
+    assert!(broker.queue("/queue/w").waiting.is_empty());
+    assert_eq!(broker.published().unwrap().len(), 1, "the journal keeps it");
+}
+
+#[test]
+fn while_a_restart_is_down_connecting_is_refused() {
+    let broker = std::sync::Arc::new(Broker::start().unwrap());
+    let addr = broker.addr();
+    let restarting = {
+        let broker = broker.clone();
+        std::thread::spawn(move || broker.restart_after(Duration::from_millis(300)).unwrap())
+    };
+    let deadline = Instant::now() + PATIENCE;
+    let refused = loop {
+        match std::net::TcpStream::connect(addr) {
+            Err(e) => break e,
+            Ok(_) if Instant::now() < deadline => std::thread::yield_now(),
+            Ok(_) => panic!("never refused"),
+        }
+    };
+    assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
+    restarting.join().unwrap();
+    Client::connect(addr).unwrap().disconnect().unwrap();
+}

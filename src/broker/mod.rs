@@ -6,33 +6,39 @@
 //! one lock), [`crate::session`] (the protocol state machine) and
 //! [`crate::connection`] (the threads).
 //!
-//! Shutdown raises a flag, wakes the acceptor by connecting to it, aborts
-//! every open connection (which ends its reader and writer), and joins them
-//! all.
+//! Shutdown raises a flag, stops the listeners (`listeners.rs`: each
+//! acceptor woken by connecting to it), aborts every open connection (which
+//! ends its reader and writer), and joins them all. A pause or a restart
+//! (`lifecycle.rs`) stops the listeners and starts them again on the same
+//! ports.
 
 mod access;
 mod builder;
 mod expectations;
 mod failures;
 mod inspect;
+mod lifecycle;
+mod listeners;
 
 use std::fmt;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 pub use builder::BrokerBuilder;
 pub use expectations::ExpectationGuard;
+pub use lifecycle::Restart;
 
 use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::connection::acceptor::{self, Wrapping};
+use crate::connection::acceptor::Wrapping;
 use crate::connection::Threads;
 use crate::error::Error;
 use crate::expect::Expectation;
 use crate::state::BrokerState;
 use crate::tls::{ClientCertificate, TlsIdentity, TlsProblem};
+use listeners::Listener;
 
 /// A running STOMP broker.
 ///
@@ -61,36 +67,16 @@ use crate::tls::{ClientCertificate, TlsIdentity, TlsProblem};
 pub struct Broker {
     state: Arc<BrokerState>,
     addr: SocketAddr,
-    acceptor: Option<JoinHandle<()>>,
-    /// The WebSocket-only listener, if one was asked for.
-    ws: Option<Listener>,
-    /// The TLS listener, if one was asked for.
-    tls: Option<TlsListener>,
+    /// The WebSocket-only listener's address, if one was asked for.
+    ws_addr: Option<SocketAddr>,
+    /// The TLS listener's address and identity, if one was asked for.
+    tls: Option<(SocketAddr, TlsIdentity)>,
+    /// Every listening port (the STOMP port first), stopped and started
+    /// again by a pause or a restart.
+    listeners: Mutex<Vec<Listener>>,
     threads: Threads,
     expectations: Mutex<Vec<Expectation>>,
-}
-
-/// A running extra listener.
-struct Listener {
-    addr: SocketAddr,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-impl Listener {
-    /// Wakes its acceptor and joins it (the state says it is stopping).
-    fn stop(&mut self) {
-        wake(self.addr);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-    }
-}
-
-/// A running TLS listener.
-struct TlsListener {
-    addr: SocketAddr,
-    acceptor: Option<JoinHandle<()>>,
-    identity: TlsIdentity,
+    stopped: AtomicBool,
 }
 
 impl Broker {
@@ -145,40 +131,39 @@ impl Broker {
         };
         let state = BrokerState::new(config);
         let threads = Threads::default();
-        let acceptor = acceptor::spawn(listener, state.clone(), threads.clone(), Wrapping::Tcp)?;
+        let mut listeners = vec![Listener::spawn(listener, Wrapping::Tcp, &state, &threads)?];
         let mut broker = Broker {
             state,
             addr,
-            acceptor: Some(acceptor),
-            ws: None,
+            ws_addr: None,
             tls: None,
+            listeners: Mutex::new(Vec::new()),
             threads,
             expectations: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
         };
         if let Some(listener) = ws {
-            let addr = listener.local_addr()?;
-            let state = broker.state.clone();
-            let threads = broker.threads.clone();
-            let acceptor = acceptor::spawn(listener, state, threads, Wrapping::WebSocketOnly)?;
-            broker.ws = Some(Listener {
-                addr,
-                acceptor: Some(acceptor),
-            });
+            let ws = Listener::spawn(
+                listener,
+                Wrapping::WebSocketOnly,
+                &broker.state,
+                &broker.threads,
+            );
+            let ws = ws.inspect_err(|_| stop_all(&mut listeners))?;
+            broker.ws_addr = Some(ws.addr);
+            listeners.push(ws);
         }
         if let Some((listener, identity)) = tls {
-            let tls_addr = listener.local_addr()?;
             let wrapping = match broker.state.config.tls_problem {
                 Some(TlsProblem::StalledHandshake) => Wrapping::Stalled,
                 _ => Wrapping::Tls(identity.server.clone()),
             };
-            let state = broker.state.clone();
-            let acceptor = acceptor::spawn(listener, state, broker.threads.clone(), wrapping)?;
-            broker.tls = Some(TlsListener {
-                addr: tls_addr,
-                acceptor: Some(acceptor),
-                identity,
-            });
+            let tls = Listener::spawn(listener, wrapping, &broker.state, &broker.threads);
+            let tls = tls.inspect_err(|_| stop_all(&mut listeners))?;
+            broker.tls = Some((tls.addr, identity));
+            listeners.push(tls);
         }
+        *broker.listeners.get_mut() = listeners;
         Ok(broker)
     }
 
@@ -193,7 +178,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn tls_addr(&self) -> Option<SocketAddr> {
-        self.tls.as_ref().map(|t| t.addr)
+        self.tls.as_ref().map(|(addr, _)| *addr)
     }
 
     /// The CA that signed the TLS port's certificate, in PEM, for a client
@@ -208,7 +193,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn tls_ca_pem(&self) -> Option<&str> {
-        self.tls.as_ref()?.identity.ca_pem.as_deref()
+        self.tls.as_ref()?.1.ca_pem.as_deref()
     }
 
     /// A client certificate for `name`, signed by the CA the broker made:
@@ -230,11 +215,11 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn issue_client_cert(&self, name: &str) -> Result<ClientCertificate, Error> {
-        let tls = self
+        let (_, identity) = self
             .tls
             .as_ref()
             .ok_or_else(|| Error::Config("no TLS port: see BrokerBuilder::tls_port".to_owned()))?;
-        tls.identity
+        identity
             .issue(name, &self.state.issued_certificates)
             .map_err(Error::Config)
     }
@@ -304,7 +289,7 @@ impl Broker {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn ws_addr(&self) -> Option<SocketAddr> {
-        self.ws.as_ref().map(|w| w.addr)
+        self.ws_addr
     }
 
     /// Stops the broker now: stops accepting, closes every connection, joins
@@ -323,36 +308,23 @@ impl Broker {
     }
 
     fn stop(&mut self) {
-        let Some(acceptor) = self.acceptor.take() else {
+        if self.stopped.swap(true, Ordering::SeqCst) {
             return;
-        };
+        }
         self.state.begin_shutdown();
         // What a black hole or a delay holds lets go.
         self.state.faults.wake_all();
-        // Wake the acceptors blocked in accept(); they see the flag and exit.
-        wake(self.addr);
-        let _ = acceptor.join();
-        if let Some(ws) = &mut self.ws {
-            ws.stop();
-        }
-        if let Some(tls) = &mut self.tls {
-            wake(tls.addr);
-            if let Some(acceptor) = tls.acceptor.take() {
-                let _ = acceptor.join();
-            }
-        }
+        stop_all(self.listeners.get_mut());
         self.state.abort_all();
         self.threads.join_all();
     }
 }
 
-/// Connects to `addr` (loopback for an unspecified address) so that its
-/// acceptor returns from accept().
-fn wake(mut addr: SocketAddr) {
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+/// Stops every listener: their ports close, their acceptors are joined.
+fn stop_all(listeners: &mut [Listener]) {
+    for listener in listeners {
+        listener.stop();
     }
-    drop(TcpStream::connect(addr));
 }
 
 impl Drop for Broker {

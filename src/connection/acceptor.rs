@@ -2,6 +2,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -67,11 +68,14 @@ impl Wrapping {
     }
 }
 
+/// Starts the thread that accepts on `listener` until the broker stops or
+/// `stop` is raised (and the acceptor woken).
 pub(crate) fn spawn(
     listener: TcpListener,
     state: Arc<BrokerState>,
     threads: Threads,
     wrapping: Wrapping,
+    stop: Arc<AtomicBool>,
 ) -> io::Result<JoinHandle<()>> {
     let name = match wrapping {
         Wrapping::Tcp => "stompbox-accept",
@@ -80,7 +84,7 @@ pub(crate) fn spawn(
     };
     thread::Builder::new()
         .name(name.into())
-        .spawn(move || accept_loop(&listener, &state, &threads, &wrapping))
+        .spawn(move || accept_loop(&listener, &state, &threads, &wrapping, &stop))
 }
 
 fn accept_loop(
@@ -88,13 +92,14 @@ fn accept_loop(
     state: &Arc<BrokerState>,
     threads: &Threads,
     wrapping: &Wrapping,
+    stop: &AtomicBool,
 ) {
     let mut spare = Spare::open();
     // Held open, unanswered, until the broker stops (a stalled handshake).
     let mut stalled: std::collections::VecDeque<TcpStream> = Default::default();
     loop {
         let accepted = listener.accept();
-        if state.is_shutting_down() {
+        if state.is_shutting_down() || stop.load(Ordering::SeqCst) {
             return;
         }
         match accepted {

@@ -97,4 +97,10 @@ pub enum Event {
     AuthenticationFailed(Box<AuthFailure>),
     /// A SEND, SUBSCRIBE or UNSUBSCRIBE was refused for lack of permission.
     PermissionDenied(Box<PermissionDenial>),
+    /// The broker restarted ([`Broker::restart`](crate::Broker::restart)):
+    /// every connection closed; its queues were kept, or wiped.
+    Restarted {
+        /// Whether the queues' messages were kept.
+        queues_kept: bool,
+    },
 }

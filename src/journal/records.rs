@@ -482,6 +482,8 @@ pub enum CloseReason {
     HttpAnswered(u16),
     /// The test kicked it ([`Broker::kick`](crate::Broker::kick)).
     Kicked,
+    /// The broker restarted ([`Broker::restart`](crate::Broker::restart)).
+    Restart,
     /// An injected fault closed it (this one, described).
     Fault(String),
 }
@@ -496,6 +498,7 @@ impl fmt::Display for CloseReason {
             CloseReason::PeerClosed => f.write_str("closed by the client"),
             CloseReason::BrokerShutdown => f.write_str("broker shut down"),
             CloseReason::Kicked => f.write_str("kicked by the test"),
+            CloseReason::Restart => f.write_str("broker restarted"),
             CloseReason::Fault(fault) => write!(f, "closed by a fault: {fault}"),
             CloseReason::HttpAnswered(status) => {
                 write!(

@@ -65,6 +65,8 @@ pub(crate) struct History {
     pub(super) errors: Bounded<ErrorRecord>,
     pub(super) auth_failures: Bounded<AuthFailure>,
     pub(super) denials: Bounded<PermissionDenial>,
+    /// When the broker restarted ([`crate::Broker::restart`]), oldest first.
+    pub(super) restarts: Vec<Duration>,
     pub(super) listeners: Vec<Sender<Event>>,
     /// Running counts, so that waits read a number instead of scanning.
     pub(super) counts: Counts,
@@ -110,6 +112,7 @@ impl History {
             errors: Bounded::new(limits.closed),
             auth_failures: Bounded::new(limits.closed),
             denials: Bounded::new(limits.closed),
+            restarts: Vec::new(),
             listeners: Vec::new(),
             counts: Counts::default(),
             watched: false,
@@ -744,8 +747,17 @@ impl History {
 
     /// Forgets the history; live connections, subscriptions and open
     /// transactions stay (their counters restart from zero).
+    /// The broker restarted: every connection has closed, its queues were
+    /// kept or wiped.
+    pub(crate) fn restarted(&mut self, queues_kept: bool) {
+        let at = self.clock;
+        self.restarts.push(at);
+        self.emit(|_| Event::Restarted { queues_kept });
+    }
+
     pub(crate) fn reset(&mut self) {
         self.published.clear();
+        self.restarts.clear();
         self.evicted_messages = 0;
         self.counts = Counts {
             connected: self.counts.connected,

@@ -435,6 +435,18 @@ impl Live {
             .map(|c| c.transport.clone())
     }
 
+    /// Closes every open connection (a FIN, not a reset) for `reason`;
+    /// their threads then end them as usual.
+    pub(crate) fn close_all(&mut self, reason: &CloseReason) {
+        for connection in self.connections.values_mut() {
+            if connection.close_reason.is_none() {
+                connection.close_reason = Some(reason.clone());
+            }
+            connection.closing = true;
+            connection.transport.close();
+        }
+    }
+
     /// Shuts down every open connection's transport, which ends its threads.
     pub(crate) fn abort_all(&self) {
         for connection in self.connections.values() {

@@ -305,6 +305,19 @@ impl Journal {
         self.history.denials.iter()
     }
 
+    /// When the broker restarted, oldest first (times since it started).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.restart()?;
+    /// assert_eq!(broker.inspect(|j| j.restarts().len()), 1);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn restarts(&self) -> &[std::time::Duration] {
+        &self.history.restarts
+    }
+
     /// The ERROR frames sent, oldest first.
     ///
     /// # Examples

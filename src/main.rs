@@ -18,6 +18,7 @@ use std::sync::Arc;
 use clap::Parser;
 use cli::args::{Args, Colour, LogLevel, Serve};
 use cli::config::Settings;
+use cli::faults::ArmedFaults;
 use cli::http::HttpApi;
 use cli::log::TrafficLog;
 
@@ -60,6 +61,12 @@ fn run(args: &Serve) -> Result<(), String> {
         e => format!("cannot listen for STOMP on {stomp_addr}: {e}"),
     })?;
     let broker = Arc::new(broker);
+    let faults = Arc::new(ArmedFaults::default());
+    for (n, rule) in settings.faults.iter().enumerate() {
+        faults
+            .arm(&broker, rule)
+            .map_err(|e| format!("fault {} of the config file: {e}", n + 1))?;
+    }
     let http = match settings.http_port {
         Some(port) => {
             let addr = SocketAddr::new(stomp_addr.ip(), port);
@@ -67,6 +74,7 @@ fn run(args: &Serve) -> Result<(), String> {
                 addr,
                 broker.clone(),
                 settings.http_token.clone(),
+                faults.clone(),
             )?)
         }
         None => None,

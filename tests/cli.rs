@@ -1174,3 +1174,122 @@ fn a_tls_problem_can_be_asked_for_on_the_command_line() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
     ));
 }
+
+#[test]
+fn faults_are_armed_listed_and_removed_over_http() {
+    let broker = Running::with_http();
+    let ready: serde_json::Value = serde_json::from_str(&broker.line()).unwrap();
+    let (stomp, api) = (
+        ready["stomp"].as_str().unwrap(),
+        ready["http"].as_str().unwrap(),
+    );
+    let rule = r#"{"kind": "drop", "direction": "out", "command": "RECEIPT", "times": 1}"#;
+    let (status, armed) = http(api, "POST", "/faults", rule);
+    assert_eq!(status, 201, "{armed}");
+    assert_eq!(armed["fault"], "drop outbound RECEIPT, once");
+    let id = armed["id"].as_u64().unwrap();
+
+    let mut client = Client::builder()
+        .timeout(Duration::from_millis(300))
+        .connect(stomp)
+        .unwrap();
+    assert!(
+        client.send_with_receipt("/queue/a", "1").is_err(),
+        "RECEIPT lost"
+    );
+    client.send_with_receipt("/queue/a", "2").unwrap();
+    let (_, listed) = http(api, "GET", "/faults", "");
+    assert_eq!(listed[0]["fired"], 1);
+    assert_eq!(listed[0]["hits"][0]["command"], "RECEIPT");
+
+    assert_eq!(http(api, "DELETE", &format!("/faults/{id}"), "").0, 200);
+    assert_eq!(http(api, "DELETE", &format!("/faults/{id}"), "").0, 404);
+    assert_eq!(http(api, "GET", "/faults", "").1, serde_json::json!([]));
+
+    let (status, refused) = http(api, "POST", "/faults", r#"{"kind": "drop", "whenever": 1}"#);
+    assert_eq!(status, 400);
+    let says = refused["error"].as_str().unwrap();
+    assert!(says.starts_with("unknown key \"whenever\""), "{says}");
+    let (status, refused) = http(api, "POST", "/faults", r#"{"kind": "teleport"}"#);
+    assert_eq!(status, 400);
+    assert!(refused["error"]
+        .as_str()
+        .unwrap()
+        .contains("unknown fault kind \"teleport\""));
+}
+
+#[test]
+fn connections_are_kicked_and_the_broker_restarted_over_http() {
+    let broker = Running::with_http();
+    let ready: serde_json::Value = serde_json::from_str(&broker.line()).unwrap();
+    let (stomp, api) = (
+        ready["stomp"].as_str().unwrap(),
+        ready["http"].as_str().unwrap(),
+    );
+    let mut client = Client::connect(stomp).unwrap();
+    let (_, connections) = http(api, "GET", "/connections", "");
+    let id = connections[0]["id"].as_u64().unwrap();
+    let (status, _) = http(
+        api,
+        "POST",
+        &format!("/connections/{id}/kick"),
+        r#"{"error": "bye"}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        client.recv_frame().unwrap_err().to_string(),
+        "broker sent ERROR: bye"
+    );
+    assert_eq!(
+        http(api, "POST", &format!("/connections/{id}/kick"), "").0,
+        404
+    );
+
+    let mut consumer = Client::connect(stomp).unwrap();
+    consumer.subscribe("/queue/r", Ack::Client).unwrap();
+    let (status, restarted) = http(api, "POST", "/restart?down_ms=50", "");
+    assert_eq!(
+        (status, &restarted["restarted"]),
+        (200, &serde_json::json!(true))
+    );
+    assert!(consumer.recv_frame().is_err(), "closed by the restart");
+    Client::connect(stomp).unwrap().disconnect().unwrap();
+
+    assert_eq!(http(api, "POST", "/pause", "").0, 200);
+    assert!(std::net::TcpStream::connect(stomp).is_err());
+    assert_eq!(http(api, "POST", "/resume", "").0, 200);
+    Client::connect(stomp).unwrap();
+}
+
+#[test]
+fn a_config_file_arms_faults_at_start_and_names_a_bad_one() {
+    let path = config_file(
+        "faults.toml",
+        r#"
+port = 0
+log = "off"
+[[faults]]
+kind = "error"
+message = "the gateway is down"
+command = "SEND"
+times = "always"
+"#,
+    );
+    let broker = Running::start(&["--config", path.to_str().unwrap()]);
+    let addr = listening_addr(&broker.line());
+    let mut client = Client::connect(addr.as_str()).unwrap();
+    let err = client.send_with_receipt("/queue/a", "x").unwrap_err();
+    assert_eq!(err.to_string(), "broker sent ERROR: the gateway is down");
+
+    let bad = config_file("bad-fault.toml", "port = 0\n[[faults]]\nkind = \"delay\"\n");
+    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .args(["serve", "--config", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("fault 1 of the config file: a delay fault needs \"ms\" (milliseconds)"),
+        "{stderr}"
+    );
+}

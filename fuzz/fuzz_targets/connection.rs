@@ -227,11 +227,21 @@ fn check_stomp(stream: &mut TcpStream, http: bool) {
 }
 
 /// One HTTP request on a connection of its own: it gets a status line,
-/// within the server's request deadline.
+/// within the server's request deadline. Endpoints that would block or
+/// take the broker away on purpose (a long wait, faults, a pause, a
+/// restart, a kick) are renamed out of reach.
 fn check_http(addr: SocketAddr, request: &[u8]) {
-    let request: Vec<u8> = String::from_utf8_lossy(request)
-        .replace("/wait", "/w4it")
-        .into_bytes();
+    let mut request = String::from_utf8_lossy(request).into_owned();
+    for (endpoint, renamed) in [
+        ("/wait", "/w4it"),
+        ("/faults", "/f4ults"),
+        ("/pause", "/p4use"),
+        ("/restart", "/rest4rt"),
+        ("/kick", "/k1ck"),
+    ] {
+        request = request.replace(endpoint, renamed);
+    }
+    let request = request.into_bytes();
     let mut stream = TcpStream::connect(addr).expect("connect to the HTTP API");
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))

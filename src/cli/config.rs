@@ -25,6 +25,12 @@
 //! login = "alice"
 //! passcode = "secret"
 //!
+//! [[faults]]                     # armed at start, as POST /faults takes them
+//! kind = "delay"
+//! ms = 200
+//! command = "RECEIPT"
+//! times = "always"
+//!
 //! [[grants]]
 //! principal = "alice"
 //! topic = "/queue/orders.*"
@@ -94,6 +100,9 @@ pub(crate) struct Settings {
     pub(crate) tls_client_certificates: Option<bool>,
     #[serde(default)]
     pub(crate) issue_client_certs: Vec<String>,
+    /// Faults armed at start, as the HTTP API's `POST /faults` takes them.
+    #[serde(default)]
+    pub(crate) faults: Vec<serde_json::Value>,
     #[serde(default)]
     users: Vec<User>,
     #[serde(default)]

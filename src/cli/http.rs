@@ -16,6 +16,11 @@
 //! | `POST /reset[?queues=true]` | clears the journal (and the queues) |
 //! | `GET /wait?destination=D&count=N&timeout_ms=T` | 200 with the messages once there, or 408 with what did arrive; 503 when [`MAX_WAITS`] are blocked already |
 //! | `GET /memory` | what the broker holds, against its budget |
+//! | `POST /faults` `{"kind": "drop", ...}` (see [`faults`](super::faults)) | 201 `{"id", "fault", "fired", "seed", "hits"}`; 400 naming what is wrong |
+//! | `GET /faults` | the armed faults, with what each has done |
+//! | `DELETE /faults/ID` | removes one |
+//! | `POST /connections/ID/kick` `[{"error": TEXT}]` | closes it (with an ERROR first) |
+//! | `POST /restart[?wipe_queues=true][&down_ms=N]`, `POST /pause`, `POST /resume` | the broker goes away and comes back on the same ports |
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,6 +31,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use stompbox::{Broker, Error};
 
+use super::faults::ArmedFaults;
 use super::json;
 use super::pages::MessagePages;
 use super::server::{Request, Response, Server};
@@ -52,6 +58,7 @@ impl HttpApi {
         addr: SocketAddr,
         broker: Arc<Broker>,
         token: Option<String>,
+        faults: Arc<ArmedFaults>,
     ) -> Result<HttpApi, String> {
         let token = token.map(|t| format!("Bearer {t}"));
         let handler = Arc::new(move |request: Request| {
@@ -61,7 +68,7 @@ impl HttpApi {
                     return answer((401, json!({ "error": refused })));
                 }
             }
-            serve(request, &broker)
+            serve(request, &broker, &faults)
         });
         let server = Server::start(addr, handler)
             .map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
@@ -93,7 +100,7 @@ fn authorized(request: &Request, expected: &str) -> bool {
             == 0
 }
 
-fn serve(request: Request, broker: &Arc<Broker>) -> Response {
+fn serve(request: Request, broker: &Arc<Broker>, faults: &ArmedFaults) -> Response {
     let (path, query) = split_url(&request.target);
     if request.method == "GET" {
         let answered = match path.as_str() {
@@ -109,7 +116,10 @@ fn serve(request: Request, broker: &Arc<Broker>) -> Response {
         }
     }
     let body = String::from_utf8_lossy(&request.body);
-    let answered = route(&request.method, &path, &query, &body, broker);
+    let answered = match lifecycle(&request.method, &path, &query, &body, broker, faults) {
+        Some(answered) => answered,
+        None => route(&request.method, &path, &query, &body, broker),
+    };
     answer(answered.unwrap_or_else(bad_request))
 }
 
@@ -258,6 +268,90 @@ fn route(
     }
 }
 
+/// Faults, kicks, restarts: `None` for another endpoint.
+fn lifecycle(
+    method: &str,
+    path: &str,
+    query: &HashMap<String, String>,
+    body: &str,
+    broker: &Broker,
+    faults: &ArmedFaults,
+) -> Option<Result<Answer, String>> {
+    let answered = match (method, path) {
+        ("POST", "/faults") => {
+            let rule: Value = match serde_json::from_str(body) {
+                Ok(rule) => rule,
+                Err(e) => return Some(Err(format!("the body is not JSON: {e}"))),
+            };
+            faults.arm(broker, &rule).map(|record| (201, record))
+        }
+        ("GET", "/faults") => Ok((200, Value::Array(faults.list()))),
+        ("DELETE", _) if path.starts_with("/faults/") => {
+            let id = &path["/faults/".len()..];
+            match id.parse() {
+                Ok(id) if faults.remove(id) => Ok((200, json!({ "removed": id }))),
+                _ => Ok((404, json!({ "error": format!("no fault {id}") }))),
+            }
+        }
+        ("POST", _) if path.starts_with("/connections/") && path.ends_with("/kick") => {
+            kick(broker, path, body)
+        }
+        ("POST", "/restart") => restart(broker, query),
+        ("POST", "/pause") => {
+            broker.pause_accepting();
+            Ok((200, json!({ "accepting": false })))
+        }
+        ("POST", "/resume") => broker
+            .resume_accepting()
+            .map(|()| (200, json!({ "accepting": true })))
+            .map_err(|e| e.to_string()),
+        _ => return None,
+    };
+    Some(answered)
+}
+
+fn kick(broker: &Broker, path: &str, body: &str) -> Result<Answer, String> {
+    let id = path
+        .strip_prefix("/connections/")
+        .and_then(|rest| rest.strip_suffix("/kick"))
+        .unwrap_or_default();
+    let Ok(id) = id.parse() else {
+        return Err(format!("\"{id}\" is not a connection number"));
+    };
+    let error = match body.trim() {
+        "" => None,
+        body => match serde_json::from_str::<Value>(body) {
+            Ok(Value::Object(fields)) => match fields.get("error") {
+                None => None,
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(_) => return Err("\"error\" is a string".to_owned()),
+            },
+            _ => return Err("the body is a JSON object, as {\"error\": TEXT}".to_owned()),
+        },
+    };
+    if broker.kick(id, error.as_deref()) {
+        Ok((200, json!({ "kicked": id })))
+    } else {
+        Ok((404, json!({ "error": format!("no open connection {id}") })))
+    }
+}
+
+fn restart(broker: &Broker, query: &HashMap<String, String>) -> Result<Answer, String> {
+    let mut restart = stompbox::Restart::default();
+    if query.get("wipe_queues").map(String::as_str) == Some("true") {
+        restart = restart.wiping_queues();
+    }
+    if let Some(ms) = query.get("down_ms") {
+        let ms: u64 = ms.parse().map_err(|_| "down_ms is a number".to_owned())?;
+        if ms > MAX_WAIT.as_millis() as u64 {
+            return Err(format!("down_ms is at most {}", MAX_WAIT.as_millis()));
+        }
+        restart = restart.down_for(Duration::from_millis(ms));
+    }
+    broker.restart_with(restart).map_err(|e| e.to_string())?;
+    Ok((200, json!({ "restarted": true })))
+}
+
 fn index() -> Value {
     json!({
         "endpoints": [
@@ -268,6 +362,9 @@ fn index() -> Value {
             "GET /errors", "GET /auth-failures", "GET /permission-denials",
             "GET /queues[?destination=D]", "GET /memory", "POST /reset[?queues=true]",
             "GET /wait?destination=D&count=N&timeout_ms=T",
+            "POST /faults {kind, ...}", "GET /faults", "DELETE /faults/ID",
+            "POST /connections/ID/kick [{error}]",
+            "POST /restart[?wipe_queues=true][&down_ms=N]", "POST /pause", "POST /resume",
         ]
     })
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod args;
 pub(crate) mod config;
+pub(crate) mod faults;
 pub(crate) mod http;
 pub(crate) mod json;
 pub(crate) mod log;

@@ -163,6 +163,13 @@ pub enum Awaited {
     },
     /// [`Broker::wait_until`](crate::Broker::wait_until).
     Condition,
+    /// [`Broker::wait_for_reconnects`](crate::Broker::wait_for_reconnects).
+    Reconnects {
+        /// The client's identity.
+        client: String,
+        /// How many reconnects.
+        count: usize,
+    },
     /// [`FaultHandle::wait_fired`](crate::FaultHandle::wait_fired).
     Fault {
         /// Which fault (described).
@@ -192,6 +199,11 @@ impl fmt::Display for Awaited {
             }
             Awaited::Acks { count } => write!(f, "{count} ACK{}", plural(*count)),
             Awaited::Condition => f.write_str("a condition on the journal"),
+            Awaited::Reconnects { client, count } => write!(
+                f,
+                "{client:?} to reconnect {count} time{} and be connected",
+                plural(*count)
+            ),
             Awaited::Fault { fault, count } => {
                 write!(f, "{fault} to act {count} time{}", plural(*count))
             }

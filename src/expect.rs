@@ -110,6 +110,9 @@ enum Check {
     Published { destination: String, times: Times },
     AllAcked,
     NoErrors,
+    Resubscribed { client: String },
+    NoDuplicates { header: String },
+    HeartBeatsKept { tolerance: Duration },
     That(Condition),
 }
 
@@ -200,6 +203,69 @@ impl Expectation {
     /// ```
     pub fn no_errors() -> Expectation {
         Expectation::new(Check::NoErrors)
+    }
+
+    /// The client known as `client` (see
+    /// [`ClientRecord`](crate::journal::ClientRecord)) reconnected, and after
+    /// each reconnect subscribed again to every destination, with the same
+    /// ack mode, that its connection before had.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Ack, Broker, Client, Expectation};
+    ///
+    /// let broker = Broker::start()?;
+    /// broker.expect(Expectation::resubscribed("orders"));
+    /// let app = || Client::builder().header("client-id", "orders").connect(broker.addr());
+    /// app()?.subscribe("/queue/orders", Ack::Client)?;
+    /// broker.kick(broker.connections()[0].id, None);
+    /// app()?.subscribe("/queue/orders", Ack::Client)?;
+    /// # broker.wait_for_reconnects("orders", 1, std::time::Duration::from_secs(5))?;
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn resubscribed(client: &str) -> Expectation {
+        Expectation::new(Check::Resubscribed {
+            client: client.to_owned(),
+        })
+    }
+
+    /// No two published messages carry the same value of `header` (an
+    /// idempotency key): for testing that retries do not publish twice.
+    /// Messages without the header are not counted.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, Expectation};
+    ///
+    /// let broker = Broker::start()?;
+    /// broker.expect(Expectation::no_duplicates("order-id"));
+    /// broker.publish_with("/queue/orders", "1", &[("order-id", "A")]);
+    /// broker.publish_with("/queue/orders", "2", &[("order-id", "B")]);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn no_duplicates(header: &str) -> Expectation {
+        Expectation::new(Check::NoDuplicates {
+            header: header.to_owned(),
+        })
+    }
+
+    /// Every client that promised heart-beats kept the promise: never
+    /// silent for longer than its interval plus `tolerance` (see
+    /// [`HeartBeatRecord`](crate::journal::HeartBeatRecord)).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use stompbox::{Broker, Client, Expectation};
+    ///
+    /// let broker = Broker::start()?;
+    /// broker.expect(Expectation::heart_beats_kept(Duration::from_millis(200)));
+    /// let mut client = Client::builder().heart_beat(100, 0).connect(broker.addr())?;
+    /// client.send_with_receipt("/queue/a", "x")?;
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn heart_beats_kept(tolerance: Duration) -> Expectation {
+        Expectation::new(Check::HeartBeatsKept { tolerance })
     }
 
     /// Any condition on the [`Journal`], described by `description`.
@@ -302,6 +368,9 @@ impl Expectation {
                     Err(format!("ERROR sent: {}", errors.join("; ")))
                 }
             }
+            Check::Resubscribed { client } => journal.check_resubscribed(client),
+            Check::NoDuplicates { header } => check_no_duplicates(journal, header, self.since),
+            Check::HeartBeatsKept { tolerance } => check_heart_beats(journal, *tolerance),
             Check::That(condition) => {
                 if condition(journal) {
                     Ok(())
@@ -310,6 +379,51 @@ impl Expectation {
                 }
             }
         }
+    }
+}
+
+fn check_no_duplicates(journal: &Journal, header: &str, since: Duration) -> Result<(), String> {
+    if !journal.is_recording() {
+        return Err("cannot be checked: recording is off".to_owned());
+    }
+    let mut seen: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for message in journal
+        .published()
+        .filter(|m| is_published(m.status) && m.at >= since)
+    {
+        if let Some(key) = message.headers.get(header) {
+            seen.entry(key.to_owned())
+                .or_default()
+                .push(message.message_id.clone());
+        }
+    }
+    let mut twice: Vec<String> = seen
+        .iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(key, ids)| format!("{header}:{key} in {}", ids.join(", ")))
+        .collect();
+    twice.sort();
+    if twice.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("published more than once: {}", twice.join("; ")))
+    }
+}
+
+fn check_heart_beats(journal: &Journal, tolerance: Duration) -> Result<(), String> {
+    if !journal.is_recording() {
+        return Err("cannot be checked: recording is off".to_owned());
+    }
+    let late: Vec<String> = journal
+        .connections()
+        .filter_map(|c| journal.heart_beats(c.id))
+        .filter(|b| b.promised.is_some_and(|p| b.longest_gap > p + tolerance))
+        .map(|b| b.to_string())
+        .collect();
+    if late.is_empty() {
+        Ok(())
+    } else {
+        Err(late.join("; "))
     }
 }
 
@@ -364,6 +478,18 @@ impl fmt::Display for Expectation {
             }
             Check::AllAcked => f.write_str("every delivered message acked"),
             Check::NoErrors => f.write_str("no ERROR frame sent"),
+            Check::Resubscribed { client } => {
+                write!(f, "{client:?} reconnected and subscribed again")
+            }
+            Check::NoDuplicates { header } => {
+                write!(f, "no two messages published with the same {header}")
+            }
+            Check::HeartBeatsKept { tolerance } => {
+                write!(
+                    f,
+                    "every client's heart-beats on time (within {tolerance:?})"
+                )
+            }
             Check::That(_) => f.write_str("a condition on the journal"),
         }
     }

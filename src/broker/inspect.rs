@@ -454,6 +454,55 @@ impl Broker {
         }))
     }
 
+    /// Blocks until the client known as `client` (its `client-id`, else
+    /// `login@address`: see [`ClientRecord`](crate::journal::ClientRecord))
+    /// has reconnected `count` times in all and is connected; returns its
+    /// record.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] after `timeout`, with the clients seen and the
+    /// journal's summary.
+    ///
+    /// # Examples
+    /// See [`ClientRecord`](crate::journal::ClientRecord).
+    #[track_caller]
+    pub fn wait_for_reconnects(
+        &self,
+        client: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<crate::journal::ClientRecord, Error> {
+        let back = |j: &Journal| {
+            j.client(client).filter(|c| {
+                c.reconnects() >= count
+                    && c.connections.last().is_some_and(|last| {
+                        j.connections()
+                            .any(|info| info.id == *last && info.is_connected())
+                    })
+            })
+        };
+        if self
+            .state
+            .wait(timeout, Watch::Connections, |j| back(j).is_some())
+        {
+            if let Some(record) = self.inspect(back) {
+                return Ok(record);
+            }
+        }
+        let what = Awaited::Reconnects {
+            client: client.to_owned(),
+            count,
+        };
+        Err(self.timeout(what, timeout, |j| {
+            let clients: Vec<String> = j
+                .clients()
+                .iter()
+                .map(|c| format!("{:?}: connections {:?}", c.identity, c.connections))
+                .collect();
+            format!("clients: {}\n{}", clients.join("; "), j.summary())
+        }))
+    }
+
     /// Blocks until `count` messages have been acknowledged (ACK, not NACK);
     /// returns those acknowledgements.
     ///

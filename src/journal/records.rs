@@ -551,6 +551,9 @@ pub struct ConnectionInfo {
     /// The negotiated heart-beats in milliseconds: (broker sends every,
     /// client must send every); 0 = none.
     pub heart_beat: (u64, u64),
+    /// Every SUBSCRIBE it made, in order: destination and ack mode (so a
+    /// test can tell whether a client subscribed again after reconnecting).
+    pub subscribed: Vec<(String, Ack)>,
     /// When the socket was accepted, from the broker's start.
     pub opened_at: Duration,
     /// When and why it closed; `None` while open.

@@ -337,6 +337,7 @@ impl History {
             headers: Headers::new(),
             version: None,
             heart_beat: (0, 0),
+            subscribed: Vec::new(),
             opened_at: self.clock,
             closed: None,
         };
@@ -567,9 +568,19 @@ impl History {
         }
     }
 
-    pub(crate) fn subscribed(&mut self, connection: ConnectionId, id: &str, destination: &str) {
+    pub(crate) fn subscribed(
+        &mut self,
+        connection: ConnectionId,
+        id: &str,
+        destination: &str,
+        ack: crate::Ack,
+    ) {
         if self.watched {
             self.changes.subscriptions();
+        }
+        if let Some(info) = self.connections.get_mut(&connection) {
+            self.transcript_bytes += destination.len() + 8;
+            info.subscribed.push((destination.to_owned(), ack));
         }
         self.emit(|_| Event::Subscribed {
             connection,
@@ -800,6 +811,11 @@ fn info_weight(info: &ConnectionInfo) -> usize {
         + text(&info.login)
         + text(&info.client_id)
         + text(&info.principal)
+        + info
+            .subscribed
+            .iter()
+            .map(|(d, _)| d.len() + 8)
+            .sum::<usize>()
 }
 
 /// CONNECT headers as recorded: everything but the secrets.

@@ -528,7 +528,7 @@ impl Live {
             nacked: 0,
         };
         connection.subscriptions.insert(id.clone(), subscription);
-        history.subscribed(conn, &id, &destination);
+        history.subscribed(conn, &id, &destination, ack);
         let key = SubKey { conn, id };
         match kind {
             DestinationKind::Queue => {

@@ -14,6 +14,7 @@
 //! socket.
 
 mod bounded;
+pub(crate) mod clients;
 pub(crate) mod history;
 mod ids;
 mod kept;

@@ -383,7 +383,7 @@ fn the_http_wait_answers_on_arrival_or_with_408() {
     let (status, body) = http(&http_addr, "GET", "/wait?count=1", "");
     assert_eq!(
         (status, body["error"].as_str()),
-        (400, Some("destination is required"))
+        (400, Some("destination (or client) is required"))
     );
     let (status, _) = http(&http_addr, "GET", "/nowhere", "");
     assert_eq!(status, 404);
@@ -1245,8 +1245,19 @@ fn connections_are_kicked_and_the_broker_restarted_over_http() {
         404
     );
 
+    let (_, clients) = http(api, "GET", "/clients", "");
+    assert_eq!(clients[0]["identity"], "127.0.0.1");
+    assert_eq!(clients[0]["connections"], serde_json::json!([id]));
+
     let mut consumer = Client::connect(stomp).unwrap();
     consumer.subscribe("/queue/r", Ack::Client).unwrap();
+    let (_, connections) = http(api, "GET", "/connections", "");
+    assert_eq!(
+        connections[1]["subscribed"],
+        serde_json::json!([{"destination": "/queue/r", "ack": "client"}])
+    );
+    let (_, clients) = http(api, "GET", "/clients", "");
+    assert_eq!(clients[0]["reconnects"], 1);
     let (status, restarted) = http(api, "POST", "/restart?down_ms=50", "");
     assert_eq!(
         (status, &restarted["restarted"]),

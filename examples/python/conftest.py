@@ -56,6 +56,18 @@ class Stompbox:
         assert status == 200, body["error"]
         return body["messages"]
 
+    def post(self, path, body=None, **params):
+        status, answer = self._call("POST", path, params, body)
+        assert status in (200, 201), answer
+        return answer
+
+    def wait_for_reconnects(self, client, reconnects=1, timeout_ms=10000):
+        """The client's record once it has reconnected, or fail saying what was seen."""
+        status, body = self._call(
+            "GET", "/wait", {"client": client, "reconnects": reconnects, "timeout_ms": timeout_ms})
+        assert status == 200, body["error"]
+        return body["client"]
+
     def publish(self, destination, body, headers=None):
         status, answer = self._call(
             "POST", "/messages", body={"destination": destination, "body": body, "headers": headers or {}})

@@ -12,9 +12,11 @@
 //! | `POST /messages` `{"destination","body","headers":{..}}` | `{"message_id"}` |
 //! | `GET /deliveries`, `/acks`, `/subscriptions`, `/transactions`, `/transactions/history`, `/connections`, `/errors`, `/auth-failures`, `/permission-denials` | lists |
 //! | `GET /connections/ID/frames` | the connection's transcript |
+//! | `GET /clients` | connections grouped by client (`client-id`, else `login@address`): reconnects and the gaps before them |
 //! | `GET /queues[?destination=D]` | queue contents |
 //! | `POST /reset[?queues=true]` | clears the journal (and the queues) |
 //! | `GET /wait?destination=D&count=N&timeout_ms=T` | 200 with the messages once there, or 408 with what did arrive; 503 when [`MAX_WAITS`] are blocked already |
+//! | `GET /wait?client=ID&reconnects=N&timeout_ms=T` | 200 with the client once it has reconnected N times and is connected, or 408 saying what was seen |
 //! | `GET /memory` | what the broker holds, against its budget |
 //! | `POST /faults` `{"kind": "drop", ...}` (see [`faults`](super::faults)) | 201 `{"id", "fault", "fired", "seed", "hits"}`; 400 naming what is wrong |
 //! | `GET /faults` | the armed faults, with what each has done |
@@ -231,6 +233,9 @@ fn route(
         ("GET", "/connections") => {
             list(broker.connections().iter().map(json::connection).collect())
         }
+        ("GET", "/clients") => {
+            list(broker.inspect(|j| j.clients().iter().map(json::client).collect()))
+        }
         ("GET", "/errors") => list(broker.errors_sent().iter().map(json::error).collect()),
         ("GET", "/auth-failures") => list(
             broker
@@ -359,9 +364,11 @@ fn index() -> Value {
             "POST /messages {destination, body, headers}",
             "GET /deliveries", "GET /acks", "GET /subscriptions", "GET /transactions",
             "GET /transactions/history", "GET /connections", "GET /connections/ID/frames",
+            "GET /clients",
             "GET /errors", "GET /auth-failures", "GET /permission-denials",
             "GET /queues[?destination=D]", "GET /memory", "POST /reset[?queues=true]",
             "GET /wait?destination=D&count=N&timeout_ms=T",
+            "GET /wait?client=ID&reconnects=N&timeout_ms=T",
             "POST /faults {kind, ...}", "GET /faults", "DELETE /faults/ID",
             "POST /connections/ID/kick [{error}]",
             "POST /restart[?wipe_queues=true][&down_ms=N]", "POST /pause", "POST /resume",
@@ -437,21 +444,45 @@ fn wait(broker: &Broker, query: &HashMap<String, String>) -> Result<Answer, Stri
         let busy = format!("{MAX_WAITS} waits are blocked already; try again");
         return Ok((503, json!({ "error": busy })));
     }
-    let answer = wait_for_messages(broker, query);
+    let answer = match query.get("client") {
+        Some(client) => wait_for_reconnects(broker, client, query),
+        None => wait_for_messages(broker, query),
+    };
     WAITING.fetch_sub(1, Ordering::SeqCst);
     answer
 }
 
+/// The query's `name` as a whole number, `default` when absent.
+fn number(query: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, String> {
+    query.get(name).map_or(Ok(default), |v| {
+        v.parse()
+            .map_err(|_| format!("{name} must be a whole number, got {v:?}"))
+    })
+}
+
+fn timeout(query: &HashMap<String, String>) -> Result<Duration, String> {
+    Ok(Duration::from_millis(number(query, "timeout_ms", 5000)?).min(MAX_WAIT))
+}
+
+fn wait_for_reconnects(
+    broker: &Broker,
+    client: &str,
+    query: &HashMap<String, String>,
+) -> Result<Answer, String> {
+    let count = usize::try_from(number(query, "reconnects", 1)?).map_err(|e| e.to_string())?;
+    match broker.wait_for_reconnects(client, count, timeout(query)?) {
+        Ok(record) => Ok((200, json!({ "client": json::client(&record) }))),
+        Err(e @ Error::Timeout(_)) => Ok((408, json!({ "error": e.to_string() }))),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn wait_for_messages(broker: &Broker, query: &HashMap<String, String>) -> Result<Answer, String> {
-    let destination = query.get("destination").ok_or("destination is required")?;
-    let number = |name: &str, default: u64| -> Result<u64, String> {
-        query.get(name).map_or(Ok(default), |v| {
-            v.parse()
-                .map_err(|_| format!("{name} must be a whole number, got {v:?}"))
-        })
-    };
-    let count = usize::try_from(number("count", 1)?).map_err(|e| e.to_string())?;
-    let timeout = Duration::from_millis(number("timeout_ms", 5000)?).min(MAX_WAIT);
+    let destination = query
+        .get("destination")
+        .ok_or("destination (or client) is required")?;
+    let count = usize::try_from(number(query, "count", 1)?).map_err(|e| e.to_string())?;
+    let timeout = timeout(query)?;
     match broker.wait_for_messages(destination, count, timeout) {
         Ok(messages) => Ok((
             200,

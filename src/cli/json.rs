@@ -135,7 +135,15 @@ pub(crate) fn connection(c: &ConnectionInfo) -> Value {
         "principal": c.principal, "headers": headers(&c.headers),
         "version": c.version.map(|v| v.to_string()),
         "heart_beat": [c.heart_beat.0, c.heart_beat.1],
+        "subscribed": c.subscribed.iter().map(|(d, ack)| json!({"destination": d, "ack": ack.to_string()})).collect::<Vec<_>>(),
         "opened_at_ms": millis(c.opened_at), "closed": closed,
+    })
+}
+
+pub(crate) fn client(c: &stompbox::journal::ClientRecord) -> Value {
+    json!({
+        "identity": c.identity, "connections": c.connections, "reconnects": c.reconnects(),
+        "reconnect_gaps_ms": c.reconnect_gaps.iter().map(|g| millis(*g)).collect::<Vec<_>>(),
     })
 }
 

@@ -368,7 +368,7 @@ impl Expectation {
                     Err(format!("ERROR sent: {}", errors.join("; ")))
                 }
             }
-            Check::Resubscribed { client } => journal.check_resubscribed(client),
+            Check::Resubscribed { client } => journal.resubscribed(client),
             Check::NoDuplicates { header } => check_no_duplicates(journal, header, self.since),
             Check::HeartBeatsKept { tolerance } => check_heart_beats(journal, *tolerance),
             Check::That(condition) => {

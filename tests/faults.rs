@@ -540,3 +540,24 @@ fn while_a_restart_is_down_connecting_is_refused() {
     restarting.join().unwrap();
     Client::connect(addr).unwrap().disconnect().unwrap();
 }
+
+#[test]
+fn failure_reports_name_the_seed_and_what_the_faults_did() {
+    let broker = Broker::builder().seed(42).start().unwrap();
+    let lost = broker.inject(Fault::drop().inbound(Command::Send));
+    let mut client = Client::connect(broker.addr()).unwrap();
+    client.send("/queue/orders", "lost").unwrap();
+    lost.wait_fired(1, PATIENCE).unwrap();
+    drop(lost);
+    let err = broker
+        .wait_for_messages("/queue/orders", 1, Duration::from_millis(50))
+        .unwrap_err();
+    let report = err.to_string();
+    assert!(report.contains("faults (seed 42):"), "{report}");
+    assert!(
+        report
+            .contains("fault 1 (drop inbound SEND, once): on connection 1: <- SEND /queue/orders"),
+        "{report}"
+    );
+    assert_eq!(broker.fault_hits()[0].fault, 1);
+}

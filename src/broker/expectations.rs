@@ -102,11 +102,21 @@ impl Broker {
         if expectations.is_empty() {
             return None;
         }
-        self.inspect(|j| failures(&expectations, j))
+        self.with_faults(self.inspect(|j| failures(&expectations, j)))
     }
 
     fn check_one(&self, expectation: &Expectation) -> Option<VerificationReport> {
-        self.inspect(|j| failures(std::slice::from_ref(expectation), j))
+        self.with_faults(self.inspect(|j| failures(std::slice::from_ref(expectation), j)))
+    }
+
+    /// The report, with the faults' seed and hits when any was injected.
+    fn with_faults(&self, report: Option<VerificationReport>) -> Option<VerificationReport> {
+        report.map(|mut report| {
+            if self.state.faults.ever_armed() {
+                report.saw.push_str(&self.state.faults.report());
+            }
+            report
+        })
     }
 }
 

@@ -111,6 +111,27 @@ impl Broker {
         Ok(FaultHandle::new(self.state.faults.clone(), armed))
     }
 
+    /// What every fault has done, removed ones too, oldest first (the
+    /// latest ten thousand): a MESSAGE dropped, a RECEIPT delayed, a
+    /// connection black-holed. Failure reports show them, with the seed.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, Client, Fault, frame::Command};
+    ///
+    /// let broker = Broker::start()?;
+    /// let fault = broker.inject(Fault::drop().inbound(Command::Send));
+    /// let mut client = Client::connect(broker.addr())?;
+    /// client.send("/queue/a", "lost")?;
+    /// fault.wait_fired(1, std::time::Duration::from_secs(5))?;
+    /// drop(fault);
+    /// assert_eq!(broker.fault_hits()[0].destination.as_deref(), Some("/queue/a"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn fault_hits(&self) -> Vec<crate::FaultHit> {
+        self.state.faults.hits()
+    }
+
     /// The seed the faults' random choices derive from:
     /// [`BrokerBuilder::seed`](crate::BrokerBuilder::seed), or
     /// `STOMPBOX_SEED`, or one from the clock. Failure reports print it;

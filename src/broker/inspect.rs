@@ -527,10 +527,14 @@ impl Broker {
         after: Duration,
         describe: impl FnOnce(&Journal) -> String,
     ) -> Error {
+        let mut saw = self.inspect(describe);
+        if self.state.faults.ever_armed() {
+            saw.push_str(&self.state.faults.report());
+        }
         Error::Timeout(Box::new(Timeout {
             awaited,
             after,
-            saw: self.inspect(describe),
+            saw,
         }))
     }
 }

@@ -17,6 +17,9 @@ use crate::protocol::frame::{Command, Frame};
 /// The most hits a fault remembers (its count goes on).
 const KEPT_HITS: usize = 1_000;
 
+/// The most hits the broker remembers, of every fault, removed ones too.
+const LOGGED_HITS: usize = 10_000;
+
 /// A small, fast, seedable generator (SplitMix64): enough to make a fault's
 /// random choices replayable from its seed.
 #[derive(Clone, Debug)]
@@ -66,6 +69,10 @@ impl Rng {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FaultHit {
+    /// Which fault ([`FaultHandle::id`](crate::FaultHandle::id)).
+    pub fault: u64,
+    /// When, from the broker's start.
+    pub at: Duration,
     /// The connection it acted on.
     pub connection: ConnectionId,
     /// The frame's direction (`None` for a connection-wide fault).
@@ -78,6 +85,21 @@ pub struct FaultHit {
     pub message_id: Option<String>,
 }
 
+/// `on connection 2: -> MESSAGE /queue/a (message-id 7)`.
+fn describe_hit(hit: &FaultHit) -> String {
+    let mut out = format!("on connection {}", hit.connection);
+    if let (Some(direction), Some(command)) = (hit.direction, &hit.command) {
+        out.push_str(&format!(": {direction} {command}"));
+    }
+    if let Some(destination) = &hit.destination {
+        out.push_str(&format!(" {destination}"));
+    }
+    if let Some(id) = &hit.message_id {
+        out.push_str(&format!(" (message-id {id})"));
+    }
+    out
+}
+
 /// An injected rule and what it has done.
 #[derive(Debug)]
 pub(crate) struct Armed {
@@ -88,6 +110,29 @@ pub(crate) struct Armed {
     counts: Mutex<Counts>,
     /// Notified each time it acts.
     acted: Condvar,
+    /// Where every fault's hits are logged, for the broker's reports.
+    log: Arc<HitLog>,
+}
+
+/// Every fault's latest hits (a leaf lock: nothing is taken under it).
+#[derive(Debug)]
+pub(crate) struct HitLog {
+    started: Instant,
+    hits: Mutex<std::collections::VecDeque<(String, FaultHit)>>,
+}
+
+impl HitLog {
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn push(&self, description: String, hit: FaultHit) {
+        let mut hits = self.hits.lock();
+        if hits.len() == LOGGED_HITS {
+            hits.pop_front();
+        }
+        hits.push_back((description, hit));
+    }
 }
 
 #[derive(Debug)]
@@ -145,6 +190,12 @@ impl Armed {
             }
         }
         counts.fired += 1;
+        let hit = FaultHit {
+            fault: self.id,
+            at: self.log.now(),
+            ..hit
+        };
+        self.log.push(self.describe(), hit.clone());
         if counts.hits.len() == KEPT_HITS {
             counts.hits.remove(0);
         }
@@ -165,6 +216,8 @@ impl Armed {
         };
         let decided = matches && {
             let hit = FaultHit {
+                fault: self.id,
+                at: Duration::ZERO,
                 connection: who.connection,
                 direction: None,
                 command: None,
@@ -239,6 +292,7 @@ pub(crate) struct Injected {
     next_id: AtomicU64,
     /// The broker's seed, from which each rule's is derived.
     seed: u64,
+    log: Arc<HitLog>,
     /// Bumped when a rule goes (or the broker stops): wakes what a black
     /// hole or a delay holds.
     changed: Mutex<u64>,
@@ -254,6 +308,10 @@ impl Injected {
             wide: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             seed,
+            log: Arc::new(HitLog {
+                started: Instant::now(),
+                hits: Mutex::new(Default::default()),
+            }),
             changed: Mutex::new(0),
             wakeup: Condvar::new(),
         }
@@ -262,6 +320,46 @@ impl Injected {
     /// The broker's seed.
     pub(crate) fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// Whether any fault was ever injected.
+    pub(crate) fn ever_armed(&self) -> bool {
+        self.next_id.load(Ordering::Relaxed) > 1
+    }
+
+    /// Every fault's latest hits, oldest first.
+    pub(crate) fn hits(&self) -> Vec<FaultHit> {
+        self.log
+            .hits
+            .lock()
+            .iter()
+            .map(|(_, hit)| hit.clone())
+            .collect()
+    }
+
+    /// For failure reports: the seed, the faults armed, what they did.
+    pub(crate) fn report(&self) -> String {
+        let mut out = format!("faults (seed {}):\n", self.seed);
+        for rule in self.snapshot() {
+            let fired = rule.fired();
+            out.push_str(&format!(
+                "  {} armed, fired {fired} time(s)\n",
+                rule.describe()
+            ));
+        }
+        let hits = self.log.hits.lock();
+        let shown = hits.len().min(20);
+        if hits.len() > shown {
+            out.push_str(&format!("  ... {} earlier hits\n", hits.len() - shown));
+        }
+        for (description, hit) in hits.iter().skip(hits.len() - shown) {
+            out.push_str(&format!(
+                "  {:>10.3?} {description}: {}\n",
+                hit.at,
+                describe_hit(hit)
+            ));
+        }
+        out
     }
 
     /// Arms `fault`; it must have no [`Fault::problem`].
@@ -282,6 +380,7 @@ impl Injected {
                 decided: HashMap::new(),
             }),
             acted: Condvar::new(),
+            log: self.log.clone(),
             fault,
         });
         self.rules.write().push(armed.clone());
@@ -377,6 +476,8 @@ impl Injected {
                 continue;
             }
             let hit = FaultHit {
+                fault: rule.id,
+                at: Duration::ZERO,
                 connection: who.connection,
                 direction: Some(direction),
                 command: Some(frame.command().clone()),

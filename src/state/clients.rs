@@ -196,10 +196,31 @@ impl Journal {
         })
     }
 
-    /// Whether each reconnect of client `identity` subscribed again to what
-    /// the connection before it had (same destinations, same ack modes);
-    /// `Err` names what was missing, and where.
-    pub(crate) fn check_resubscribed(&self, identity: &str) -> Result<(), String> {
+    /// Whether client `identity` reconnected and each reconnect subscribed
+    /// again to what the connection before it had (same destinations, same
+    /// ack modes); `Err` names what was missing, and where. The same check
+    /// as [`Expectation::resubscribed`](crate::Expectation::resubscribed).
+    ///
+    /// # Errors
+    /// What is missing, as a sentence.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Ack, Broker, Client};
+    ///
+    /// let broker = Broker::start()?;
+    /// let app = || Client::builder().header("client-id", "app").connect(broker.addr());
+    /// app()?.subscribe("/queue/a", Ack::Client)?;
+    /// broker.kick(broker.connections()[0].id, None);
+    /// let _again = app()?; // subscribes to nothing this time
+    /// broker.wait_for_reconnects("app", 1, std::time::Duration::from_secs(5))?;
+    /// assert_eq!(
+    ///     broker.inspect(|j| j.resubscribed("app")).unwrap_err(),
+    ///     "connection 2 did not subscribe again to /queue/a (client) (as connection 1 had)"
+    /// );
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn resubscribed(&self, identity: &str) -> Result<(), String> {
         let Some(client) = self.client(identity) else {
             return Err(format!("no client known as {identity:?}"));
         };

@@ -69,6 +69,19 @@ pub(crate) fn prepare(stream: &TcpStream) -> io::Result<SocketAddr> {
     Ok(peer)
 }
 
+/// Acknowledges what was read at once (Linux's `TCP_QUICKACK`, which the
+/// kernel clears as it sees fit, so it is set after every read). Without
+/// it, a client whose Nagle algorithm holds a frame until its previous small
+/// one is acknowledged (a SEND after a BEGIN, which has no reply) waits out
+/// the delayed ACK: about 40 ms a time, with stomp.py and most clients.
+#[cfg(target_os = "linux")]
+pub(crate) fn ack_at_once(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_quickack(true);
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn ack_at_once(_stream: &TcpStream) {}
+
 /// Begins a reset (an injected fault's): SO_LINGER 0 and the read side
 /// shut, which wakes a blocked reader and sends nothing; `resetting` then
 /// keeps the closes from sending a FIN, so the socket's close, when its last
@@ -112,7 +125,11 @@ impl TcpTransport {
 impl RawIo for TcpTransport {
     fn read_some(&self, buf: &mut [u8], timeout: Option<Duration>) -> io::Result<usize> {
         self.read_timeout.set(&self.stream, timeout)?;
-        (&self.stream).read(buf)
+        let n = (&self.stream).read(buf)?;
+        if n > 0 {
+            ack_at_once(&self.stream);
+        }
+        Ok(n)
     }
 
     fn write_some(&self, bytes: &[u8]) -> io::Result<usize> {

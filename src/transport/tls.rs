@@ -171,6 +171,7 @@ impl RawIo for TlsTransport {
             if n == 0 {
                 return Ok(0);
             }
+            tcp::ack_at_once(&self.stream);
             if self.take_in(&chunk[..n])? {
                 self.send_session_output()?;
             }

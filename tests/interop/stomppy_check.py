@@ -205,6 +205,24 @@ def refused_without_certificate(addr, ca_file):
     raise AssertionError("a TLS connection without a client certificate was accepted")
 
 
+def timed_transactions(addr, count=20, within_ms=100):
+    """`count` transactions (BEGIN, SEND, COMMIT with a receipt, each
+    receipt awaited), timed: stomp.py leaves Nagle's algorithm on, so a
+    broker that delays its ACKs stalls each one about 40 ms."""
+    conn, rec = open_connection(addr, "1.2")
+    started = time.monotonic()
+    for n in range(count):
+        tx = f"tx-{n}"
+        conn.begin(tx)
+        conn.send("/queue/timed", f"body {n}", transaction=tx)
+        conn.commit(tx, headers={"receipt": f"commit-{n}"})
+        receipt(rec, f"commit-{n}")
+    took_ms = (time.monotonic() - started) * 1000
+    conn.disconnect()
+    print(f"stomp.py: {count} transactions (BEGIN, SEND, COMMIT with a receipt) in {took_ms:.1f} ms")
+    expect(took_ms < within_ms, f"{count} transactions took {took_ms:.0f} ms, over {within_ms}")
+
+
 def describe(websocket, ca):
     return " over WebSocket" if websocket else " over TLS" if ca else ""
 
@@ -226,6 +244,12 @@ def main():
         except Exception as e:  # report every run, then fail
             failed += 1
             print(f"stomp.py STOMP {version}{describe(websocket, ca)}: FAILED: {e}")
+    try:
+        timed_transactions(addr)
+    except Exception as e:
+        failed += 1
+        print(f"stomp.py timed transactions: FAILED: {e}")
+    runs.append(None)
     if len(sys.argv) > 5:
         try:
             refused_without_certificate(parse(sys.argv[2]), sys.argv[3])

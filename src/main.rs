@@ -62,10 +62,8 @@ fn run(args: &Serve) -> Result<(), String> {
     })?;
     let broker = Arc::new(broker);
     let faults = Arc::new(ArmedFaults::default());
-    for (n, rule) in settings.faults.iter().enumerate() {
-        faults
-            .arm(&broker, rule)
-            .map_err(|e| format!("fault {} of the config file: {e}", n + 1))?;
+    for rule in &settings.faults {
+        faults.arm_fault(&broker, rule.0.clone())?;
     }
     let http = match settings.http_port {
         Some(port) => {

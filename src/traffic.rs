@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::journal::{ConnectionId, Direction};
+use crate::journal::{CloseReason, ConnectionId, Direction};
 use crate::protocol::frame::Frame;
 
 /// One frame (or heart-beat) crossing a connection, as given to the callback
@@ -33,12 +33,34 @@ pub struct Traffic<'a> {
     pub connection: ConnectionId,
     /// Which way it went.
     pub direction: Direction,
-    /// The frame, or `None` for a heart-beat.
+    /// The frame, or `None` for a heart-beat (or a close).
     pub frame: Option<&'a Frame>,
+    /// Set when the connection closed, for this reason: the last thing
+    /// seen on it (`frame` is then `None`, and it is not a heart-beat).
+    pub closed: Option<&'a CloseReason>,
+}
+
+impl Traffic<'_> {
+    /// Whether this is a heart-beat.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Traffic, journal::{CloseReason, Direction}};
+    ///
+    /// let closed = Traffic { connection: 1, direction: Direction::In, frame: None, closed: Some(&CloseReason::PeerClosed) };
+    /// assert!(!closed.is_heart_beat());
+    /// assert_eq!(closed.to_string(), "conn 1 closed: closed by the client");
+    /// ```
+    pub fn is_heart_beat(&self) -> bool {
+        self.frame.is_none() && self.closed.is_none()
+    }
 }
 
 impl fmt::Display for Traffic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(reason) = self.closed {
+            return write!(f, "conn {} closed: {reason}", self.connection);
+        }
         write!(f, "conn {} {} ", self.connection, self.direction)?;
         match self.frame {
             Some(frame) => write!(f, "{frame}"),

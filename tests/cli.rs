@@ -430,6 +430,40 @@ max_open_transactions = 1
 }
 
 #[test]
+fn a_bad_grant_in_a_config_file_names_the_file_line_and_column() {
+    let path = config_file(
+        "bad-grant.toml",
+        "port = 0\n[[users]]\nlogin = \"a\"\npasscode = \"x\"\n[[grants]]\nprincipal = \"a\"\ntopic = \"/queue/*\"\naccess = \"READ\"\n",
+    );
+    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .args(["serve", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "stompbox: bad config file {}:8:10: ACCESS must be PUB, SUB or PUB+SUB, got \"READ\"",
+        path.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn help_shows_each_default_once() {
+    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for line in help.lines() {
+        assert!(line.matches("[default:").count() <= 1, "{line}");
+    }
+    let color = help.split("--color").nth(1).unwrap();
+    let color = &color[..color.find("\n      --").unwrap_or(color.len())];
+    assert_eq!(color.matches("[default:").count(), 1, "{color}");
+}
+
+#[test]
 fn a_bad_config_file_names_the_file_and_line() {
     let path = config_file(
         "bad.toml",
@@ -1292,7 +1326,10 @@ times = "always"
     let err = client.send_with_receipt("/queue/a", "x").unwrap_err();
     assert_eq!(err.to_string(), "broker sent ERROR: the gateway is down");
 
-    let bad = config_file("bad-fault.toml", "port = 0\n[[faults]]\nkind = \"delay\"\n");
+    let bad = config_file(
+        "bad-fault.toml",
+        "port = 0\n[[faults]]\nkind = \"drop\"\n[[faults]]\nkind = \"delay\"\n",
+    );
     let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
         .args(["serve", "--config", bad.to_str().unwrap()])
         .output()
@@ -1300,7 +1337,36 @@ times = "always"
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("fault 1 of the config file: a delay fault needs \"ms\" (milliseconds)"),
+        stderr.contains(&format!(
+            "bad config file {}:2:1: [[faults]] table 2: a delay fault needs \"ms\" (milliseconds)",
+            bad.display()
+        )),
         "{stderr}"
+    );
+}
+
+#[test]
+fn every_close_is_logged_with_its_reason_and_values_without_escapes() {
+    let broker = Running::start(&["--port", "0", "--log", "connections", "--color", "never"]);
+    let addr = listening_addr(&broker.line());
+    let client = Client::connect(addr.as_str()).unwrap();
+    drop(client); // no DISCONNECT
+    let closed = broker.line_containing("closed");
+    assert!(
+        closed.ends_with("conn 1 closed: closed by the client"),
+        "{closed}"
+    );
+    let mut bad = Client::connect(addr.as_str()).unwrap();
+    bad.send_frame(&stompbox::frame::Frame::new(stompbox::frame::Command::Send))
+        .unwrap();
+    let error = broker.line_containing("ERROR");
+    assert!(
+        error.contains("message:missing 'destination' header"),
+        "{error}"
+    );
+    let closed = broker.line_containing("closed");
+    assert!(
+        closed.ends_with("conn 2 closed: ERROR sent: missing 'destination' header"),
+        "{closed}"
     );
 }

@@ -231,8 +231,9 @@ impl BrokerBuilder {
         self
     }
 
-    /// Calls `observer` for every frame and heart-beat in and out, from the
-    /// connection's own threads: keep it quick. The command-line server uses
+    /// Calls `observer` for every frame and heart-beat in and out, and for
+    /// every connection's close ([`Traffic::closed`](crate::Traffic::closed),
+    /// with its reason), from the connection's own threads: keep it quick. The command-line server uses
     /// this to print its traffic.
     ///
     /// # Examples

@@ -164,8 +164,8 @@ pub(crate) struct Serve {
     /// Same as `--log off`.
     #[arg(long, short)]
     pub(crate) quiet: bool,
-    /// Colours in the traffic log [default: auto, when stdout is a terminal].
-    #[arg(long, value_enum, default_value_t = Colour::Auto)]
+    /// Colours in the traffic log [default: auto: when stdout is a terminal].
+    #[arg(long, value_enum, default_value_t = Colour::Auto, hide_default_value = true)]
     pub(crate) color: Colour,
     /// Print the first line as JSON, {"stomp":"ADDR","http":"ADDR"|null},
     /// for fixtures to parse.

@@ -101,8 +101,8 @@ pub(crate) struct Settings {
     #[serde(default)]
     pub(crate) issue_client_certs: Vec<String>,
     /// Faults armed at start, as the HTTP API's `POST /faults` takes them.
-    #[serde(default)]
-    pub(crate) faults: Vec<serde_json::Value>,
+    #[serde(default, deserialize_with = "fault_rules")]
+    pub(crate) faults: Vec<FaultRule>,
     #[serde(default)]
     users: Vec<User>,
     #[serde(default)]
@@ -124,7 +124,37 @@ struct User {
 struct Grant {
     principal: String,
     topic: String,
-    access: String,
+    /// Read as it is deserialized, so a bad one names its line.
+    #[serde(deserialize_with = "access")]
+    access: stompbox::auth::Access,
+}
+
+fn access<'de, D: serde::Deserializer<'de>>(d: D) -> Result<stompbox::auth::Access, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_access(&text).map_err(serde::de::Error::custom)
+}
+
+/// A `[[faults]]` table, read as `POST /faults` reads its JSON.
+#[derive(Debug)]
+pub(crate) struct FaultRule(pub(crate) stompbox::Fault);
+
+/// The `[[faults]]` tables, read as they are deserialized, so a bad one
+/// names the file, its place and which table it is.
+fn fault_rules<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<FaultRule>, D::Error> {
+    let rules = Vec::<serde_json::Value>::deserialize(d)?;
+    let read = |(n, rule): (usize, &serde_json::Value)| {
+        let fault = super::faults::parse(rule).and_then(|fault| match fault.problem() {
+            Some(problem) => Err(problem),
+            None => Ok(FaultRule(fault)),
+        });
+        fault.map_err(|e| format!("[[faults]] table {}: {e}", n + 1))
+    };
+    rules
+        .iter()
+        .enumerate()
+        .map(read)
+        .collect::<Result<_, _>>()
+        .map_err(serde::de::Error::custom)
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,7 +295,7 @@ impl Settings {
             self.grants.push(Grant {
                 principal: principal.clone(),
                 topic: topic.clone(),
-                access: access.to_string(),
+                access: *access,
             });
         }
         Ok(self)
@@ -357,9 +387,7 @@ impl Settings {
             builder = builder.user(user.login.clone(), user.passcode.clone());
         }
         for grant in &self.grants {
-            let access = parse_access(&grant.access)
-                .map_err(|e| format!("grant to {}: {e}", grant.principal))?;
-            builder = builder.grant(&grant.principal, &grant.topic, access);
+            builder = builder.grant(&grant.principal, &grant.topic, grant.access);
         }
         if let Some(destinations) = &self.destinations {
             builder = builder.destinations(destination_rules(destinations));

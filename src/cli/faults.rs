@@ -268,7 +268,11 @@ pub(crate) struct ArmedFaults(Mutex<BTreeMap<u64, FaultHandle>>);
 impl ArmedFaults {
     /// Arms the rule `json` describes; its record.
     pub(crate) fn arm(&self, broker: &Broker, json: &Value) -> Result<Value, String> {
-        let fault = parse(json)?;
+        self.arm_fault(broker, parse(json)?)
+    }
+
+    /// Arms `fault`; its record.
+    pub(crate) fn arm_fault(&self, broker: &Broker, fault: Fault) -> Result<Value, String> {
         let handle = broker.try_inject(fault).map_err(|e| e.to_string())?;
         let record = record(&handle);
         self.0.lock().insert(handle.id(), handle);

@@ -1,6 +1,7 @@
 //! The traffic log: one line per frame a person can follow.
 //!
 //! `12:00:01.234 conn 3 <- SEND destination:/queue/a content-length:5 body(5 bytes)="hello"`
+//! `12:00:01.240 conn 3 closed: closed by the client`
 //!
 //! The broker's threads only queue what they saw (the time, the connection,
 //! a copy of the frame: a body is shared, not copied); a thread of the log's
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use stompbox::frame::{Command, Frame};
-use stompbox::journal::{ConnectionId, Direction};
+use stompbox::journal::{CloseReason, ConnectionId, Direction};
 use stompbox::Traffic;
 
 use super::args::LogLevel;
@@ -36,6 +37,9 @@ pub(crate) struct TrafficLog {
 impl TrafficLog {
     /// Whether `traffic` is shown at this level.
     pub(crate) fn shows(&self, traffic: &Traffic<'_>) -> bool {
+        if traffic.closed.is_some() {
+            return self.level != LogLevel::Off; // every close, with its reason
+        }
         match (self.level, traffic.frame) {
             (LogLevel::Off, _) => false,
             (LogLevel::All, _) => true,
@@ -62,6 +66,7 @@ impl TrafficLog {
         }
         let colour = match (traffic.frame.map(|f| f.command()), traffic.direction) {
             (Some(Command::Error), _) => RED,
+            (None, _) if traffic.closed.is_some() => "",
             (None, _) => DIM,
             (_, Direction::In) => CYAN,
             (_, Direction::Out) => GREEN,
@@ -89,6 +94,7 @@ impl TrafficLog {
                 connection: traffic.connection,
                 direction: traffic.direction,
                 frame: traffic.frame.cloned(),
+                closed: traffic.closed.cloned(),
             };
             if tx.try_send(seen).is_err() {
                 dropped.fetch_add(1, Ordering::Relaxed);
@@ -107,6 +113,7 @@ impl TrafficLog {
                     connection: seen.connection,
                     direction: seen.direction,
                     frame: seen.frame.as_ref(),
+                    closed: seen.closed.as_ref(),
                 };
                 self.line(&traffic, seen.at, &mut batch);
             }
@@ -134,6 +141,7 @@ struct Seen {
     connection: ConnectionId,
     direction: Direction,
     frame: Option<Frame>,
+    closed: Option<CloseReason>,
 }
 
 /// Lines the log holds for stdout before it drops new ones.

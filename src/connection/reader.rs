@@ -52,10 +52,13 @@ impl Reader {
         let _ = self.writer.join();
         // Removed first, so that once the journal says "closed" the
         // connection no longer counts against `max_connections`.
-        self.state.update(|j| {
+        let reason = self.state.update(|j| {
             let overridden = j.live.remove_connection(self.conn);
-            j.history.closed(self.conn, overridden.unwrap_or(reason));
+            let reason = overridden.unwrap_or(reason);
+            j.history.closed(self.conn, reason.clone());
+            reason
         });
+        self.state.notify_closed(self.conn, &reason);
     }
 
     fn serve(&mut self) -> CloseReason {

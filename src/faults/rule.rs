@@ -557,8 +557,20 @@ impl Fault {
         self
     }
 
-    /// Why this rule cannot act, if it cannot.
-    pub(crate) fn problem(&self) -> Option<String> {
+    /// Why this rule cannot act, if it cannot (what
+    /// [`Broker::try_inject`](crate::Broker::try_inject) refuses it for): a
+    /// kind that acts on outbound frames only given an inbound matcher, or
+    /// a connection-wide kind given a frame matcher.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Fault, frame::Command};
+    ///
+    /// assert!(Fault::drop().inbound(Command::Send).problem().is_none());
+    /// let problem = Fault::black_hole().inbound(Command::Send).problem().unwrap();
+    /// assert!(problem.contains("takes no frame matcher"), "{problem}");
+    /// ```
+    pub fn problem(&self) -> Option<String> {
         let kind = self.kind.name();
         if self.kind.is_connection_wide() {
             let frames = !self.frames.is_empty()

@@ -35,7 +35,7 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::auth::Users;
 use crate::config::Config;
 use crate::faults::{Identity, Injected, Refusals};
-use crate::journal::{ConnectionId, Direction};
+use crate::journal::{CloseReason, ConnectionId, Direction};
 use crate::permissions::LivePermissions;
 use crate::protocol::frame::Frame;
 
@@ -212,6 +212,20 @@ impl BrokerState {
                 connection: conn,
                 direction,
                 frame,
+                closed: None,
+            });
+        }
+    }
+
+    /// Tells the traffic observer, if there is one, that connection `conn`
+    /// closed for `reason`.
+    pub(crate) fn notify_closed(&self, conn: ConnectionId, reason: &CloseReason) {
+        if let Some(observer) = &self.config.observer {
+            observer(&crate::traffic::Traffic {
+                connection: conn,
+                direction: Direction::In,
+                frame: None,
+                closed: Some(reason),
             });
         }
     }

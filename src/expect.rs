@@ -214,13 +214,18 @@ impl Expectation {
     /// ```
     /// use stompbox::{Ack, Broker, Client, Expectation};
     ///
+    /// use std::time::Duration;
+    ///
     /// let broker = Broker::start()?;
     /// broker.expect(Expectation::resubscribed("orders"));
     /// let app = || Client::builder().header("client-id", "orders").connect(broker.addr());
-    /// app()?.subscribe("/queue/orders", Ack::Client)?;
+    /// let mut first = app()?;
+    /// first.subscribe("/queue/orders", Ack::Client)?;
+    /// broker.wait_for_subscription("/queue/orders", Duration::from_secs(5))?;
     /// broker.kick(broker.connections()[0].id, None);
-    /// app()?.subscribe("/queue/orders", Ack::Client)?;
-    /// # broker.wait_for_reconnects("orders", 1, std::time::Duration::from_secs(5))?;
+    /// let mut again = app()?; // the application's reconnect
+    /// again.subscribe("/queue/orders", Ack::Client)?;
+    /// broker.wait_until(|j| j.resubscribed("orders").is_ok(), Duration::from_secs(5))?;
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn resubscribed(client: &str) -> Expectation {

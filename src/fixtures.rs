@@ -3,7 +3,7 @@
 //! ```toml
 //! [dev-dependencies]
 //! rstest = "0.23"
-//! stompbox = { version = "0.1", features = ["rstest"] }
+//! stompbox = { path = "../stompbox", features = ["rstest"] } # not on crates.io yet
 //! ```
 //!
 //! Each test gets its own broker on its own port, so tests run in parallel

@@ -77,10 +77,21 @@ fn a_reconnect_that_forgets_a_subscription_or_its_ack_mode_is_unmet() {
     let mut first = app(&broker, "orders");
     first.subscribe("/queue/orders", Ack::Client).unwrap();
     first.subscribe("/topic/prices", Ack::Auto).unwrap();
+    broker
+        .wait_for_subscription("/topic/prices", PATIENCE)
+        .unwrap();
     broker.kick(broker.connections()[0].id, None);
     let mut second = app(&broker, "orders");
     second.subscribe("/queue/orders", Ack::Auto).unwrap();
-    broker.wait_for_reconnects("orders", 1, PATIENCE).unwrap();
+    broker
+        .wait_until(
+            |j| {
+                j.connections()
+                    .any(|c| c.id == 2 && !c.subscribed.is_empty())
+            },
+            PATIENCE,
+        )
+        .unwrap();
     let unmet = unmet(broker);
     assert_eq!(unmet.len(), 1);
     assert_eq!(unmet[0].0, "\"orders\" reconnected and subscribed again");
@@ -95,19 +106,25 @@ fn a_reconnect_that_forgets_a_subscription_or_its_ack_mode_is_unmet() {
 fn a_faithful_reconnect_meets_the_expectation() {
     let broker = Broker::start().unwrap();
     broker.expect(Expectation::resubscribed("orders"));
-    app(&broker, "orders")
+    let mut first = app(&broker, "orders");
+    first
         .subscribe("/queue/orders", Ack::ClientIndividual)
         .unwrap();
-    broker.wait_for_reconnects("orders", 0, PATIENCE).unwrap();
+    broker
+        .wait_for_subscription("/queue/orders", PATIENCE)
+        .unwrap();
     assert_eq!(
         broker.check().unwrap_err().unmet[0].found,
         "\"orders\" never reconnected (connection [1])"
     );
     broker.kick(broker.connections()[0].id, None);
-    app(&broker, "orders")
+    let mut again = app(&broker, "orders");
+    again
         .subscribe("/queue/orders", Ack::ClientIndividual)
         .unwrap();
-    broker.wait_for_reconnects("orders", 1, PATIENCE).unwrap();
+    broker
+        .wait_until(|j| j.resubscribed("orders").is_ok(), PATIENCE)
+        .unwrap();
     broker.verify();
 }
 

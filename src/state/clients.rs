@@ -210,7 +210,9 @@ impl Journal {
     ///
     /// let broker = Broker::start()?;
     /// let app = || Client::builder().header("client-id", "app").connect(broker.addr());
-    /// app()?.subscribe("/queue/a", Ack::Client)?;
+    /// let mut first = app()?;
+    /// first.subscribe("/queue/a", Ack::Client)?;
+    /// broker.wait_for_subscription("/queue/a", std::time::Duration::from_secs(5))?;
     /// broker.kick(broker.connections()[0].id, None);
     /// let _again = app()?; // subscribes to nothing this time
     /// broker.wait_for_reconnects("app", 1, std::time::Duration::from_secs(5))?;

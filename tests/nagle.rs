@@ -14,15 +14,18 @@ use stompbox::frame::{Decoded, Decoder, Limits};
 use stompbox::Broker;
 use support::PATIENCE;
 
-/// Reads until a RECEIPT arrives.
-fn receipt(stream: &mut TcpStream, decoder: &mut Decoder) {
+/// Reads until the RECEIPT `id` arrives.
+fn receipt(stream: &mut TcpStream, decoder: &mut Decoder, id: &str) {
     let mut chunk = [0u8; 4096];
     loop {
         if let Some(Decoded::Frame(frame)) = decoder.next_item().unwrap() {
-            if frame.command() == &stompbox::frame::Command::Receipt {
-                return;
-            }
-            continue;
+            assert_eq!(
+                frame.command(),
+                &stompbox::frame::Command::Receipt,
+                "{frame}"
+            );
+            assert_eq!(frame.header("receipt-id"), Some(id), "{frame}");
+            return;
         }
         let n = stream.read(&mut chunk).unwrap();
         assert!(n > 0, "closed");
@@ -38,7 +41,7 @@ fn transactions_from_a_nagle_client_do_not_wait_for_delayed_acks() {
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     let mut decoder = Decoder::new(Limits::default());
     stream
-        .write_all(b"CONNECT\naccept-version:1.2\nhost:h\nreceipt:c\n\n\0")
+        .write_all(b"CONNECT\naccept-version:1.2\nhost:h\n\n\0")
         .unwrap();
     let mut chunk = [0u8; 4096];
     while decoder.next_item().unwrap().is_none() {
@@ -55,7 +58,7 @@ fn transactions_from_a_nagle_client_do_not_wait_for_delayed_acks() {
         )
         .unwrap();
         write!(stream, "COMMIT\ntransaction:t{n}\nreceipt:r{n}\n\n\0").unwrap();
-        receipt(&mut stream, &mut decoder);
+        receipt(&mut stream, &mut decoder, &format!("r{n}"));
     }
     let took = started.elapsed();
     assert_eq!(broker.published().unwrap().len(), 20);

@@ -295,6 +295,7 @@ impl ClientBuilder {
             next_id: 1,
             beater: None,
             auto_acked: Default::default(),
+            subscribed: Default::default(),
         };
         client.send_frame(&self.connect_frame(peer))?;
         let connected = client.wait_for(self.timeout, "CONNECTED", |f| {
@@ -385,6 +386,9 @@ pub struct Client {
     /// Subscriptions in the auto ack mode: their messages need no ACK, and
     /// an ACK or NACK of one is refused here.
     auto_acked: std::collections::HashSet<String>,
+    /// Every subscription this client holds (id: destination and mode), for
+    /// the hint of a MESSAGE that does not come.
+    subscribed: std::collections::BTreeMap<String, (String, Ack)>,
 }
 
 impl Client {
@@ -550,6 +554,8 @@ impl Client {
         } else {
             self.auto_acked.remove(id);
         }
+        self.subscribed
+            .insert(id.to_owned(), (destination.to_owned(), ack));
         Ok(())
     }
 
@@ -568,6 +574,7 @@ impl Client {
     /// ```
     pub fn unsubscribe(&mut self, id: &str) -> Result<(), Error> {
         self.auto_acked.remove(id);
+        self.subscribed.remove(id);
         self.request(Frame::new(Command::Unsubscribe).with_header("id", id))
             .map(drop)
     }
@@ -598,10 +605,35 @@ impl Client {
     /// # Examples
     /// See [`Client`].
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Message, Error> {
-        let frame = self.wait_for(timeout, "a MESSAGE frame", |f| {
-            f.command() == &Command::Message
-        })?;
+        let frame = self
+            .wait_for(timeout, "a MESSAGE frame", |f| {
+                f.command() == &Command::Message
+            })
+            .map_err(|e| self.with_subscription_hint(e))?;
         Ok(Message { frame })
+    }
+
+    /// A timeout waiting for a MESSAGE, saying what this client is
+    /// subscribed to (a MESSAGE only ever comes to a subscription).
+    fn with_subscription_hint(&self, error: Error) -> Error {
+        let Error::Timeout(mut timeout) = error else {
+            return error;
+        };
+        timeout.saw = if self.subscribed.is_empty() {
+            "This client has no subscription: a MESSAGE only comes to one (subscribe first)."
+                .to_owned()
+        } else {
+            let held: Vec<String> = self
+                .subscribed
+                .iter()
+                .map(|(id, (destination, ack))| format!("{id:?} to {destination} ({ack})"))
+                .collect();
+            format!(
+                "This client's subscriptions: {}. Nothing arrived on them; the broker's journal says what was published where.",
+                held.join(", ")
+            )
+        };
+        Error::Timeout(timeout)
     }
 
     /// Acknowledges a message, with the headers the negotiated version wants.

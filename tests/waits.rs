@@ -360,3 +360,37 @@ fn an_errors_debug_is_its_display() {
     assert_eq!(format!("{error:?}"), error.to_string());
     assert!(error.to_string().contains('\n'), "a multi-line report");
 }
+
+#[test]
+fn a_message_that_does_not_come_says_what_the_client_is_subscribed_to() {
+    let broker = Broker::start().unwrap();
+    let mut client = Client::connect(broker.addr()).unwrap();
+    let quick = Duration::from_millis(20);
+    let err = client.recv_timeout(quick).unwrap_err().to_string();
+    assert!(
+        err.ends_with(
+            "This client has no subscription: a MESSAGE only comes to one (subscribe first)."
+        ),
+        "{err}"
+    );
+    client.subscribe("/queue/orders", Ack::Client).unwrap();
+    let err = client.recv_timeout(quick).unwrap_err().to_string();
+    assert!(
+        err.contains("This client's subscriptions: \"sub-1\" to /queue/orders (client)."),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_wait_on_a_misspelt_destination_names_the_nearest_one() {
+    let broker = Broker::start().unwrap();
+    broker.publish("/queue/orders", "x");
+    let err = broker
+        .wait_for_messages("/queue/ordres", 1, Duration::from_millis(20))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("nothing was published to /queue/ordres: did you mean /queue/orders?"),
+        "{err}"
+    );
+}

@@ -137,6 +137,70 @@ impl Broker {
         self.inspect(|j| j.frames(connection))
     }
 
+    /// A connection's frames as their directions and commands, oldest
+    /// first, heart-beats left out: the shape of a conversation, for an
+    /// `assert_eq!`. `None` when recording is off or there is no such
+    /// connection.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, Client};
+    ///
+    /// let broker = Broker::start()?;
+    /// let mut client = Client::builder().header("client-id", "svc").connect(broker.addr())?;
+    /// client.send_with_receipt("/queue/a", "x")?;
+    /// let id = broker.connection_by_client_id("svc").unwrap().id;
+    /// assert_eq!(
+    ///     broker.commands(id).unwrap(),
+    ///     ["<- CONNECT", "-> CONNECTED", "<- SEND", "-> RECEIPT"]
+    /// );
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn commands(&self, connection: ConnectionId) -> Option<Vec<String>> {
+        let frames = self.frames(connection)?;
+        Some(
+            frames
+                .iter()
+                .filter_map(|f| {
+                    let frame = f.frame.as_ref()?;
+                    Some(format!("{} {}", f.direction, frame.command()))
+                })
+                .collect(),
+        )
+    }
+
+    /// The latest connection whose CONNECT had `client-id` `client_id`.
+    ///
+    /// # Examples
+    /// See [`Broker::commands`].
+    pub fn connection_by_client_id(&self, client_id: &str) -> Option<ConnectionInfo> {
+        self.inspect(|j| {
+            j.connections()
+                .filter(|c| c.client_id.as_deref() == Some(client_id))
+                .last()
+                .cloned()
+        })
+    }
+
+    /// The latest connection whose CONNECT had `login` `login`.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// let _alice = stompbox::Client::builder().login("alice", "pw").connect(broker.addr())?;
+    /// assert!(broker.connection_by_login("alice").unwrap().is_connected());
+    /// assert!(broker.connection_by_login("bob").is_none());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn connection_by_login(&self, login: &str) -> Option<ConnectionInfo> {
+        self.inspect(|j| {
+            j.connections()
+                .filter(|c| c.login.as_deref() == Some(login))
+                .last()
+                .cloned()
+        })
+    }
+
     /// The ERROR frames the broker sent.
     ///
     /// # Examples

@@ -103,6 +103,13 @@ impl Journal {
                 "on {destination} ({} including unfinished transactions):",
                 shown.len()
             );
+            let names = per_destination.keys().copied();
+            if let Some(near) = nearest(destination, names).filter(|_| shown.is_empty()) {
+                let _ = writeln!(
+                    out,
+                    "  nothing was published to {destination}: did you mean {near}?"
+                );
+            }
         }
         let skip = shown.len().saturating_sub(SHOWN);
         if skip > 0 {
@@ -163,4 +170,54 @@ pub(crate) fn is_published(status: MessageStatus) -> bool {
         status,
         MessageStatus::InTransaction | MessageStatus::Discarded | MessageStatus::RolledBack
     )
+}
+
+/// The name among `names` nearest to `wanted` (a typo's likely intent):
+/// within a third of its length in edits, and not `wanted` itself.
+fn nearest<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (wanted.chars().count() / 3).max(1);
+    names
+        .filter(|name| *name != wanted)
+        .map(|name| (edits(wanted, name), name))
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, name)| name)
+}
+
+/// The Levenshtein distance between `a` and `b`.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearest_name_is_within_a_few_edits() {
+        let names = ["/queue/orders", "/queue/payments", "/topic/prices"];
+        assert_eq!(
+            nearest("/queue/order", names.into_iter()),
+            Some("/queue/orders")
+        );
+        assert_eq!(
+            nearest("/queue/ordres", names.into_iter()),
+            Some("/queue/orders")
+        );
+        assert_eq!(nearest("/topic/other", names.into_iter()), None);
+        assert_eq!(edits("kitten", "sitting"), 3);
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use stompbox::{Ack, Broker, Client, Expectation};
+use stompbox::{AckMode, Broker, Client, Expectation};
 
 /// The code under test: forwards valid readings, acks everything.
 fn relay(stomp: &mut Client, count: usize) -> Result<(), stompbox::Error> {
@@ -30,7 +30,7 @@ fn main() -> Result<(), stompbox::Error> {
     broker.expect(Expectation::no_errors());
 
     let mut app = Client::connect(broker.addr())?;
-    app.subscribe("/queue/raw", Ack::ClientIndividual)?;
+    app.subscribe("/queue/raw", AckMode::ClientIndividual)?;
     for body in ["20.5", "garbage", "21.0"] {
         broker.publish("/queue/raw", body);
     }

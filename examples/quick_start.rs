@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use stompbox::{Ack, Broker, Client};
+use stompbox::{AckMode, Broker, Client};
 
 fn main() -> Result<(), stompbox::Error> {
     // Arrange: a broker on a free port, and a client subscribed to a queue.
     let broker = Broker::start()?;
     let mut client = Client::connect(broker.addr())?;
-    client.subscribe("/queue/orders", Ack::ClientIndividual)?;
+    client.subscribe("/queue/orders", AckMode::ClientIndividual)?;
 
     // Act: the code under test would send; here the client does.
     client.send("/queue/orders", "order #1")?;

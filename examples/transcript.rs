@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use stompbox::frame::Command;
 use stompbox::journal::Direction;
-use stompbox::{Ack, Broker, Client};
+use stompbox::{AckMode, Broker, Client};
 
 fn main() -> Result<(), stompbox::Error> {
     let broker = Broker::start()?;
@@ -14,7 +14,7 @@ fn main() -> Result<(), stompbox::Error> {
         .login("svc", "secret")
         .heart_beat(0, 1000)
         .connect(broker.addr())?;
-    app.subscribe("/topic/prices", Ack::Auto)?;
+    app.subscribe("/topic/prices", AckMode::Auto)?;
     app.send("/topic/prices", "EUR 1.08")?;
     app.recv_timeout(Duration::from_secs(1))?;
     app.disconnect()?;

@@ -5,11 +5,11 @@
 use std::thread;
 use std::time::Duration;
 
-use stompbox::{Ack, Broker, Client};
+use stompbox::{AckMode, Broker, Client};
 
 /// The code under test: takes one job, "processes" it, acknowledges it.
 fn worker(mut stomp: Client) -> Result<(), stompbox::Error> {
-    stomp.subscribe("/queue/jobs", Ack::ClientIndividual)?;
+    stomp.subscribe("/queue/jobs", AckMode::ClientIndividual)?;
     let job = stomp.recv()?;
     let _result = job.body_text().to_uppercase();
     stomp.ack(&job)?;

@@ -6,14 +6,14 @@ use std::fmt;
 ///
 /// # Examples
 /// ```
-/// use stompbox::Ack;
+/// use stompbox::AckMode;
 ///
-/// assert_eq!(Ack::parse("client-individual"), Some(Ack::ClientIndividual));
-/// assert_eq!(Ack::Client.as_str(), "client");
-/// assert_eq!(Ack::parse("sometimes"), None);
+/// assert_eq!(AckMode::parse("client-individual"), Some(AckMode::ClientIndividual));
+/// assert_eq!(AckMode::Client.as_str(), "client");
+/// assert_eq!(AckMode::parse("sometimes"), None);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Ack {
+pub enum AckMode {
     /// The message counts as consumed once it is sent.
     #[default]
     Auto,
@@ -24,18 +24,18 @@ pub enum Ack {
     ClientIndividual,
 }
 
-impl Ack {
+impl AckMode {
     /// Reads the value of a SUBSCRIBE frame's `ack` header.
     ///
     /// # Examples
     /// ```
-    /// assert_eq!(stompbox::Ack::parse("auto"), Some(stompbox::Ack::Auto));
+    /// assert_eq!(stompbox::AckMode::parse("auto"), Some(stompbox::AckMode::Auto));
     /// ```
-    pub fn parse(text: &str) -> Option<Ack> {
+    pub fn parse(text: &str) -> Option<AckMode> {
         match text {
-            "auto" => Some(Ack::Auto),
-            "client" => Some(Ack::Client),
-            "client-individual" => Some(Ack::ClientIndividual),
+            "auto" => Some(AckMode::Auto),
+            "client" => Some(AckMode::Client),
+            "client-individual" => Some(AckMode::ClientIndividual),
             _ => None,
         }
     }
@@ -44,18 +44,18 @@ impl Ack {
     ///
     /// # Examples
     /// ```
-    /// assert_eq!(stompbox::Ack::ClientIndividual.as_str(), "client-individual");
+    /// assert_eq!(stompbox::AckMode::ClientIndividual.as_str(), "client-individual");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
-            Ack::Auto => "auto",
-            Ack::Client => "client",
-            Ack::ClientIndividual => "client-individual",
+            AckMode::Auto => "auto",
+            AckMode::Client => "client",
+            AckMode::ClientIndividual => "client-individual",
         }
     }
 }
 
-impl fmt::Display for Ack {
+impl fmt::Display for AckMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

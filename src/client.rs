@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use crate::error::{Awaited, Timeout};
 use crate::protocol::frame::{Command, Decoded, Decoder, Frame, Limits};
 use crate::protocol::heart_beat;
-use crate::{Ack, Error, Version};
+use crate::{AckMode, Error, Version};
 
 /// How long calls that wait for the broker wait by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -32,11 +32,11 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Ack, Broker, Client};
+/// use stompbox::{AckMode, Broker, Client};
 ///
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
-/// client.subscribe("/topic/news", Ack::Auto)?;
+/// client.subscribe("/topic/news", AckMode::Auto)?;
 /// client.send("/topic/news", "extra!")?;
 /// let msg = client.recv_timeout(Duration::from_secs(1))?;
 /// assert_eq!(msg.destination(), Some("/topic/news"));
@@ -64,7 +64,7 @@ impl Message {
     /// # use std::time::Duration;
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
-    /// client.subscribe("/queue/a", stompbox::Ack::Auto)?;
+    /// client.subscribe("/queue/a", stompbox::AckMode::Auto)?;
     /// client.send("/queue/a", "x")?;
     /// assert!(client.recv_timeout(Duration::from_secs(1))?.message_id().is_some());
     /// # Ok::<(), stompbox::Error>(())
@@ -80,7 +80,7 @@ impl Message {
     /// # use std::time::Duration;
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
-    /// let id = client.subscribe("/queue/a", stompbox::Ack::Auto)?;
+    /// let id = client.subscribe("/queue/a", stompbox::AckMode::Auto)?;
     /// client.send("/queue/a", "x")?;
     /// assert_eq!(client.recv_timeout(Duration::from_secs(1))?.subscription(), Some(id.as_str()));
     /// # Ok::<(), stompbox::Error>(())
@@ -96,7 +96,7 @@ impl Message {
     /// # use std::time::Duration;
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
-    /// client.subscribe("/queue/a", stompbox::Ack::Auto)?;
+    /// client.subscribe("/queue/a", stompbox::AckMode::Auto)?;
     /// client.send_with_headers("/queue/a", "x", &[("priority", "9")])?;
     /// assert_eq!(client.recv_timeout(Duration::from_secs(1))?.header("priority"), Some("9"));
     /// # Ok::<(), stompbox::Error>(())
@@ -128,7 +128,7 @@ impl Message {
     /// # use std::time::Duration;
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
-    /// client.subscribe("/queue/a", stompbox::Ack::ClientIndividual)?;
+    /// client.subscribe("/queue/a", stompbox::AckMode::ClientIndividual)?;
     /// client.send("/queue/a", "x")?;
     /// let first = client.recv_timeout(Duration::from_secs(1))?;
     /// client.nack(&first)?;
@@ -360,12 +360,12 @@ impl Drop for Beater {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Ack, Broker, Client};
+/// use stompbox::{AckMode, Broker, Client};
 ///
 /// let broker = Broker::start()?;
 /// let mut producer = Client::connect(broker.addr())?;
 /// let mut consumer = Client::connect(broker.addr())?;
-/// consumer.subscribe("/queue/jobs", Ack::Client)?;
+/// consumer.subscribe("/queue/jobs", AckMode::Client)?;
 /// producer.send_with_receipt("/queue/jobs", "job 1")?;
 /// let job = consumer.recv_timeout(Duration::from_secs(1))?;
 /// consumer.ack(&job)?;
@@ -388,7 +388,7 @@ pub struct Client {
     auto_acked: std::collections::HashSet<String>,
     /// Every subscription this client holds (id: destination and mode), for
     /// the hint of a MESSAGE that does not come.
-    subscribed: std::collections::BTreeMap<String, (String, Ack)>,
+    subscribed: std::collections::BTreeMap<String, (String, AckMode)>,
 }
 
 impl Client {
@@ -514,7 +514,7 @@ impl Client {
     ///
     /// # Examples
     /// See [`Client`].
-    pub fn subscribe(&mut self, destination: &str, ack: Ack) -> Result<String, Error> {
+    pub fn subscribe(&mut self, destination: &str, ack: AckMode) -> Result<String, Error> {
         let id = format!("sub-{}", self.next_id);
         self.next_id += 1;
         self.subscribe_with(destination, &id, ack, &[])?;
@@ -531,14 +531,14 @@ impl Client {
     /// ```
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
-    /// client.subscribe_with("/queue/a", "mine", stompbox::Ack::Client, &[("prefetch-count", "1")])?;
+    /// client.subscribe_with("/queue/a", "mine", stompbox::AckMode::Client, &[("prefetch-count", "1")])?;
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn subscribe_with(
         &mut self,
         destination: &str,
         id: &str,
-        ack: Ack,
+        ack: AckMode,
         headers: &[(&str, &str)],
     ) -> Result<(), Error> {
         let mut frame = Frame::new(Command::Subscribe)
@@ -549,7 +549,7 @@ impl Client {
             frame = frame.with_header(*name, *value);
         }
         self.request(frame)?;
-        if ack == Ack::Auto {
+        if ack == AckMode::Auto {
             self.auto_acked.insert(id.to_owned());
         } else {
             self.auto_acked.remove(id);
@@ -568,7 +568,7 @@ impl Client {
     /// ```
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
-    /// let id = client.subscribe("/topic/t", stompbox::Ack::Auto)?;
+    /// let id = client.subscribe("/topic/t", stompbox::AckMode::Auto)?;
     /// client.unsubscribe(&id)?;
     /// # Ok::<(), stompbox::Error>(())
     /// ```
@@ -588,7 +588,7 @@ impl Client {
     /// ```
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
-    /// client.subscribe("/queue/a", stompbox::Ack::Auto)?;
+    /// client.subscribe("/queue/a", stompbox::AckMode::Auto)?;
     /// client.send("/queue/a", "x")?;
     /// assert_eq!(client.recv()?.body(), b"x");
     /// # Ok::<(), stompbox::Error>(())
@@ -703,7 +703,7 @@ impl Client {
     fn check_ackable(&self, command: &Command, message: &Message) -> Result<(), Error> {
         match message.subscription() {
             Some(id) if self.auto_acked.contains(id) => Err(Error::Protocol(format!(
-                "cannot {command} a message of subscription '{id}': its ack mode is auto, so the broker acknowledged it on delivery (subscribe with Ack::Client or Ack::ClientIndividual to acknowledge messages)"
+                "cannot {command} a message of subscription '{id}': its ack mode is auto, so the broker acknowledged it on delivery (subscribe with AckMode::Client or AckMode::ClientIndividual to acknowledge messages)"
             ))),
             _ => Ok(()),
         }
@@ -735,7 +735,7 @@ impl Client {
     /// # use std::time::Duration;
     /// # let broker = stompbox::Broker::start()?;
     /// # let mut client = stompbox::Client::connect(broker.addr())?;
-    /// client.subscribe("/queue/a", stompbox::Ack::Auto)?;
+    /// client.subscribe("/queue/a", stompbox::AckMode::Auto)?;
     /// client.begin("tx1")?;
     /// client.send_in("tx1", "/queue/a", "later")?;
     /// client.commit("tx1")?;

@@ -16,7 +16,7 @@ use crate::protocol::frame::{Frame, FrameError};
 ///
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
-/// client.subscribe("/queue/empty", stompbox::Ack::Auto)?;
+/// client.subscribe("/queue/empty", stompbox::AckMode::Auto)?;
 /// match client.recv_timeout(Duration::from_millis(10)) {
 ///     Err(Error::Timeout { .. }) => {} // nothing was sent
 ///     other => panic!("unexpected {other:?}"),

@@ -212,7 +212,7 @@ impl Expectation {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Ack, Broker, Client, Expectation};
+    /// use stompbox::{AckMode, Broker, Client, Expectation};
     ///
     /// use std::time::Duration;
     ///
@@ -220,11 +220,11 @@ impl Expectation {
     /// broker.expect(Expectation::resubscribed("orders"));
     /// let app = || Client::builder().header("client-id", "orders").connect(broker.addr());
     /// let mut first = app()?;
-    /// first.subscribe("/queue/orders", Ack::Client)?;
+    /// first.subscribe("/queue/orders", AckMode::Client)?;
     /// broker.wait_for_subscription("/queue/orders", Duration::from_secs(5))?;
     /// broker.kick(broker.connections()[0].id, None);
     /// let mut again = app()?; // the application's reconnect
-    /// again.subscribe("/queue/orders", Ack::Client)?;
+    /// again.subscribe("/queue/orders", AckMode::Client)?;
     /// broker.wait_until(|j| j.resubscribed("orders").is_ok(), Duration::from_secs(5))?;
     /// # Ok::<(), stompbox::Error>(())
     /// ```

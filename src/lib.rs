@@ -11,11 +11,11 @@
 //! ## Quick start
 //! ```
 //! use std::time::Duration;
-//! use stompbox::{Ack, Broker, Client};
+//! use stompbox::{AckMode, Broker, Client};
 //!
 //! let broker = Broker::start()?;                      // 127.0.0.1, free port
 //! let mut client = Client::connect(broker.addr())?;   // or broker.url()
-//! client.subscribe("/queue/orders", Ack::ClientIndividual)?;
+//! client.subscribe("/queue/orders", AckMode::ClientIndividual)?;
 //! client.send("/queue/orders", "hello")?;
 //! let msg = client.recv_timeout(Duration::from_secs(1))?;
 //! client.ack(&msg)?;
@@ -59,7 +59,7 @@
 //!
 //! ## The public API
 //! At the root: [`Broker`], [`BrokerBuilder`], [`Client`], [`ClientBuilder`],
-//! [`Message`], [`Ack`], [`Version`], [`Error`], [`Expectation`], [`Times`],
+//! [`Message`], [`AckMode`], [`Version`], [`Error`], [`Expectation`], [`Times`],
 //! [`ExpectationGuard`], [`Traffic`]. In modules: [`journal`] (what the
 //! broker saw: the records, [`journal::Journal`], [`journal::Event`]),
 //! [`frame`] (frames and the codec), [`auth`] (authenticators, users,
@@ -110,7 +110,7 @@ mod tls;
 mod traffic;
 mod transport;
 
-pub use ack::Ack;
+pub use ack::AckMode;
 pub use broker::{Broker, BrokerBuilder, ExpectationGuard, Restart};
 pub use client::{Client, ClientBuilder, Message};
 pub use error::Error;

@@ -4,7 +4,7 @@ mod support;
 
 use rstest::rstest;
 use stompbox::frame::{Command, Frame};
-use stompbox::{Ack, Error, Version};
+use stompbox::{AckMode, Error, Version};
 use support::{server, Server, QUIET, SECOND};
 
 fn bodies(client: &mut stompbox::Client, n: usize) -> Vec<stompbox::Message> {
@@ -36,12 +36,14 @@ fn fill(server: &Server, destination: &str, n: usize) {
 fn client_individual_acks_only_the_named_message(server: Server, #[case] version: Version) {
     fill(&server, "/queue/ci", 3);
     let mut first = server.client_v(version);
-    first.subscribe("/queue/ci", Ack::ClientIndividual).unwrap();
+    first
+        .subscribe("/queue/ci", AckMode::ClientIndividual)
+        .unwrap();
     let got = bodies(&mut first, 3);
     first.ack(&got[1]).unwrap();
     first.disconnect().unwrap();
     let mut second = server.client();
-    second.subscribe("/queue/ci", Ack::Auto).unwrap();
+    second.subscribe("/queue/ci", AckMode::Auto).unwrap();
     let again = bodies(&mut second, 2);
     assert_eq!(texts(&again), ["m1", "m3"]);
     assert!(again.iter().all(|m| m.redelivered()));
@@ -54,12 +56,12 @@ fn client_individual_acks_only_the_named_message(server: Server, #[case] version
 fn client_acks_are_cumulative(server: Server, #[case] version: Version) {
     fill(&server, "/queue/cum", 3);
     let mut first = server.client_v(version);
-    first.subscribe("/queue/cum", Ack::Client).unwrap();
+    first.subscribe("/queue/cum", AckMode::Client).unwrap();
     let got = bodies(&mut first, 3);
     first.ack(&got[1]).unwrap();
     first.disconnect().unwrap();
     let mut second = server.client();
-    second.subscribe("/queue/cum", Ack::Auto).unwrap();
+    second.subscribe("/queue/cum", AckMode::Auto).unwrap();
     assert_eq!(texts(&bodies(&mut second, 1)), ["m3"]);
     assert!(matches!(
         second.recv_timeout(QUIET),
@@ -74,7 +76,7 @@ fn a_nack_puts_the_message_back_marked_redelivered(server: Server, #[case] versi
     fill(&server, "/queue/nack", 1);
     let mut client = server.client_v(version);
     client
-        .subscribe("/queue/nack", Ack::ClientIndividual)
+        .subscribe("/queue/nack", AckMode::ClientIndividual)
         .unwrap();
     let first = client.recv_timeout(SECOND).unwrap();
     assert!(!first.redelivered());
@@ -90,7 +92,7 @@ fn a_nack_puts_the_message_back_marked_redelivered(server: Server, #[case] versi
 fn a_nack_in_client_mode_is_cumulative(server: Server) {
     fill(&server, "/queue/nackcum", 3);
     let mut client = server.client();
-    client.subscribe("/queue/nackcum", Ack::Client).unwrap();
+    client.subscribe("/queue/nackcum", AckMode::Client).unwrap();
     let got = bodies(&mut client, 3);
     client.nack(&got[1]).unwrap();
     let again = bodies(&mut client, 2);
@@ -102,13 +104,13 @@ fn unacked_messages_return_to_the_queue_when_the_consumer_leaves(server: Server)
     fill(&server, "/queue/leave", 2);
     let mut first = server.client();
     first
-        .subscribe("/queue/leave", Ack::ClientIndividual)
+        .subscribe("/queue/leave", AckMode::ClientIndividual)
         .unwrap();
     bodies(&mut first, 2);
     drop(first); // no DISCONNECT: the socket just closes
     let mut second = server.client();
     second
-        .subscribe("/queue/leave", Ack::ClientIndividual)
+        .subscribe("/queue/leave", AckMode::ClientIndividual)
         .unwrap();
     let again = bodies(&mut second, 2);
     assert_eq!(texts(&again), ["m1", "m2"]);
@@ -119,10 +121,10 @@ fn unacked_messages_return_to_the_queue_when_the_consumer_leaves(server: Server)
 fn unsubscribing_returns_unacked_messages(server: Server) {
     fill(&server, "/queue/unsub", 1);
     let mut client = server.client();
-    let id = client.subscribe("/queue/unsub", Ack::Client).unwrap();
+    let id = client.subscribe("/queue/unsub", AckMode::Client).unwrap();
     client.recv_timeout(SECOND).unwrap();
     client.unsubscribe(&id).unwrap();
-    client.subscribe("/queue/unsub", Ack::Auto).unwrap();
+    client.subscribe("/queue/unsub", AckMode::Auto).unwrap();
     let again = client.recv_timeout(SECOND).unwrap();
     assert!(again.redelivered());
 }
@@ -132,7 +134,7 @@ fn acking_a_message_twice_is_an_error(server: Server) {
     fill(&server, "/queue/twice", 1);
     let mut client = server.client_v(Version::V1_2);
     client
-        .subscribe("/queue/twice", Ack::ClientIndividual)
+        .subscribe("/queue/twice", AckMode::ClientIndividual)
         .unwrap();
     let message = client.recv_timeout(SECOND).unwrap();
     client.ack(&message).unwrap();
@@ -149,7 +151,7 @@ fn acking_a_message_twice_is_an_error(server: Server) {
 fn acking_an_auto_mode_message_is_an_error(server: Server) {
     fill(&server, "/queue/autoack", 1);
     let mut client = server.client_v(Version::V1_1);
-    client.subscribe("/queue/autoack", Ack::Auto).unwrap();
+    client.subscribe("/queue/autoack", AckMode::Auto).unwrap();
     let message = client.recv_timeout(SECOND).unwrap();
     // The broker refuses it (sent raw: the client itself would refuse it).
     let ack = Frame::new(Command::Ack)
@@ -165,7 +167,9 @@ fn the_client_refuses_to_ack_an_auto_mode_message_itself(server: Server) {
     // broker's ERROR.
     fill(&server, "/queue/auto-local", 2);
     let mut client = server.client();
-    let id = client.subscribe("/queue/auto-local", Ack::Auto).unwrap();
+    let id = client
+        .subscribe("/queue/auto-local", AckMode::Auto)
+        .unwrap();
     let message = client.recv_timeout(SECOND).unwrap();
     let refused = client.ack(&message).unwrap_err().to_string();
     assert!(
@@ -212,14 +216,14 @@ fn prefetch_limits_unacked_messages_per_consumer(server: Server) {
     slow.subscribe_with(
         "/queue/prefetch",
         "slow",
-        Ack::Client,
+        AckMode::Client,
         &[("prefetch-count", "1")],
     )
     .unwrap();
     let held = slow.recv_timeout(SECOND).unwrap();
     assert_eq!(held.body(), b"m1");
     let mut fast = server.client();
-    fast.subscribe("/queue/prefetch", Ack::Auto).unwrap();
+    fast.subscribe("/queue/prefetch", AckMode::Auto).unwrap();
     assert_eq!(texts(&bodies(&mut fast, 2)), ["m2", "m3"]);
     assert!(matches!(
         slow.recv_timeout(QUIET),
@@ -231,7 +235,7 @@ fn prefetch_limits_unacked_messages_per_consumer(server: Server) {
 fn topic_messages_in_client_mode_are_acked_and_never_redelivered(server: Server) {
     let mut client = server.client();
     client
-        .subscribe("/topic/ack", Ack::ClientIndividual)
+        .subscribe("/topic/ack", AckMode::ClientIndividual)
         .unwrap();
     client.send("/topic/ack", "t").unwrap();
     let message = client.recv_timeout(SECOND).unwrap();

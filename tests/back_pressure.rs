@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use stompbox::frame::Command;
-use stompbox::{Ack, Broker, Client, Version};
+use stompbox::{AckMode, Broker, Client, Version};
 use support::{Raw, SECOND};
 
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -30,7 +30,7 @@ fn a_client_that_stops_reading_a_topic_is_disconnected_and_others_carry_on() {
         .unwrap();
     let mut stuck = stuck_subscriber(&broker, "/topic/firehose", "auto");
     let mut healthy = Client::connect(broker.addr()).unwrap();
-    healthy.subscribe("/topic/firehose", Ack::Auto).unwrap();
+    healthy.subscribe("/topic/firehose", AckMode::Auto).unwrap();
     let mut producer = Client::connect(broker.addr()).unwrap();
     let body = vec![b'x'; 16 * 1024];
     // Far more than the stuck client's socket buffers and backlog bound; the
@@ -83,7 +83,7 @@ fn a_queue_consumer_that_stops_reading_loses_no_messages() {
     // The stuck consumer holds some; a second consumer gets the rest now.
     let mut worker = Client::connect(broker.addr()).unwrap();
     worker
-        .subscribe("/queue/work", Ack::ClientIndividual)
+        .subscribe("/queue/work", AckMode::ClientIndividual)
         .unwrap();
     let mut seen = std::collections::HashSet::new();
     let mut first_batch = 0;
@@ -123,7 +123,7 @@ fn an_auto_ack_queue_consumer_that_stops_reading_is_throttled_not_flooded() {
     drop(stuck);
     // Whatever was not written to the stuck socket is still on the queue.
     let mut worker = Client::connect(broker.addr()).unwrap();
-    worker.subscribe("/queue/auto", Ack::Auto).unwrap();
+    worker.subscribe("/queue/auto", AckMode::Auto).unwrap();
     let mut received = 0;
     while worker.recv_timeout(SECOND).is_ok() {
         received += 1;

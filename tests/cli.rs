@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::Duration;
 
-use stompbox::{Ack, Client};
+use stompbox::{AckMode, Client};
 
 struct Running {
     child: Child,
@@ -126,7 +126,7 @@ fn port_0_prints_a_free_address_first_and_then_the_traffic() {
     let broker = Running::start(&["--port", "0"]);
     let addr = listening_addr(&broker.line());
     let mut client = Client::connect(addr.as_str()).unwrap();
-    client.subscribe("/queue/cli", Ack::Auto).unwrap();
+    client.subscribe("/queue/cli", AckMode::Auto).unwrap();
     client.send("/queue/cli", "hello from a test").unwrap();
     client.recv_timeout(Duration::from_secs(5)).unwrap();
     let line = broker.line_containing("<- SEND");
@@ -301,7 +301,7 @@ fn the_http_api_shows_the_journal_and_injects_messages() {
     let (stomp, http_addr) = ready_json(&broker);
     let mut client = Client::connect(stomp.as_str()).unwrap();
     client
-        .subscribe("/queue/jobs", Ack::ClientIndividual)
+        .subscribe("/queue/jobs", AckMode::ClientIndividual)
         .unwrap();
     client
         .send_with_receipt("/queue/orders", "order 1")
@@ -425,7 +425,7 @@ max_open_transactions = 1
         .connect(addr.as_str())
         .unwrap();
     alice.send_with_receipt("/queue/a", "ok").unwrap();
-    let err = alice.subscribe("/queue/a", Ack::Auto).unwrap_err();
+    let err = alice.subscribe("/queue/a", AckMode::Auto).unwrap_err();
     assert!(err.to_string().contains("needs SUB"), "{err}");
 }
 
@@ -604,8 +604,8 @@ fn bounds_apply(addr: &str) {
             .contains("too many connections: at most 2"),
         "{third}"
     );
-    second.subscribe("/queue/x", Ack::Auto).unwrap();
-    let err = second.subscribe("/queue/y", Ack::Auto).unwrap_err();
+    second.subscribe("/queue/x", AckMode::Auto).unwrap();
+    let err = second.subscribe("/queue/y", AckMode::Auto).unwrap_err();
     assert!(
         err.to_string()
             .contains("too many subscriptions on this connection: at most 1"),
@@ -1284,7 +1284,7 @@ fn connections_are_kicked_and_the_broker_restarted_over_http() {
     assert_eq!(clients[0]["connections"], serde_json::json!([id]));
 
     let mut consumer = Client::connect(stomp).unwrap();
-    consumer.subscribe("/queue/r", Ack::Client).unwrap();
+    consumer.subscribe("/queue/r", AckMode::Client).unwrap();
     let (_, connections) = http(api, "GET", "/connections", "");
     assert_eq!(
         connections[1]["subscribed"],

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rstest::rstest;
 use stompbox::fixtures::broker;
-use stompbox::{Ack, Broker, Client, Expectation, Times};
+use stompbox::{AckMode, Broker, Client, Expectation, Times};
 use support::SECOND;
 
 /// The panic message of `f`, which must panic.
@@ -28,7 +28,7 @@ fn met_expectations_pass_on_drop(broker: Broker) {
     broker.expect(Expectation::no_errors());
     broker.expect(Expectation::all_acked());
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe("/queue/orders", Ack::Client).unwrap();
+    client.subscribe("/queue/orders", AckMode::Client).unwrap();
     client.send("/queue/orders", "1").unwrap();
     client.send("/queue/orders", "2").unwrap();
     client.recv_timeout(SECOND).unwrap();
@@ -123,7 +123,7 @@ fn verify_panics_with_every_unmet_expectation(broker: Broker) {
 fn unacked_deliveries_fail_all_acked(broker: Broker) {
     let mut client = Client::connect(broker.addr()).unwrap();
     client
-        .subscribe_with("/queue/q", "s1", Ack::ClientIndividual, &[])
+        .subscribe_with("/queue/q", "s1", AckMode::ClientIndividual, &[])
         .unwrap();
     broker.publish("/queue/q", "never acked");
     let _msg = client.recv_timeout(SECOND).unwrap();

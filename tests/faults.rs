@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use stompbox::frame::Command;
 use stompbox::journal::{CloseReason, Direction};
-use stompbox::{Ack, Broker, Client, Error, Fault};
+use stompbox::{AckMode, Broker, Client, Error, Fault};
 use support::{Raw, PATIENCE, QUIET, SECOND};
 
 /// A client with a short patience, for frames that should not come.
@@ -43,7 +43,7 @@ fn a_dropped_client_acked_message_is_redelivered_after_the_consumer_reconnects()
     let lost = broker.inject(Fault::drop().outbound(Command::Message));
     let mut consumer = Client::connect(broker.addr()).unwrap();
     consumer
-        .subscribe("/queue/orders", Ack::ClientIndividual)
+        .subscribe("/queue/orders", AckMode::ClientIndividual)
         .unwrap();
     broker.publish("/queue/orders", "order 1");
     lost.wait_fired(1, PATIENCE).unwrap();
@@ -56,7 +56,7 @@ fn a_dropped_client_acked_message_is_redelivered_after_the_consumer_reconnects()
 
     let mut again = Client::connect(broker.addr()).unwrap();
     again
-        .subscribe("/queue/orders", Ack::ClientIndividual)
+        .subscribe("/queue/orders", AckMode::ClientIndividual)
         .unwrap();
     let message = again.recv_timeout(PATIENCE).unwrap();
     assert_eq!(message.body_text(), "order 1");
@@ -90,7 +90,7 @@ fn counts_skip_the_first_matches_then_act_the_times_asked() {
             .times(1),
     );
     let mut consumer = Client::connect(broker.addr()).unwrap();
-    consumer.subscribe("/queue/n", Ack::Auto).unwrap();
+    consumer.subscribe("/queue/n", AckMode::Auto).unwrap();
     for n in 1..=5 {
         broker.publish("/queue/n", n.to_string());
     }
@@ -128,8 +128,8 @@ fn dropped_with_seed(seed: u64) -> Vec<String> {
             .with_probability(0.5),
     );
     let mut consumer = Client::connect(broker.addr()).unwrap();
-    consumer.subscribe("/queue/p", Ack::Auto).unwrap();
-    consumer.subscribe("/queue/end", Ack::Auto).unwrap();
+    consumer.subscribe("/queue/p", AckMode::Auto).unwrap();
+    consumer.subscribe("/queue/end", AckMode::Auto).unwrap();
     for n in 0..40 {
         broker.publish("/queue/p", n.to_string());
     }
@@ -216,7 +216,7 @@ fn a_duplicated_message_arrives_twice_with_one_message_id() {
     let broker = Broker::start().unwrap();
     let _twice = broker.inject(Fault::duplicate().outbound(Command::Message));
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe("/queue/d", Ack::Auto).unwrap();
+    client.subscribe("/queue/d", AckMode::Auto).unwrap();
     broker.publish("/queue/d", "once");
     broker.publish("/queue/d", "next");
     let first = client.recv_timeout(PATIENCE).unwrap();
@@ -249,12 +249,12 @@ fn an_error_instead_of_a_message_returns_it_to_its_queue() {
     let broker = Broker::start().unwrap();
     let _error = broker.inject(Fault::error("gateway failure").outbound(Command::Message));
     let mut first = Client::connect(broker.addr()).unwrap();
-    first.subscribe("/queue/e", Ack::Client).unwrap();
+    first.subscribe("/queue/e", AckMode::Client).unwrap();
     broker.publish("/queue/e", "survives");
     let err = first.recv_timeout(PATIENCE).unwrap_err();
     assert_eq!(err.to_string(), "broker sent ERROR: gateway failure");
     let mut second = Client::connect(broker.addr()).unwrap();
-    second.subscribe("/queue/e", Ack::Client).unwrap();
+    second.subscribe("/queue/e", AckMode::Client).unwrap();
     assert_eq!(
         second.recv_timeout(PATIENCE).unwrap().body_text(),
         "survives"
@@ -296,7 +296,7 @@ fn split_frames_arrive_whole() {
     let broker = Broker::start().unwrap();
     let pieces = broker.inject(Fault::split(2).outbound(Command::Message).always());
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe("/queue/s", Ack::Auto).unwrap();
+    client.subscribe("/queue/s", AckMode::Auto).unwrap();
     let body = "a body cut into pieces of one or two bytes";
     for _ in 0..3 {
         broker.publish("/queue/s", body);
@@ -312,7 +312,7 @@ fn a_throttle_paces_the_bytes() {
     let broker = Broker::start().unwrap();
     let _slow = broker.inject(Fault::throttle(4_000).outbound(Command::Message));
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe("/queue/t", Ack::Auto).unwrap();
+    client.subscribe("/queue/t", AckMode::Auto).unwrap();
     let started = Instant::now();
     broker.publish("/queue/t", vec![b'x'; 2_000]);
     assert_eq!(client.recv_timeout(PATIENCE).unwrap().body().len(), 2_000);
@@ -437,7 +437,7 @@ fn a_kick_closes_with_or_without_an_error_and_queue_messages_go_back() {
     let broker = Broker::start().unwrap();
     let mut consumer = Client::connect(broker.addr()).unwrap();
     let id = last_connection(&broker);
-    consumer.subscribe("/queue/k", Ack::Client).unwrap();
+    consumer.subscribe("/queue/k", AckMode::Client).unwrap();
     broker.publish("/queue/k", "unacked");
     consumer.recv_timeout(PATIENCE).unwrap();
     assert!(broker.kick(id, Some("server maintenance")));
@@ -477,7 +477,7 @@ fn a_restart_closes_every_connection_and_listens_again_on_the_same_port() {
     let events = broker.events();
     let mut consumer = Client::connect(broker.addr()).unwrap();
     let consumer_id = last_connection(&broker);
-    consumer.subscribe("/queue/r", Ack::Client).unwrap();
+    consumer.subscribe("/queue/r", AckMode::Client).unwrap();
     broker.publish("/queue/r", "unacked");
     broker.publish("/queue/nobody", "waiting");
     assert_eq!(
@@ -497,11 +497,11 @@ fn a_restart_closes_every_connection_and_listens_again_on_the_same_port() {
         .any(|e| e == stompbox::journal::Event::Restarted { queues_kept: true }));
 
     let mut again = Client::connect(broker.addr()).unwrap();
-    again.subscribe("/queue/r", Ack::Client).unwrap();
+    again.subscribe("/queue/r", AckMode::Client).unwrap();
     let first = again.recv_timeout(PATIENCE).unwrap();
     assert_eq!(first.body_text(), "unacked");
     assert!(first.redelivered());
-    again.subscribe("/queue/nobody", Ack::Auto).unwrap();
+    again.subscribe("/queue/nobody", AckMode::Auto).unwrap();
     assert_eq!(
         again.recv_timeout(PATIENCE).unwrap().body_text(),
         "waiting",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rstest::rstest;
 use stompbox::fixtures::{broker, broker_with};
-use stompbox::{Ack, Broker, Client};
+use stompbox::{AckMode, Broker, Client};
 
 const PATIENCE: Duration = Duration::from_secs(5);
 
@@ -33,7 +33,7 @@ fn scenario(n: usize, start: &Barrier) {
     let broker = Broker::start().unwrap();
     let destination = format!("/queue/q{n}");
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe(&destination, Ack::Client).unwrap();
+    client.subscribe(&destination, AckMode::Client).unwrap();
     start.wait(); // every broker runs at the same time
     for i in 0..=n {
         client.send(&destination, format!("{n}-{i}")).unwrap();

@@ -229,7 +229,7 @@ fn a_body_of_exactly_the_limit_is_delivered() {
 fn an_error_on_one_connection_leaves_the_others_alone() {
     let broker = Broker::start().unwrap();
     let mut good = stompbox::Client::connect(broker.addr()).unwrap();
-    good.subscribe("/queue/a", stompbox::Ack::Auto).unwrap();
+    good.subscribe("/queue/a", stompbox::AckMode::Auto).unwrap();
     let mut bad = Raw::connect(broker.addr());
     bad.connect_v(Version::V1_2);
     bad.send(b"GARBAGE\x00\x01\x02\n\n\0");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rstest::rstest;
 use stompbox::frame::Command;
-use stompbox::{Ack, Broker, Client, Version};
+use stompbox::{AckMode, Broker, Client, Version};
 use support::{Raw, PATIENCE, SECOND};
 
 /// How long the broker may take to answer and close.
@@ -31,7 +31,9 @@ impl Scene {
     fn with(builder: stompbox::BrokerBuilder) -> Scene {
         let broker = builder.start().unwrap();
         let mut bystander = Client::connect(broker.addr()).unwrap();
-        bystander.subscribe("/topic/bystander", Ack::Auto).unwrap();
+        bystander
+            .subscribe("/topic/bystander", AckMode::Auto)
+            .unwrap();
         Scene {
             broker,
             bystander,

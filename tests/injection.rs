@@ -5,7 +5,7 @@
 mod support;
 
 use stompbox::frame::{Command, Limits};
-use stompbox::{Ack, Broker, Client, Error};
+use stompbox::{AckMode, Broker, Client, Error};
 use support::SECOND;
 
 #[rstest::rstest]
@@ -23,7 +23,7 @@ fn what_could_not_travel_in_a_frame_is_refused_and_nothing_is_published(
 ) {
     let broker = Broker::start().unwrap();
     let mut consumer = Client::connect(broker.addr()).unwrap();
-    consumer.subscribe("/queue/i", Ack::Auto).unwrap();
+    consumer.subscribe("/queue/i", AckMode::Auto).unwrap();
     let err = broker
         .try_publish_with(destination, "body", headers)
         .unwrap_err();

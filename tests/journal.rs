@@ -12,7 +12,7 @@ use stompbox::journal::{
     AckKind, CloseReason, Direction, Event, JournalLimits, MessageStatus, Origin,
     TransactionOutcome,
 };
-use stompbox::{Ack, Broker, Client, Version};
+use stompbox::{AckMode, Broker, Client, Version};
 use support::{Raw, PATIENCE, SECOND};
 
 fn status_of(broker: &Broker, seq: u64) -> MessageStatus {
@@ -74,7 +74,7 @@ fn a_message_status_follows_it_from_queue_to_ack(broker: Broker) {
     broker.publish("/queue/q", "x");
     assert_eq!(status_of(&broker, 1), MessageStatus::Queued);
     let mut consumer = Client::connect(broker.addr()).unwrap();
-    consumer.subscribe("/queue/q", Ack::Client).unwrap();
+    consumer.subscribe("/queue/q", AckMode::Client).unwrap();
     let msg = consumer.recv_timeout(SECOND).unwrap();
     broker
         .wait_until(|j| j.deliveries().count() == 1, PATIENCE)
@@ -144,7 +144,7 @@ fn deliveries_and_redeliveries_are_recorded(broker: Broker) {
     broker.publish("/queue/r", "again");
     let mut consumer = Client::connect(broker.addr()).unwrap();
     let sub = consumer
-        .subscribe("/queue/r", Ack::ClientIndividual)
+        .subscribe("/queue/r", AckMode::ClientIndividual)
         .unwrap();
     let first = consumer.recv_timeout(SECOND).unwrap();
     consumer.nack(&first).unwrap();
@@ -177,7 +177,7 @@ fn a_cumulative_ack_settles_every_earlier_message(broker: Broker) {
         broker.publish("/queue/c", format!("{i}"));
     }
     let mut consumer = Client::connect(broker.addr()).unwrap();
-    consumer.subscribe("/queue/c", Ack::Client).unwrap();
+    consumer.subscribe("/queue/c", AckMode::Client).unwrap();
     let last = (0..3)
         .map(|_| consumer.recv_timeout(SECOND).unwrap())
         .last()
@@ -194,7 +194,7 @@ fn an_ack_in_a_transaction_counts_when_committed(broker: Broker) {
     broker.publish("/queue/a", "x");
     let mut consumer = Client::connect(broker.addr()).unwrap();
     consumer
-        .subscribe("/queue/a", Ack::ClientIndividual)
+        .subscribe("/queue/a", AckMode::ClientIndividual)
         .unwrap();
     let msg = consumer.recv_timeout(SECOND).unwrap();
     consumer.begin("t").unwrap();
@@ -216,7 +216,12 @@ fn subscriptions_show_their_counts(broker: Broker) {
     let mut consumer = Client::connect(broker.addr()).unwrap();
     let id = "orders-sub";
     consumer
-        .subscribe_with("/queue/s", id, Ack::ClientIndividual, &[("x-note", "n")])
+        .subscribe_with(
+            "/queue/s",
+            id,
+            AckMode::ClientIndividual,
+            &[("x-note", "n")],
+        )
         .unwrap();
     for i in 0..3 {
         broker.publish("/queue/s", format!("{i}"));
@@ -235,7 +240,7 @@ fn subscriptions_show_their_counts(broker: Broker) {
     let s = &subs[0];
     assert_eq!((s.connection, s.id.as_str()), (1, id));
     assert_eq!(s.destination, "/queue/s");
-    assert_eq!(s.ack, Ack::ClientIndividual);
+    assert_eq!(s.ack, AckMode::ClientIndividual);
     assert_eq!(s.headers.get("x-note"), Some("n"));
     assert_eq!((s.delivered, s.acked, s.nacked, s.unacked), (4, 1, 1, 2));
 
@@ -364,7 +369,7 @@ fn a_shutdown_is_a_close_reason() {
 #[rstest]
 fn the_transcript_holds_every_frame_in_and_out(broker: Broker) {
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe("/topic/t", Ack::Auto).unwrap();
+    client.subscribe("/topic/t", AckMode::Auto).unwrap();
     client.send_with_receipt("/topic/t", "hi").unwrap();
     client.recv_timeout(SECOND).unwrap();
     client.disconnect().unwrap();
@@ -438,7 +443,7 @@ fn queue_contents_show_waiting_and_unacked(broker: Broker) {
         .subscribe_with(
             "/queue/w",
             "w",
-            Ack::Client,
+            AckMode::Client,
             &[("activemq.prefetchSize", "1")],
         )
         .unwrap();
@@ -497,7 +502,7 @@ fn with_recording_off_only_the_live_state_is_kept(
 ) {
     let broker = broker_with;
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe("/queue/off", Ack::Auto).unwrap();
+    client.subscribe("/queue/off", AckMode::Auto).unwrap();
     client.send_with_receipt("/queue/off", "x").unwrap();
     client.recv_timeout(SECOND).unwrap();
     assert_eq!(broker.published(), None, "off is not the same as empty");
@@ -515,7 +520,7 @@ fn with_recording_off_only_the_live_state_is_kept(
 #[rstest]
 fn reset_forgets_history_but_keeps_live_state_and_queues(broker: Broker) {
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe("/topic/keep", Ack::Auto).unwrap();
+    client.subscribe("/topic/keep", AckMode::Auto).unwrap();
     client.send_with_receipt("/queue/old", "old").unwrap();
     broker.reset();
     assert!(broker.published().unwrap().is_empty());

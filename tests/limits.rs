@@ -6,7 +6,7 @@ mod support;
 use std::thread;
 
 use stompbox::frame::{Command, Limits};
-use stompbox::{Ack, Broker, Client, Version};
+use stompbox::{AckMode, Broker, Client, Version};
 use support::{Raw, SECOND};
 
 #[test]
@@ -31,7 +31,7 @@ fn a_full_queue_refuses_the_send_that_would_overflow_it() {
 
     // A consumer makes room; topics are not limited.
     let mut consumer = Client::connect(broker.addr()).unwrap();
-    consumer.subscribe("/queue/q", Ack::Auto).unwrap();
+    consumer.subscribe("/queue/q", AckMode::Auto).unwrap();
     consumer.recv_timeout(SECOND).unwrap();
     consumer.recv_timeout(SECOND).unwrap();
     producer.send_with_receipt("/queue/q", "3").unwrap();

@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use stompbox::journal::{AckKind, JournalLimits};
-use stompbox::{Ack, Broker, Client};
+use stompbox::{AckMode, Broker, Client};
 
 const CONNECTIONS: usize = 1000;
 const QUEUE_PRODUCERS: usize = 2;
@@ -47,12 +47,12 @@ fn consumer(
             .subscribe_with(
                 "/queue/load",
                 "q",
-                Ack::ClientIndividual,
+                AckMode::ClientIndividual,
                 &[("prefetch-count", "10")],
             )
             .unwrap();
     } else {
-        client.subscribe("/topic/load", Ack::Auto).unwrap();
+        client.subscribe("/topic/load", AckMode::Auto).unwrap();
     }
     ready.wait();
     let mut got = Vec::new();

@@ -113,7 +113,7 @@ fn a_body_is_kept_once_and_transcripts_let_go_of_it_with_its_message() {
         .unwrap();
     let mut consumer = Client::connect(broker.addr()).unwrap();
     consumer
-        .subscribe("/topic/big", stompbox::Ack::Auto)
+        .subscribe("/topic/big", stompbox::AckMode::Auto)
         .unwrap();
     let mut producer = Client::connect(broker.addr()).unwrap();
     let before = resident_bytes();
@@ -191,7 +191,9 @@ fn a_queue_without_consumers_is_bounded_in_bytes() {
     let mut other = Client::connect(broker.addr()).unwrap();
     other.send_with_receipt("/queue/other", "fits").unwrap();
     let mut consumer = Client::connect(broker.addr()).unwrap();
-    consumer.subscribe("/queue/q", stompbox::Ack::Auto).unwrap();
+    consumer
+        .subscribe("/queue/q", stompbox::AckMode::Auto)
+        .unwrap();
     for _ in 0..7 {
         consumer.recv().unwrap();
     }
@@ -353,7 +355,7 @@ impl Bystander {
             while !flag.load(std::sync::atomic::Ordering::Relaxed) && sent < 1_000_000 {
                 let started = Instant::now();
                 let id = client
-                    .subscribe("/topic/bystander", stompbox::Ack::Auto)
+                    .subscribe("/topic/bystander", stompbox::AckMode::Auto)
                     .unwrap_or_else(|e| panic!("bystander's SUBSCRIBE: {e}"));
                 client
                     .unsubscribe(&id)

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use rstest::rstest;
 use stompbox::destination::DestinationKind;
-use stompbox::{Ack, Broker, Client, Error, Version};
+use stompbox::{AckMode, Broker, Client, Error, Version};
 use support::{server, Server, QUIET, SECOND};
 
 #[rstest]
@@ -15,7 +15,7 @@ use support::{server, Server, QUIET, SECOND};
 #[case::v1_2(Version::V1_2)]
 fn a_queue_delivers_what_is_sent(server: Server, #[case] version: Version) {
     let mut client = server.client_v(version);
-    client.subscribe("/queue/hello", Ack::Auto).unwrap();
+    client.subscribe("/queue/hello", AckMode::Auto).unwrap();
     client.send("/queue/hello", "hi").unwrap();
     let message = client.recv_timeout(SECOND).unwrap();
     assert_eq!(message.body(), b"hi");
@@ -31,7 +31,7 @@ fn queue_messages_wait_for_a_subscriber(server: Server) {
             .unwrap();
     }
     let mut consumer = server.client();
-    consumer.subscribe("/queue/later", Ack::Auto).unwrap();
+    consumer.subscribe("/queue/later", AckMode::Auto).unwrap();
     let bodies: Vec<String> = (0..3)
         .map(|_| {
             consumer
@@ -48,8 +48,8 @@ fn queue_messages_wait_for_a_subscriber(server: Server) {
 fn a_queue_gives_each_message_to_exactly_one_subscriber_round_robin(server: Server) {
     let mut a = server.client();
     let mut b = server.client();
-    a.subscribe("/queue/rr", Ack::Auto).unwrap();
-    b.subscribe("/queue/rr", Ack::Auto).unwrap();
+    a.subscribe("/queue/rr", AckMode::Auto).unwrap();
+    b.subscribe("/queue/rr", AckMode::Auto).unwrap();
     let mut producer = server.client();
     for i in 0..10 {
         producer.send("/queue/rr", i.to_string()).unwrap();
@@ -76,7 +76,7 @@ fn a_queue_gives_each_message_to_exactly_one_subscriber_round_robin(server: Serv
 fn a_topic_gives_each_message_to_every_subscriber(server: Server) {
     let mut subscribers: Vec<Client> = (0..3).map(|_| server.client()).collect();
     for s in &mut subscribers {
-        s.subscribe("/topic/news", Ack::Auto).unwrap();
+        s.subscribe("/topic/news", AckMode::Auto).unwrap();
     }
     let mut producer = server.client();
     producer.send("/topic/news", "one").unwrap();
@@ -92,7 +92,7 @@ fn a_topic_keeps_nothing_for_absent_subscribers(server: Server) {
     let mut producer = server.client();
     producer.send_with_receipt("/topic/gone", "missed").unwrap();
     let mut late = server.client();
-    late.subscribe("/topic/gone", Ack::Auto).unwrap();
+    late.subscribe("/topic/gone", AckMode::Auto).unwrap();
     producer.send_with_receipt("/topic/gone", "seen").unwrap();
     assert_eq!(late.recv_timeout(SECOND).unwrap().body(), b"seen");
     assert!(matches!(
@@ -104,7 +104,7 @@ fn a_topic_keeps_nothing_for_absent_subscribers(server: Server) {
 #[rstest]
 fn unsubscribing_stops_delivery(server: Server) {
     let mut client = server.client();
-    let id = client.subscribe("/topic/stop", Ack::Auto).unwrap();
+    let id = client.subscribe("/topic/stop", AckMode::Auto).unwrap();
     client.unsubscribe(&id).unwrap();
     client.send_with_receipt("/topic/stop", "x").unwrap();
     assert!(matches!(
@@ -116,7 +116,7 @@ fn unsubscribing_stops_delivery(server: Server) {
 #[rstest]
 fn a_message_carries_content_type_and_custom_headers(server: Server) {
     let mut client = server.client();
-    client.subscribe("/queue/h", Ack::Auto).unwrap();
+    client.subscribe("/queue/h", AckMode::Auto).unwrap();
     client
         .send_with_headers(
             "/queue/h",
@@ -143,7 +143,7 @@ fn a_message_carries_content_type_and_custom_headers(server: Server) {
 #[rstest]
 fn message_ids_are_unique_and_subscription_names_the_subscription(server: Server) {
     let mut client = server.client();
-    let id = client.subscribe("/queue/ids", Ack::Auto).unwrap();
+    let id = client.subscribe("/queue/ids", AckMode::Auto).unwrap();
     for _ in 0..20 {
         client.send("/queue/ids", "x").unwrap();
     }
@@ -158,12 +158,12 @@ fn message_ids_are_unique_and_subscription_names_the_subscription(server: Server
 }
 
 #[rstest]
-#[case::auto(Ack::Auto, false)]
-#[case::client(Ack::Client, true)]
-#[case::client_individual(Ack::ClientIndividual, true)]
+#[case::auto(AckMode::Auto, false)]
+#[case::client(AckMode::Client, true)]
+#[case::client_individual(AckMode::ClientIndividual, true)]
 fn stomp_1_2_messages_carry_an_ack_header_in_client_modes(
     server: Server,
-    #[case] ack: Ack,
+    #[case] ack: AckMode,
     #[case] has_ack: bool,
 ) {
     let mut client = server.client_v(Version::V1_2);
@@ -176,7 +176,7 @@ fn stomp_1_2_messages_carry_an_ack_header_in_client_modes(
 #[rstest]
 fn a_subscriber_to_its_own_queue_gets_its_messages(server: Server) {
     let mut client = server.client();
-    client.subscribe("/queue/self", Ack::Auto).unwrap();
+    client.subscribe("/queue/self", AckMode::Auto).unwrap();
     client.send_with_receipt("/queue/self", "me").unwrap();
     assert_eq!(client.recv_timeout(SECOND).unwrap().body(), b"me");
 }
@@ -187,7 +187,7 @@ fn destinations_without_a_known_prefix_are_queues_by_default() {
     let mut producer = Client::connect(broker.addr()).unwrap();
     producer.send_with_receipt("orders", "kept").unwrap();
     let mut consumer = Client::connect(broker.addr()).unwrap();
-    consumer.subscribe("orders", Ack::Auto).unwrap();
+    consumer.subscribe("orders", AckMode::Auto).unwrap();
     assert_eq!(consumer.recv_timeout(SECOND).unwrap().body(), b"kept");
 }
 
@@ -199,8 +199,8 @@ fn the_builder_can_make_a_prefix_a_topic() {
         .unwrap();
     let mut a = Client::connect(broker.addr()).unwrap();
     let mut b = Client::connect(broker.addr()).unwrap();
-    a.subscribe("/exchange/fan", Ack::Auto).unwrap();
-    b.subscribe("/exchange/fan", Ack::Auto).unwrap();
+    a.subscribe("/exchange/fan", AckMode::Auto).unwrap();
+    b.subscribe("/exchange/fan", AckMode::Auto).unwrap();
     a.send("/exchange/fan", "both").unwrap();
     assert_eq!(a.recv_timeout(SECOND).unwrap().body(), b"both");
     assert_eq!(b.recv_timeout(SECOND).unwrap().body(), b"both");
@@ -233,10 +233,10 @@ fn missing_or_wrong_headers_are_errors(
 fn a_second_subscribe_with_the_same_id_is_an_error(server: Server) {
     let mut client = server.client();
     client
-        .subscribe_with("/queue/a", "dup", Ack::Auto, &[])
+        .subscribe_with("/queue/a", "dup", AckMode::Auto, &[])
         .unwrap();
     let err = client
-        .subscribe_with("/queue/b", "dup", Ack::Auto, &[])
+        .subscribe_with("/queue/b", "dup", AckMode::Auto, &[])
         .unwrap_err();
     let message = err.error_frame().and_then(|f| f.header("message"));
     assert_eq!(

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use stompbox::{Ack, Broker, Client, Error, Expectation};
+use stompbox::{AckMode, Broker, Client, Error, Expectation};
 use support::{Raw, PATIENCE};
 
 fn app(broker: &Broker, client_id: &str) -> Client {
@@ -75,14 +75,14 @@ fn a_reconnect_that_forgets_a_subscription_or_its_ack_mode_is_unmet() {
     let broker = Broker::start().unwrap();
     broker.expect(Expectation::resubscribed("orders"));
     let mut first = app(&broker, "orders");
-    first.subscribe("/queue/orders", Ack::Client).unwrap();
-    first.subscribe("/topic/prices", Ack::Auto).unwrap();
+    first.subscribe("/queue/orders", AckMode::Client).unwrap();
+    first.subscribe("/topic/prices", AckMode::Auto).unwrap();
     broker
         .wait_for_subscription("/topic/prices", PATIENCE)
         .unwrap();
     broker.kick(broker.connections()[0].id, None);
     let mut second = app(&broker, "orders");
-    second.subscribe("/queue/orders", Ack::Auto).unwrap();
+    second.subscribe("/queue/orders", AckMode::Auto).unwrap();
     broker
         .wait_until(
             |j| {
@@ -108,7 +108,7 @@ fn a_faithful_reconnect_meets_the_expectation() {
     broker.expect(Expectation::resubscribed("orders"));
     let mut first = app(&broker, "orders");
     first
-        .subscribe("/queue/orders", Ack::ClientIndividual)
+        .subscribe("/queue/orders", AckMode::ClientIndividual)
         .unwrap();
     broker
         .wait_for_subscription("/queue/orders", PATIENCE)
@@ -120,7 +120,7 @@ fn a_faithful_reconnect_meets_the_expectation() {
     broker.kick(broker.connections()[0].id, None);
     let mut again = app(&broker, "orders");
     again
-        .subscribe("/queue/orders", Ack::ClientIndividual)
+        .subscribe("/queue/orders", AckMode::ClientIndividual)
         .unwrap();
     broker
         .wait_until(|j| j.resubscribed("orders").is_ok(), PATIENCE)

@@ -197,7 +197,7 @@ fn permissions_are_per_principal() {
         .connect(broker.addr())
         .unwrap();
     reader
-        .subscribe("/queue/jobs", stompbox::Ack::Auto)
+        .subscribe("/queue/jobs", stompbox::AckMode::Auto)
         .unwrap();
     writer.send_with_receipt("/queue/jobs", "job").unwrap();
     assert_eq!(reader.recv_timeout(SECOND).unwrap().body_text(), "job");
@@ -331,7 +331,7 @@ fn signed_clients_of_every_version_exchange_messages(#[case] version: Version) {
     let mut receiver = rocketmq_client(&broker, version, "recv_01");
     let mut sender = rocketmq_client(&broker, version, "send_01");
     receiver
-        .subscribe("/orders/eu", stompbox::Ack::ClientIndividual)
+        .subscribe("/orders/eu", stompbox::AckMode::ClientIndividual)
         .unwrap();
     sender.send_with_receipt("/orders/eu", "m_1").unwrap();
     let msg = receiver.recv_timeout(SECOND).unwrap();
@@ -390,7 +390,8 @@ fn messages_for_absent_subscribers_are_not_kept() {
         .send_with_receipt("/orders/eu", "nobody listens")
         .unwrap();
     let mut late = rocketmq_client(&broker, Version::V1_2, "recv_01");
-    late.subscribe("/orders/eu", stompbox::Ack::Auto).unwrap();
+    late.subscribe("/orders/eu", stompbox::AckMode::Auto)
+        .unwrap();
     sender.send_with_receipt("/orders/eu", "heard").unwrap();
     assert_eq!(late.recv_timeout(SECOND).unwrap().body_text(), "heard");
     let statuses: Vec<_> = broker

@@ -4,7 +4,7 @@
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use stompbox::{Ack, Broker, Client, Error};
+use stompbox::{AckMode, Broker, Client, Error};
 
 fn thread_count() -> usize {
     let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
@@ -37,7 +37,7 @@ fn start_and_stop_leave_no_threads_and_free_the_port() {
     let addr = broker.addr();
     let mut clients: Vec<Client> = (0..20).map(|_| Client::connect(addr).unwrap()).collect();
     for c in &mut clients {
-        c.subscribe("/queue/q", Ack::Client).unwrap();
+        c.subscribe("/queue/q", AckMode::Client).unwrap();
     }
     let started = Instant::now();
     broker.shutdown();
@@ -74,7 +74,7 @@ fn shutdown_under_load_joins_every_thread_in_bounded_time(baseline: usize) {
         } else {
             "/queue/load"
         };
-        c.subscribe(destination, Ack::Client).unwrap(); // and never read
+        c.subscribe(destination, AckMode::Client).unwrap(); // and never read
     }
     let connected = std::sync::Arc::new(std::sync::Barrier::new(21));
     let producers: Vec<_> = (0..20)

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use stompbox::{Ack, Broker, Client};
+use stompbox::{AckMode, Broker, Client};
 use support::{Raw, SECOND};
 
 #[test]
@@ -52,7 +52,7 @@ fn a_connection_with_many_subscriptions_to_one_queue_leaves_at_once() {
     assert_eq!(crowd.frame().header("receipt-id"), Some("all-in"));
 
     let mut bystander = Client::connect(broker.addr()).unwrap();
-    bystander.subscribe("/queue/other", Ack::Auto).unwrap();
+    bystander.subscribe("/queue/other", AckMode::Auto).unwrap();
     let started = Instant::now();
     broker
         .wait_until(|j| j.subscriptions().len() == 1, Duration::from_secs(10))

@@ -11,7 +11,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use stompbox::frame::{Command, Decoded, Decoder, Frame, Limits};
-use stompbox::{Ack, Broker, Client, Version};
+use stompbox::{AckMode, Broker, Client, Version};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::Message;
 
@@ -77,7 +77,7 @@ fn stomp_over_tls_works_as_over_tcp_and_the_journal_says_tls() {
     let broker = Broker::builder().tls_port(0).start().unwrap();
     let ca = broker.tls_ca_pem().unwrap().to_owned();
     let mut consumer = Client::connect(broker.addr()).unwrap();
-    consumer.subscribe("/queue/secure", Ack::Auto).unwrap();
+    consumer.subscribe("/queue/secure", AckMode::Auto).unwrap();
 
     let mut stream = tls(broker.tls_addr().unwrap(), &ca, "localhost");
     let mut decoder = Decoder::new(Limits::default());

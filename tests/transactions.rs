@@ -4,7 +4,7 @@ mod support;
 
 use rstest::rstest;
 use stompbox::frame::{Command, Frame};
-use stompbox::{Ack, Error, Version};
+use stompbox::{AckMode, Error, Version};
 use support::{server, Server, QUIET, SECOND};
 
 fn nothing_arrives(client: &mut stompbox::Client) -> bool {
@@ -17,7 +17,7 @@ fn nothing_arrives(client: &mut stompbox::Client) -> bool {
 #[case::v1_2(Version::V1_2)]
 fn sends_in_a_transaction_arrive_at_commit(server: Server, #[case] version: Version) {
     let mut consumer = server.client();
-    consumer.subscribe("/queue/tx", Ack::Auto).unwrap();
+    consumer.subscribe("/queue/tx", AckMode::Auto).unwrap();
     let mut producer = server.client_v(version);
     producer.begin("t1").unwrap();
     producer.send_in("t1", "/queue/tx", "a").unwrap();
@@ -31,7 +31,7 @@ fn sends_in_a_transaction_arrive_at_commit(server: Server, #[case] version: Vers
 #[rstest]
 fn abort_discards_the_sends(server: Server) {
     let mut consumer = server.client();
-    consumer.subscribe("/queue/abort", Ack::Auto).unwrap();
+    consumer.subscribe("/queue/abort", AckMode::Auto).unwrap();
     let mut producer = server.client();
     producer.begin("t").unwrap();
     producer.send_in("t", "/queue/abort", "never").unwrap();
@@ -49,7 +49,7 @@ fn an_ack_in_a_transaction_takes_effect_at_commit(server: Server) {
     producer.send_with_receipt("/queue/txack", "x").unwrap();
     let mut consumer = server.client();
     consumer
-        .subscribe("/queue/txack", Ack::ClientIndividual)
+        .subscribe("/queue/txack", AckMode::ClientIndividual)
         .unwrap();
     let message = consumer.recv_timeout(SECOND).unwrap();
     consumer.begin("t").unwrap();
@@ -57,7 +57,7 @@ fn an_ack_in_a_transaction_takes_effect_at_commit(server: Server) {
     consumer.commit("t").unwrap();
     consumer.disconnect().unwrap();
     let mut next = server.client();
-    next.subscribe("/queue/txack", Ack::Auto).unwrap();
+    next.subscribe("/queue/txack", AckMode::Auto).unwrap();
     assert!(nothing_arrives(&mut next), "the commit acked it");
 }
 
@@ -67,7 +67,7 @@ fn an_aborted_ack_leaves_the_message_unacked(server: Server) {
     producer.send_with_receipt("/queue/txabort", "x").unwrap();
     let mut consumer = server.client();
     consumer
-        .subscribe("/queue/txabort", Ack::ClientIndividual)
+        .subscribe("/queue/txabort", AckMode::ClientIndividual)
         .unwrap();
     let message = consumer.recv_timeout(SECOND).unwrap();
     consumer.begin("t").unwrap();
@@ -75,7 +75,7 @@ fn an_aborted_ack_leaves_the_message_unacked(server: Server) {
     consumer.abort("t").unwrap();
     consumer.disconnect().unwrap();
     let mut next = server.client();
-    next.subscribe("/queue/txabort", Ack::Auto).unwrap();
+    next.subscribe("/queue/txabort", AckMode::Auto).unwrap();
     assert!(next.recv_timeout(SECOND).unwrap().redelivered());
 }
 
@@ -85,7 +85,7 @@ fn a_nack_in_a_transaction_redelivers_only_at_commit(server: Server) {
     producer.send_with_receipt("/queue/txnack", "x").unwrap();
     let mut consumer = server.client();
     consumer
-        .subscribe("/queue/txnack", Ack::ClientIndividual)
+        .subscribe("/queue/txnack", AckMode::ClientIndividual)
         .unwrap();
     let message = consumer.recv_timeout(SECOND).unwrap();
     consumer.begin("t").unwrap();
@@ -98,7 +98,9 @@ fn a_nack_in_a_transaction_redelivers_only_at_commit(server: Server) {
 #[rstest]
 fn a_connection_that_closes_rolls_back_its_open_transaction(server: Server) {
     let mut consumer = server.client();
-    consumer.subscribe("/queue/rollback", Ack::Auto).unwrap();
+    consumer
+        .subscribe("/queue/rollback", AckMode::Auto)
+        .unwrap();
     let mut producer = server.client();
     producer.begin("t").unwrap();
     producer.send_in("t", "/queue/rollback", "lost").unwrap();
@@ -116,7 +118,7 @@ fn a_connection_that_closes_rolls_back_its_open_transaction(server: Server) {
 #[rstest]
 fn a_receipt_inside_a_transaction_comes_once_buffered(server: Server) {
     let mut consumer = server.client();
-    consumer.subscribe("/queue/txr", Ack::Auto).unwrap();
+    consumer.subscribe("/queue/txr", AckMode::Auto).unwrap();
     let mut producer = server.client();
     producer.begin("t").unwrap();
     let receipt = producer
@@ -136,10 +138,12 @@ fn a_commit_whose_ack_is_stale_applies_nothing(server: Server) {
     let mut producer = server.client();
     producer.send_with_receipt("/queue/stale", "x").unwrap();
     let mut watcher = server.client();
-    watcher.subscribe("/queue/stale-out", Ack::Auto).unwrap();
+    watcher
+        .subscribe("/queue/stale-out", AckMode::Auto)
+        .unwrap();
     let mut consumer = server.client();
     consumer
-        .subscribe("/queue/stale", Ack::ClientIndividual)
+        .subscribe("/queue/stale", AckMode::ClientIndividual)
         .unwrap();
     let message = consumer.recv_timeout(SECOND).unwrap();
     consumer.begin("t").unwrap();

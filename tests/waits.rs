@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rstest::rstest;
 use stompbox::fixtures::broker;
 use stompbox::journal::{AckKind, CloseReason, Event, MessageStatus};
-use stompbox::{Ack, Broker, Client, Error};
+use stompbox::{AckMode, Broker, Client, Error};
 use support::{PATIENCE, SECOND};
 
 const SHORT: Duration = Duration::from_millis(20);
@@ -79,7 +79,7 @@ fn a_timed_out_message_wait_says_what_it_expected_and_what_arrived(broker: Broke
 #[rstest]
 fn waiting_for_a_subscription(broker: Broker) {
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe("/topic/other", Ack::Auto).unwrap();
+    client.subscribe("/topic/other", AckMode::Auto).unwrap();
     let text = timeout_text(broker.wait_for_subscription("/topic/news", SHORT));
     assert!(
         text.contains("waiting for a subscription to /topic/news"),
@@ -91,13 +91,13 @@ fn waiting_for_a_subscription(broker: Broker) {
     let addr = broker.addr();
     let subscriber = thread::spawn(move || {
         let mut c = Client::connect(addr).unwrap();
-        c.subscribe("/topic/news", Ack::Client).unwrap();
+        c.subscribe("/topic/news", AckMode::Client).unwrap();
         c
     });
     let sub = broker
         .wait_for_subscription("/topic/news", PATIENCE)
         .unwrap();
-    assert_eq!((sub.connection, sub.ack), (2, Ack::Client));
+    assert_eq!((sub.connection, sub.ack), (2, AckMode::Client));
     drop(subscriber.join().unwrap());
 }
 
@@ -118,7 +118,7 @@ fn waiting_for_connections(broker: Broker) {
 fn waiting_for_acks(broker: Broker) {
     let mut consumer = Client::connect(broker.addr()).unwrap();
     consumer
-        .subscribe("/queue/j", Ack::ClientIndividual)
+        .subscribe("/queue/j", AckMode::ClientIndividual)
         .unwrap();
     broker.publish("/queue/j", "a");
     broker.publish("/queue/j", "b");
@@ -193,7 +193,7 @@ fn events_arrive_in_order_to_every_receiver(broker: Broker) {
     let first = broker.events();
     let second = broker.events();
     let mut client = Client::connect(broker.addr()).unwrap();
-    client.subscribe("/queue/e", Ack::Client).unwrap();
+    client.subscribe("/queue/e", AckMode::Client).unwrap();
     client.begin("t").unwrap();
     client.send_in("t", "/queue/e", "x").unwrap();
     client.commit("t").unwrap();
@@ -373,7 +373,7 @@ fn a_message_that_does_not_come_says_what_the_client_is_subscribed_to() {
         ),
         "{err}"
     );
-    client.subscribe("/queue/orders", Ack::Client).unwrap();
+    client.subscribe("/queue/orders", AckMode::Client).unwrap();
     let err = client.recv_timeout(quick).unwrap_err().to_string();
     assert!(
         err.contains("This client's subscriptions: \"sub-1\" to /queue/orders (client)."),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rstest::rstest;
 use stompbox::journal::CloseReason;
-use stompbox::{Ack, Broker, Client, WebSocketReplies};
+use stompbox::{AckMode, Broker, Client, WebSocketReplies};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::Frame;
@@ -99,7 +99,7 @@ fn the_highest_stomp_subprotocol_offered_is_chosen(
 fn stomp_over_websocket_works_as_over_tcp_and_the_journal_shows_the_handshake() {
     let broker = Broker::start().unwrap();
     let mut tcp = Client::connect(broker.addr()).unwrap();
-    tcp.subscribe("/queue/from-ws", Ack::Auto).unwrap();
+    tcp.subscribe("/queue/from-ws", AckMode::Auto).unwrap();
 
     let (mut socket, _) = ws(broker.addr(), "/stomp?token=t", &["v12.stomp"]);
     send(&mut socket, "CONNECT\naccept-version:1.2\nhost:h\n\n\0");

@@ -451,7 +451,7 @@ impl BrokerBuilder {
     /// ```
     /// let broker = stompbox::Broker::builder().refuse_selectors(true).start()?;
     /// let mut client = stompbox::Client::connect(broker.addr())?;
-    /// let err = client.subscribe_with("/t/a", "1", stompbox::Ack::Auto, &[("selector", "x = 1")]).unwrap_err();
+    /// let err = client.subscribe_with("/t/a", "1", stompbox::AckMode::Auto, &[("selector", "x = 1")]).unwrap_err();
     /// assert!(err.to_string().contains("selectors are not supported"));
     /// # Ok::<(), stompbox::Error>(())
     /// ```
@@ -729,12 +729,12 @@ impl BrokerBuilder {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Ack, Broker, Client};
+    /// use stompbox::{AckMode, Broker, Client};
     ///
     /// let broker = Broker::builder().max_subscriptions_per_connection(1).start()?;
     /// let mut client = Client::connect(broker.addr())?;
-    /// client.subscribe("/queue/a", Ack::Auto)?;
-    /// let err = client.subscribe("/queue/b", Ack::Auto).unwrap_err();
+    /// client.subscribe("/queue/a", AckMode::Auto)?;
+    /// let err = client.subscribe("/queue/b", AckMode::Auto).unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
     ///     "broker sent ERROR: too many subscriptions on this connection: at most 1"

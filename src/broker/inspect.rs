@@ -270,11 +270,11 @@ impl Broker {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use stompbox::{Ack, Broker, Client};
+    /// use stompbox::{AckMode, Broker, Client};
     ///
     /// let broker = Broker::start()?;
     /// let mut consumer = Client::connect(broker.addr())?;
-    /// consumer.subscribe("/queue/jobs", Ack::Auto)?;
+    /// consumer.subscribe("/queue/jobs", AckMode::Auto)?;
     /// broker.publish("/queue/jobs", "job from the test");
     /// assert_eq!(consumer.recv_timeout(Duration::from_secs(1))?.body_text(), "job from the test");
     /// # Ok::<(), stompbox::Error>(())

@@ -101,16 +101,16 @@ impl Broker {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use stompbox::{Ack, Broker, Client};
+    /// use stompbox::{AckMode, Broker, Client};
     ///
     /// let broker = Broker::start()?;
     /// let mut consumer = Client::connect(broker.addr())?;
-    /// consumer.subscribe("/queue/a", Ack::Client)?;
+    /// consumer.subscribe("/queue/a", AckMode::Client)?;
     /// broker.publish("/queue/a", "unacked");
     /// consumer.recv_timeout(Duration::from_secs(5))?;
     /// broker.restart()?;
     /// let mut again = Client::connect(broker.addr())?;
-    /// again.subscribe("/queue/a", Ack::Client)?;
+    /// again.subscribe("/queue/a", AckMode::Client)?;
     /// assert!(again.recv_timeout(Duration::from_secs(5))?.redelivered());
     /// # Ok::<(), stompbox::Error>(())
     /// ```

@@ -48,12 +48,12 @@ use listeners::Listener;
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Ack, Broker, Client};
+/// use stompbox::{AckMode, Broker, Client};
 ///
 /// // Arrange
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
-/// client.subscribe("/queue/orders", Ack::ClientIndividual)?;
+/// client.subscribe("/queue/orders", AckMode::ClientIndividual)?;
 /// // Act
 /// client.send("/queue/orders", "hello")?;
 /// let msg = client.recv_timeout(Duration::from_secs(1))?;

@@ -102,7 +102,7 @@ pub(crate) struct Identity {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Ack, Broker, Client, Fault, frame::Command};
+/// use stompbox::{AckMode, Broker, Client, Fault, frame::Command};
 ///
 /// let broker = Broker::start()?;
 /// // The first MESSAGE on /queue/orders never reaches the consumer.
@@ -110,7 +110,7 @@ pub(crate) struct Identity {
 ///     Fault::drop().outbound(Command::Message).on_destination("/queue/orders"),
 /// );
 /// let mut consumer = Client::connect(broker.addr())?;
-/// consumer.subscribe("/queue/orders", Ack::Auto)?;
+/// consumer.subscribe("/queue/orders", AckMode::Auto)?;
 /// broker.publish("/queue/orders", "lost");
 /// broker.publish("/queue/orders", "kept");
 /// assert_eq!(consumer.recv_timeout(Duration::from_secs(5))?.body_text(), "kept");
@@ -219,12 +219,12 @@ impl Fault {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use stompbox::{Ack, Broker, Client, Fault, frame::Command};
+    /// use stompbox::{AckMode, Broker, Client, Fault, frame::Command};
     ///
     /// let broker = Broker::start()?;
     /// let _twice = broker.inject(Fault::duplicate().outbound(Command::Message));
     /// let mut client = Client::connect(broker.addr())?;
-    /// client.subscribe("/queue/a", Ack::Auto)?;
+    /// client.subscribe("/queue/a", AckMode::Auto)?;
     /// broker.publish("/queue/a", "once");
     /// let first = client.recv_timeout(Duration::from_secs(5))?;
     /// let second = client.recv_timeout(Duration::from_secs(5))?;
@@ -247,7 +247,7 @@ impl Fault {
     /// let broker = Broker::start()?;
     /// let _refused = broker.inject(Fault::error("not now").inbound(Command::Subscribe));
     /// let mut client = Client::connect(broker.addr())?;
-    /// let err = client.subscribe("/queue/a", stompbox::Ack::Auto).and_then(|_| client.recv_frame());
+    /// let err = client.subscribe("/queue/a", stompbox::AckMode::Auto).and_then(|_| client.recv_frame());
     /// assert_eq!(err.unwrap_err().to_string(), "broker sent ERROR: not now");
     /// # Ok::<(), stompbox::Error>(())
     /// ```
@@ -299,12 +299,12 @@ impl Fault {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use stompbox::{Ack, Broker, Client, Fault};
+    /// use stompbox::{AckMode, Broker, Client, Fault};
     ///
     /// let broker = Broker::start()?;
     /// let _pieces = broker.inject(Fault::split(3).always());
     /// let mut client = Client::connect(broker.addr())?;
-    /// client.subscribe("/queue/a", Ack::Auto)?;
+    /// client.subscribe("/queue/a", AckMode::Auto)?;
     /// broker.publish("/queue/a", "in pieces");
     /// assert_eq!(client.recv_timeout(Duration::from_secs(5))?.body_text(), "in pieces");
     /// # Ok::<(), stompbox::Error>(())

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::ack::Ack;
+use crate::ack::AckMode;
 use crate::journal::Direction;
 use crate::permissions::Access;
 use crate::protocol::frame::{Command, Frame, Headers};
@@ -236,11 +236,11 @@ pub(crate) fn preview(body: &[u8]) -> String {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Ack, Broker, Client};
+/// use stompbox::{AckMode, Broker, Client};
 ///
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
-/// client.subscribe("/topic/t", Ack::Auto)?;
+/// client.subscribe("/topic/t", AckMode::Auto)?;
 /// client.send("/topic/t", "x")?;
 /// client.recv_timeout(Duration::from_secs(1))?;
 /// let delivery = &broker.deliveries().unwrap()[0];
@@ -296,12 +296,12 @@ impl fmt::Display for AckKind {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Ack, Broker, Client};
+/// use stompbox::{AckMode, Broker, Client};
 /// use stompbox::journal::AckKind;
 ///
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
-/// client.subscribe("/queue/q", Ack::ClientIndividual)?;
+/// client.subscribe("/queue/q", AckMode::ClientIndividual)?;
 /// client.send("/queue/q", "x")?;
 /// let msg = client.recv_timeout(Duration::from_secs(1))?;
 /// client.ack(&msg)?;
@@ -334,13 +334,13 @@ pub struct AckRecord {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use stompbox::{Ack, Broker, Client};
+/// use stompbox::{AckMode, Broker, Client};
 ///
 /// let broker = Broker::start()?;
 /// let mut client = Client::connect(broker.addr())?;
-/// client.subscribe("/queue/q", Ack::Client)?;
+/// client.subscribe("/queue/q", AckMode::Client)?;
 /// let sub = broker.wait_for_subscription("/queue/q", Duration::from_secs(1))?;
-/// assert_eq!((sub.ack, sub.delivered, sub.unacked), (Ack::Client, 0, 0));
+/// assert_eq!((sub.ack, sub.delivered, sub.unacked), (AckMode::Client, 0, 0));
 /// # Ok::<(), stompbox::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -353,7 +353,7 @@ pub struct SubscriptionInfo {
     /// What it subscribes to.
     pub destination: String,
     /// Its ack mode.
-    pub ack: Ack,
+    pub ack: AckMode,
     /// The SUBSCRIBE frame's headers.
     pub headers: Headers,
     /// Messages delivered through it.
@@ -553,7 +553,7 @@ pub struct ConnectionInfo {
     pub heart_beat: (u64, u64),
     /// Every SUBSCRIBE it made, in order: destination and ack mode (so a
     /// test can tell whether a client subscribed again after reconnecting).
-    pub subscribed: Vec<(String, Ack)>,
+    pub subscribed: Vec<(String, AckMode)>,
     /// When the socket was accepted, from the broker's start.
     pub opened_at: Duration,
     /// When and why it closed; `None` while open.
@@ -776,6 +776,32 @@ pub struct QueuedMessage {
     pub redelivered: bool,
     /// Who holds it (connection, subscription), for unacked messages.
     pub held_by: Option<(ConnectionId, String)>,
+}
+
+impl QueuedMessage {
+    /// The first value of header `name`, as [`PublishedMessage::header`].
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// broker.publish_with("/queue/a", "waiting", &[("type", "order")]);
+    /// let queued = &broker.queue("/queue/a").waiting[0];
+    /// assert_eq!(queued.header("type"), Some("order"));
+    /// assert_eq!(queued.body_text(), "waiting");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// The body as text (invalid UTF-8 replaced), as
+    /// [`PublishedMessage::body_text`].
+    ///
+    /// # Examples
+    /// See [`QueuedMessage::header`].
+    pub fn body_text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
 }
 
 /// What the broker holds in memory, against its budget

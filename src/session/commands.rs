@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::room::message_size;
 use super::{Failure, Session};
-use crate::ack::Ack;
+use crate::ack::AckMode;
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
 use crate::permissions::Access;
 use crate::protocol::frame::{Command, Frame};
@@ -131,8 +131,8 @@ impl Session {
             (None, _) => return Err(Failure::missing("id", frame.command())),
         };
         let ack = match frame.header("ack") {
-            None => Ack::Auto,
-            Some(text) => Ack::parse(text).ok_or_else(|| {
+            None => AckMode::Auto,
+            Some(text) => AckMode::parse(text).ok_or_else(|| {
                 Failure::new(
                     format!("invalid ack mode '{text}'"),
                     "The ack header must be auto, client or client-individual.",

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Journal;
 use crate::journal::{ConnectionId, ConnectionInfo, Direction};
-use crate::Ack;
+use crate::AckMode;
 
 /// One client across its connections: those whose CONNECT named the same
 /// `client-id`, or, without one, the same `login` from the same address
@@ -206,12 +206,12 @@ impl Journal {
     ///
     /// # Examples
     /// ```
-    /// use stompbox::{Ack, Broker, Client};
+    /// use stompbox::{AckMode, Broker, Client};
     ///
     /// let broker = Broker::start()?;
     /// let app = || Client::builder().header("client-id", "app").connect(broker.addr());
     /// let mut first = app()?;
-    /// first.subscribe("/queue/a", Ack::Client)?;
+    /// first.subscribe("/queue/a", AckMode::Client)?;
     /// broker.wait_for_subscription("/queue/a", std::time::Duration::from_secs(5))?;
     /// broker.kick(broker.connections()[0].id, None);
     /// let _again = app()?; // subscribes to nothing this time
@@ -232,7 +232,7 @@ impl Journal {
                 client.connections
             ));
         }
-        let subscribed = |id: ConnectionId| -> HashSet<(String, Ack)> {
+        let subscribed = |id: ConnectionId| -> HashSet<(String, AckMode)> {
             self.connections()
                 .find(|c| c.id == id)
                 .map(|c| c.subscribed.iter().cloned().collect())

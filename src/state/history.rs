@@ -573,7 +573,7 @@ impl History {
         connection: ConnectionId,
         id: &str,
         destination: &str,
-        ack: crate::Ack,
+        ack: crate::AckMode,
     ) {
         if self.watched {
             self.changes.subscriptions();

@@ -18,7 +18,7 @@ use std::time::Duration;
 use super::history::History;
 use super::ids::IdMap;
 use super::outbox::{Outbound, Outbox};
-use crate::ack::Ack;
+use crate::ack::AckMode;
 use crate::destination::{DestinationKind, DestinationRules};
 use crate::journal::{
     AckKind, CloseReason, ConnectionId, QueueSnapshot, QueuedMessage, SubscriptionInfo,
@@ -88,7 +88,7 @@ impl fmt::Display for RouteError {
 pub(crate) struct SubscribeRequest {
     pub(crate) id: String,
     pub(crate) destination: String,
-    pub(crate) ack: Ack,
+    pub(crate) ack: AckMode,
     /// At most this many unacknowledged messages at once (queues only).
     pub(crate) prefetch: Option<usize>,
     /// The SUBSCRIBE frame's headers, for inspection.
@@ -152,7 +152,7 @@ impl Transaction {
 struct Subscription {
     destination: Arc<str>,
     kind: DestinationKind,
-    ack: Ack,
+    ack: AckMode,
     prefetch: Option<usize>,
     headers: Headers,
     /// Deliveries awaiting ACK or NACK, by tag (delivery order).
@@ -739,7 +739,7 @@ impl Live {
             .subscriptions
             .get_mut(&id)
             .expect("resolve returns a live subscription");
-        let settled = subscription.take_pending(tag, subscription.ack == Ack::Client);
+        let settled = subscription.take_pending(tag, subscription.ack == AckMode::Client);
         let requeue = kind == AckKind::Nack && subscription.kind == DestinationKind::Queue;
         for (tag, message) in &settled {
             connection.pending_tags.remove(tag);
@@ -1065,7 +1065,7 @@ fn deliver(
         return false;
     };
     let tag = connection.next_tag;
-    let needs_ack = subscription.ack != Ack::Auto;
+    let needs_ack = subscription.ack != AckMode::Auto;
     subscription.delivered += 1;
     if needs_ack {
         connection.next_tag += 1;

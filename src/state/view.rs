@@ -206,7 +206,7 @@ impl Journal {
     /// ```
     /// let broker = stompbox::Broker::start()?;
     /// let mut client = stompbox::Client::connect(broker.addr())?;
-    /// client.subscribe("/topic/t", stompbox::Ack::Auto)?;
+    /// client.subscribe("/topic/t", stompbox::AckMode::Auto)?;
     /// assert!(broker.inspect(|j| j.has_subscriber("/topic/t")));
     /// # Ok::<(), stompbox::Error>(())
     /// ```

@@ -49,7 +49,7 @@ fn transactions_from_a_nagle_client_do_not_wait_for_delayed_acks() {
         decoder.feed(&chunk[..n]);
     }
     let started = Instant::now();
-    for n in 0..20 {
+    for n in 0..50 {
         // Three writes, as a client's begin(), send() and commit() make them.
         write!(stream, "BEGIN\ntransaction:t{n}\n\n\0").unwrap();
         write!(
@@ -61,10 +61,11 @@ fn transactions_from_a_nagle_client_do_not_wait_for_delayed_acks() {
         receipt(&mut stream, &mut decoder, &format!("r{n}"));
     }
     let took = started.elapsed();
-    assert_eq!(broker.published().unwrap().len(), 20);
-    // With delayed ACKs: 20 x 40 ms and more. Now a few ms in all.
+    assert_eq!(broker.published().unwrap().len(), 50);
+    // With delayed ACKs: over a second (1.1 s measured); now a few ms, with
+    // room for a loaded machine.
     assert!(
-        took < Duration::from_millis(300),
-        "20 transactions took {took:?}"
+        took < Duration::from_millis(500),
+        "50 transactions took {took:?}"
     );
 }

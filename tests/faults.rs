@@ -561,3 +561,27 @@ fn failure_reports_name_the_seed_and_what_the_faults_did() {
     );
     assert_eq!(broker.fault_hits()[0].fault, 1);
 }
+
+#[test]
+fn a_kick_ends_a_long_delay_at_once() {
+    let broker = Broker::start().unwrap();
+    let _slow = broker.inject(Fault::delay(Duration::from_secs(60)).outbound(Command::Receipt));
+    let mut client = Client::connect(broker.addr()).unwrap();
+    let id = last_connection(&broker);
+    client
+        .send_frame(
+            &stompbox::frame::Frame::new(Command::Send)
+                .with_header("destination", "/queue/a")
+                .with_header("receipt", "r"),
+        )
+        .unwrap();
+    broker.wait_for_messages("/queue/a", 1, PATIENCE).unwrap();
+    let started = Instant::now();
+    assert!(broker.kick(id, None));
+    assert_eq!(close_reason(&broker, id), CloseReason::Kicked);
+    assert!(
+        started.elapsed() < SECOND,
+        "the kicked connection ended after {:?}",
+        started.elapsed()
+    );
+}

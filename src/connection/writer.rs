@@ -330,8 +330,14 @@ impl Writer {
     /// Writes `batch` (one frame, or none) as the faults' verdict says:
     /// later, twice, corrupted, in pieces, slowly; then closes if it says so.
     fn write_judged(&self, batch: &mut Batch, verdict: OutboundVerdict) -> std::io::Result<()> {
-        let state = &self.state;
-        let stop = || state.is_shutting_down() || self.backlog.overflowed();
+        let (conn, state) = (self.conn, &self.state);
+        // A delay or a throttle ends early for a connection that is going
+        // (kicked, restarted, the broker stopping).
+        let stop = || {
+            state.is_shutting_down()
+                || self.backlog.overflowed()
+                || state.read(|j| j.live.is_closing(conn))
+        };
         if !verdict.delay.is_zero() {
             state.faults.sleep(verdict.delay, &stop);
         }

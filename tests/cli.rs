@@ -429,18 +429,24 @@ max_open_transactions = 1
     assert!(err.to_string().contains("needs SUB"), "{err}");
 }
 
+/// What the binary says on stderr when `serve --config path` fails (it
+/// must exit 1).
+fn config_error(path: &std::path::Path) -> String {
+    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
+        .args(["serve", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[test]
 fn a_bad_grant_in_a_config_file_names_the_file_line_and_column() {
     let path = config_file(
         "bad-grant.toml",
         "port = 0\n[[users]]\nlogin = \"a\"\npasscode = \"x\"\n[[grants]]\nprincipal = \"a\"\ntopic = \"/queue/*\"\naccess = \"READ\"\n",
     );
-    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
-        .args(["serve", "--config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = config_error(&path);
     let expected = format!(
         "stompbox: bad config file {}:8:10: ACCESS must be PUB, SUB or PUB+SUB, got \"READ\"",
         path.display()
@@ -469,12 +475,7 @@ fn a_bad_config_file_names_the_file_and_line() {
         "bad.toml",
         "port = 0\n[[users]]\nlogin = \"a\"\npasscod = \"x\"\n",
     );
-    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
-        .args(["serve", "--config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = config_error(&path);
     let expected = format!(
         "stompbox: bad config file {}:4:1: unknown field `passcod`",
         path.display()
@@ -1330,12 +1331,7 @@ times = "always"
         "bad-fault.toml",
         "port = 0\n[[faults]]\nkind = \"drop\"\n[[faults]]\nkind = \"delay\"\n",
     );
-    let output = Process::new(env!("CARGO_BIN_EXE_stompbox"))
-        .args(["serve", "--config", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = config_error(&bad);
     assert!(
         stderr.contains(&format!(
             "bad config file {}:2:1: [[faults]] table 2: a delay fault needs \"ms\" (milliseconds)",

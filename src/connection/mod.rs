@@ -11,3 +11,20 @@ mod reader;
 mod writer;
 
 pub(crate) use acceptor::Threads;
+
+use crate::journal::ConnectionId;
+use crate::state::BrokerState;
+
+/// Holds the calling thread (a connection's reader or writer) while a
+/// black-hole fault holds connection `conn`: until the fault goes, the
+/// connection closes (a kick, a restart) or the broker stops.
+pub(crate) fn wait_out_black_hole(state: &BrokerState, conn: ConnectionId) {
+    if !state.faults.acts_on_connections() {
+        return;
+    }
+    state
+        .faults
+        .wait_out_black_hole(conn, &mut || state.identity(conn), &|| {
+            state.is_shutting_down() || state.read(|j| j.live.is_closing(conn))
+        });
+}

@@ -263,18 +263,9 @@ impl Writer {
         self.hand_back(in_flight);
     }
 
-    /// Waits while a black-hole fault holds this connection (or until the
-    /// broker stops or the connection is kicked).
+    /// Waits while a black-hole fault holds this connection.
     fn wait_out_black_hole(&self) {
-        let (conn, state) = (self.conn, &self.state);
-        if !state.faults.acts_on_connections() {
-            return;
-        }
-        state
-            .faults
-            .wait_out_black_hole(conn, &mut || state.identity(conn), &|| {
-                state.is_shutting_down() || state.read(|j| j.live.is_closing(conn))
-            });
+        super::wait_out_black_hole(&self.state, self.conn);
     }
 
     /// What the faults make of the one item in `items`: a frame dropped,

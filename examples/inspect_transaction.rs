@@ -24,9 +24,12 @@ fn main() -> Result<(), stompbox::Error> {
     let open = &broker.transactions()[0];
     assert_eq!(open.id, "transfer-7");
     assert_eq!(open.frames[1].header("destination"), Some("/queue/credits"));
-    assert!(broker
-        .published()
-        .expect("recording is on")
+    // Nothing is published before COMMIT; the journal holds both messages
+    // as uncommitted.
+    assert!(broker.published().expect("recording is on").is_empty());
+    let held = broker.uncommitted().expect("recording is on");
+    assert_eq!(held.len(), 2);
+    assert!(held
         .iter()
         .all(|m| m.status == MessageStatus::InTransaction));
 

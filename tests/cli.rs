@@ -1366,3 +1366,30 @@ fn every_close_is_logged_with_its_reason_and_values_without_escapes() {
         "{closed}"
     );
 }
+
+#[test]
+fn messages_of_uncommitted_transactions_are_listed_apart() {
+    let broker = Running::with_http();
+    let ready: serde_json::Value = serde_json::from_str(&broker.line()).unwrap();
+    let (stomp, api) = (
+        ready["stomp"].as_str().unwrap(),
+        ready["http"].as_str().unwrap(),
+    );
+    let mut client = Client::connect(stomp).unwrap();
+    client.begin("t1").unwrap();
+    client.send_in("t1", "/queue/a", "not yet").unwrap();
+    client.send_with_receipt("/queue/a", "now").unwrap();
+    let (_, published) = http(api, "GET", "/messages", "");
+    let bodies: Vec<&str> = published
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["now"]);
+    let (status, uncommitted) = http(api, "GET", "/messages/uncommitted", "");
+    assert_eq!(status, 200);
+    assert_eq!(uncommitted[0]["body"], "not yet");
+    assert_eq!(uncommitted[0]["status"], "in-transaction");
+    assert_eq!(published[0]["status"], "queued");
+}

@@ -445,9 +445,10 @@ fn at_most_three_messages_per_transaction() {
         broker.transaction_history()[0].outcome,
         stompbox::journal::TransactionOutcome::RolledBack
     );
-    assert!(broker
-        .published()
-        .unwrap()
+    assert_eq!(broker.published(), Some(Vec::new()));
+    let rolled_back = broker.uncommitted().unwrap();
+    assert_eq!(rolled_back.len(), 3);
+    assert!(rolled_back
         .iter()
         .all(|m| m.status == stompbox::journal::MessageStatus::RolledBack));
 }

@@ -189,7 +189,7 @@ fn soak(workers: u64, budget: Duration) {
     drain.end(0);
 
     let (published, acks, history) = broker.inspect(|j| {
-        let published: Vec<_> = j.published().collect();
+        let published: Vec<_> = j.published().chain(j.uncommitted()).collect();
         let mut acks: HashMap<u64, usize> = HashMap::new();
         for a in j.acks().filter(|a| a.kind == AckKind::Ack) {
             *acks.entry(a.seq).or_default() += 1;

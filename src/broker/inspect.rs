@@ -17,11 +17,7 @@ use crate::journal::{
 use crate::protocol::frame::escape::check_header;
 use crate::protocol::frame::{FrameError, Headers};
 use crate::protocol::message::{message_id_text, StoredMessage};
-use crate::state::{is_published, Watch};
-
-fn is_routed(message: &PublishedMessage) -> bool {
-    is_published(message.status)
-}
+use crate::state::Watch;
 
 impl Broker {
     /// Runs `read` on the journal, under its lock (keep it short).
@@ -37,9 +33,12 @@ impl Broker {
         self.state.read(read)
     }
 
-    /// Every published message still in the journal, oldest first; see
-    /// [`PublishedMessage::status`] for what became of each. `None` when
-    /// recording is off (so "off" never reads as "nothing was published").
+    /// Every published message still in the journal (sent outside a
+    /// transaction, committed, or injected: the meaning the waits and
+    /// expectations use), oldest first; see [`PublishedMessage::status`] for
+    /// what became of each. `None` when recording is off (so "off" never
+    /// reads as "nothing was published"). Messages of transactions that
+    /// have not committed are [`Broker::uncommitted`].
     ///
     /// # Examples
     /// See [`PublishedMessage`]. With recording off:
@@ -67,6 +66,16 @@ impl Broker {
     /// ```
     pub fn published_to(&self, destination: &str) -> Option<Vec<PublishedMessage>> {
         self.recorded(|j| j.published_to(destination).collect())
+    }
+
+    /// The messages sent in transactions that have not committed (open,
+    /// aborted, rolled back), with their status, oldest first; `None` when
+    /// recording is off.
+    ///
+    /// # Examples
+    /// See [`Journal::uncommitted`].
+    pub fn uncommitted(&self) -> Option<Vec<PublishedMessage>> {
+        self.recorded(|j| j.uncommitted().collect())
     }
 
     /// Every MESSAGE frame sent, oldest first; `None` when recording is off.
@@ -454,7 +463,7 @@ impl Broker {
             };
             return Err(self.timeout(what, timeout, |j| j.message_summary(destination)));
         }
-        Ok(self.inspect(|j| j.published_to(destination).filter(is_routed).collect()))
+        Ok(self.inspect(|j| j.published_to(destination).collect()))
     }
 
     /// Blocks until something subscribes to `destination`; returns the

@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | `GET /messages[?destination=D][&after=SEQ][&limit=N]` | published messages, oldest first, streamed; the next page starts `after` the last `seq` |
 //! | `GET /messages/ID/body` | one message's body, as sent |
+//! | `GET /messages/uncommitted` | messages sent in transactions not committed (open, aborted, rolled back), with their status |
 //! | `POST /messages` `{"destination","body","headers":{..}}` | `{"message_id"}` |
 //! | `GET /deliveries`, `/acks`, `/subscriptions`, `/transactions`, `/transactions/history`, `/connections`, `/errors`, `/auth-failures`, `/permission-denials` | lists |
 //! | `GET /connections/ID/frames` | the connection's transcript |
@@ -159,15 +160,18 @@ fn message_body(broker: &Broker, path: &str) -> Result<Response, String> {
         .and_then(|rest| rest.strip_suffix("/body"))
         .unwrap_or_default();
     let found = broker.inspect(|j| {
-        j.published().find(|m| m.message_id == id).map(|m| {
-            let content_type = m
-                .headers
-                .get("content-type")
-                .filter(|t| t.bytes().all(|b| (b' '..=b'~').contains(&b)))
-                .unwrap_or("application/octet-stream")
-                .to_owned();
-            (content_type, m.body.to_vec())
-        })
+        j.published()
+            .chain(j.uncommitted())
+            .find(|m| m.message_id == id)
+            .map(|m| {
+                let content_type = m
+                    .headers
+                    .get("content-type")
+                    .filter(|t| t.bytes().all(|b| (b' '..=b'~').contains(&b)))
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                (content_type, m.body.to_vec())
+            })
     });
     Ok(match found {
         Some((content_type, body)) => Response::bytes(200, &content_type, body),
@@ -203,6 +207,11 @@ fn route(
     match (method, path) {
         ("GET", "/") => Ok((200, index())),
         ("POST", "/messages") => inject(broker, body),
+        ("GET", "/messages/uncommitted") => recorded(
+            broker
+                .uncommitted()
+                .map(|all| all.iter().map(json::message).collect()),
+        ),
         ("GET", "/deliveries") => recorded(
             broker
                 .deliveries()
@@ -361,6 +370,7 @@ fn index() -> Value {
     json!({
         "endpoints": [
             "GET /messages[?destination=D][&after=SEQ][&limit=N]", "GET /messages/ID/body",
+            "GET /messages/uncommitted",
             "POST /messages {destination, body, headers}",
             "GET /deliveries", "GET /acks", "GET /subscriptions", "GET /transactions",
             "GET /transactions/history", "GET /connections", "GET /connections/ID/frames",

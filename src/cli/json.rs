@@ -73,7 +73,7 @@ pub(crate) fn message(m: &PublishedMessage) -> Value {
         "origin": origin(&m.origin),
         "transaction": m.transaction,
         "at_ms": millis(m.at),
-        "status": format!("{:?}", m.status).to_lowercase(),
+        "status": status(m.status),
         "deliveries": deliveries,
     });
     with_body(value, &m.body)
@@ -204,4 +204,18 @@ pub(crate) fn queue(q: &QueueSnapshot) -> Value {
         "waiting": q.waiting.iter().map(queued).collect::<Vec<_>>(),
         "unacked": q.unacked.iter().map(queued).collect::<Vec<_>>(),
     })
+}
+
+/// A message's status as one kebab-case word: `queued`, `unacked`,
+/// `consumed`, `dropped`, `in-transaction`, `discarded`, `rolled-back`.
+fn status(status: stompbox::journal::MessageStatus) -> String {
+    let debug = format!("{status:?}");
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }

@@ -190,13 +190,15 @@ fn a_transaction_delivers_nothing_until_commit_and_abort_discards() {
     );
     harness.send(0, &frame(Command::Abort, &[("transaction", "tx2")]));
     assert!(harness.received(1).is_empty());
-    let statuses: Vec<MessageStatus> = harness
-        .state()
-        .read(|j| j.published().map(|m| m.status).collect());
-    assert_eq!(
-        statuses,
-        [MessageStatus::Consumed, MessageStatus::Discarded]
-    );
+    let (published, uncommitted): (Vec<MessageStatus>, Vec<MessageStatus>) =
+        harness.state().read(|j| {
+            (
+                j.published().map(|m| m.status).collect(),
+                j.uncommitted().map(|m| m.status).collect(),
+            )
+        });
+    assert_eq!(published, [MessageStatus::Consumed]);
+    assert_eq!(uncommitted, [MessageStatus::Discarded]);
 }
 
 #[test]

@@ -98,11 +98,19 @@ impl Journal {
             None => self.published().collect(),
         };
         if let Some(destination) = focus {
+            let uncommitted: Vec<_> = self
+                .uncommitted()
+                .filter(|m| m.destination == destination)
+                .collect();
             let _ = writeln!(
                 out,
-                "on {destination} ({} including unfinished transactions):",
-                shown.len()
+                "on {destination} ({} published; {} more sent in transactions not committed):",
+                shown.len(),
+                uncommitted.len()
             );
+            for m in uncommitted.iter().rev().take(SHOWN).rev() {
+                let _ = writeln!(out, "  not published: {m}");
+            }
             let names = per_destination.keys().copied();
             if let Some(near) = nearest(destination, names).filter(|_| shown.is_empty()) {
                 let _ = writeln!(

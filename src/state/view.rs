@@ -5,6 +5,7 @@ use bytes::Bytes;
 use super::history::History;
 use super::kept::{KeptAck, KeptDelivery, KeptMessage};
 use super::live::Live;
+use super::report::is_published;
 use super::waits::Waits;
 use crate::config::Config;
 use crate::journal::{
@@ -88,12 +89,49 @@ impl Journal {
         self.history.evicted_messages
     }
 
-    /// Every published message still in the journal, oldest first.
+    /// Every published message still in the journal, oldest first:
+    /// published means sent outside a transaction, committed, or injected
+    /// (what the waits and [`Expectation::published`](crate::Expectation::published)
+    /// count too). Messages of transactions that have not committed are
+    /// [`Journal::uncommitted`].
     ///
     /// # Examples
     /// See [`Journal`].
     pub fn published(&self) -> impl Iterator<Item = PublishedMessage> + '_ {
-        self.history.published.iter().map(KeptMessage::render)
+        self.history
+            .published
+            .iter()
+            .filter(|m| is_published(m.status))
+            .map(KeptMessage::render)
+    }
+
+    /// The messages sent inside transactions that have not committed:
+    /// still open, aborted, or rolled back when their connection closed,
+    /// each with its [`status`](PublishedMessage::status); oldest first.
+    /// Nothing of them was published.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, Client, journal::MessageStatus};
+    ///
+    /// let broker = Broker::start()?;
+    /// let mut client = Client::connect(broker.addr())?;
+    /// client.begin("t1")?;
+    /// client.send_in("t1", "/queue/a", "not yet")?;
+    /// client.send_with_receipt("/queue/a", "now")?;
+    /// broker.inspect(|j| {
+    ///     assert_eq!(j.published().count(), 1);
+    ///     let pending: Vec<_> = j.uncommitted().collect();
+    ///     assert_eq!(pending[0].status, MessageStatus::InTransaction);
+    /// });
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn uncommitted(&self) -> impl Iterator<Item = PublishedMessage> + '_ {
+        self.history
+            .published
+            .iter()
+            .filter(|m| !is_published(m.status))
+            .map(KeptMessage::render)
     }
 
     /// The published messages after `seq` (their
@@ -118,11 +156,12 @@ impl Journal {
             .published
             .iter()
             .skip(skip)
+            .filter(|m| is_published(m.status))
             .map(KeptMessage::render)
     }
 
-    /// The published messages sent to `destination`, oldest first; messages
-    /// of transactions that never committed are included, with their status.
+    /// The messages published to `destination`, oldest first (see
+    /// [`Journal::published`]).
     ///
     /// # Examples
     /// See [`Journal`].
@@ -133,7 +172,7 @@ impl Journal {
         self.history
             .published
             .iter()
-            .filter(move |t| *t.stored.destination == *destination)
+            .filter(move |t| *t.stored.destination == *destination && is_published(t.status))
             .map(KeptMessage::render)
     }
 

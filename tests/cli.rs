@@ -315,6 +315,7 @@ fn the_http_api_shows_the_journal_and_injects_messages() {
     );
     assert_eq!(status, 200);
     assert_eq!(messages[0]["body"], "order 1");
+    assert_eq!(messages[0]["origin"]["kind"], "client");
     assert_eq!(messages[0]["origin"]["connection"], 1);
 
     let (status, created) = http(
@@ -328,6 +329,13 @@ fn the_http_api_shows_the_journal_and_injects_messages() {
     assert_eq!(job.body_text(), "job");
     assert_eq!(job.header("kind"), Some("test"));
     assert_eq!(created["message_id"], job.message_id().unwrap());
+    let (_, jobs) = http(
+        &http_addr,
+        "GET",
+        "/messages?destination=%2Fqueue%2Fjobs",
+        "",
+    );
+    assert_eq!(jobs[0]["origin"], serde_json::json!({"kind": "injected"}));
 
     let (_, subs) = http(&http_addr, "GET", "/subscriptions", "");
     assert_eq!(subs[0]["destination"], "/queue/jobs");

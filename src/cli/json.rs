@@ -46,14 +46,19 @@ pub(crate) fn frame(frame: &Frame) -> Value {
     with_body(value, frame.body())
 }
 
+/// Where a message came from, one shape with a `kind`:
+/// `{"kind": "client", "connection": 1, "login": .., "client_id": ..}` or
+/// `{"kind": "injected"}`.
 fn origin(origin: &Origin) -> Value {
     match origin {
         Origin::Client {
             connection,
             login,
             client_id,
-        } => json!({"connection": connection, "login": login, "client_id": client_id}),
-        _ => json!("injected"),
+        } => {
+            json!({"kind": "client", "connection": connection, "login": login, "client_id": client_id})
+        }
+        _ => json!({"kind": "injected"}),
     }
 }
 

@@ -104,6 +104,7 @@ pub mod journal;
 mod permissions;
 mod protocol;
 mod rules;
+pub mod selector;
 mod session;
 mod state;
 mod tls;

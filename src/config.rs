@@ -39,6 +39,8 @@ pub(crate) struct Config {
     pub(crate) users: Vec<(String, String)>,
     pub(crate) permissions: Permissions,
     pub(crate) rules: SessionRules,
+    /// Where this broker behaves as ActiveMQ, RabbitMQ or the RocketMQ gateway.
+    pub(crate) semantics: crate::dialect::Semantics,
     /// Most messages that may wait on one queue; a SEND past it is an ERROR.
     pub(crate) max_queue_depth: Option<usize>,
     /// Most bytes of messages that may wait on one queue.
@@ -90,6 +92,7 @@ impl Default for Config {
             users: Vec::new(),
             permissions: Permissions::default(),
             rules: SessionRules::default(),
+            semantics: crate::dialect::Semantics::default(),
             max_queue_depth: None,
             max_queue_bytes: 128 * 1024 * 1024,
             max_transaction_bytes: 64 * 1024 * 1024,

@@ -53,6 +53,8 @@ impl Default for DestinationRules {
             prefixes: vec![
                 ("/queue/".to_owned(), DestinationKind::Queue),
                 ("/topic/".to_owned(), DestinationKind::Topic),
+                // A connection's temporary topics (`/temp-topic/NAME`).
+                ("/remote-temp-topic/".to_owned(), DestinationKind::Topic),
             ],
             default: DestinationKind::Queue,
         }

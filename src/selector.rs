@@ -10,9 +10,10 @@
 //! that is true selects.
 //!
 //! Values are typed as ActiveMQ types a STOMP message's: every custom header
-//! is a string (so `count > 2` compares a string with a number, which is
-//! false, as on ActiveMQ), and the JMS names read the STOMP headers ActiveMQ
-//! maps to them: `JMSType` (`type`), `JMSPriority` (`priority`, a number,
+//! is a string, read as a number or boolean when compared with one (so
+//! `count > 2` holds for `count:3`, and `name > 2` is false for `name:abc`),
+//! but not in arithmetic (`count + 1 = 4` is unknown), as ActiveMQ 5.17 was
+//! seen to do; the JMS names read the STOMP headers ActiveMQ maps to them: `JMSType` (`type`), `JMSPriority` (`priority`, a number,
 //! 4 by default), `JMSCorrelationID` (`correlation-id`), `JMSMessageID`,
 //! `JMSTimestamp` (`timestamp`), `JMSExpiration` (`expires`),
 //! `JMSDeliveryMode` (`'PERSISTENT'` when `persistent:true`), `JMSReplyTo`,
@@ -359,10 +360,40 @@ fn arith(op: Arith, a: Value, b: Value) -> Value {
     }
 }
 
-/// A comparison: unknown with a missing value; false across types (a string
-/// and a number), as ActiveMQ compares them.
+/// A string compared with a number or a boolean is read as one, as
+/// ActiveMQ reads STOMP headers (a string that is not one compares false).
+fn convert(a: &Value, b: &Value) -> Option<(Value, Value)> {
+    let read = |text: &str, like: &Value| match like {
+        Value::Long(_) => text.trim().parse().ok().map(Value::Long),
+        Value::Double(_) => text.trim().parse().ok().map(Value::Double),
+        Value::Bool(_) => Some(Value::Bool(text.eq_ignore_ascii_case("true"))),
+        _ => None,
+    };
+    match (a, b) {
+        (Value::Str(x), Value::Long(_) | Value::Double(_) | Value::Bool(_)) => {
+            Some((read(x, b)?, b.clone()))
+        }
+        (Value::Long(_) | Value::Double(_) | Value::Bool(_), Value::Str(y)) => {
+            Some((a.clone(), read(y, a)?))
+        }
+        _ => None,
+    }
+}
+
+/// A comparison: unknown with a missing value; a string read as the number
+/// or boolean it is compared with; false across other types.
 fn compare(op: Compare, a: &Value, b: &Value) -> Value {
     use std::cmp::Ordering;
+    if matches!((a, b), (Value::Str(_), Value::Str(_))) {
+        // fall through
+    } else if let Some((a, b)) = convert(a, b) {
+        return compare(op, &a, &b);
+    } else if matches!(a, Value::Str(_)) || matches!(b, Value::Str(_)) {
+        return match (a, b) {
+            (Value::Null, _) | (_, Value::Null) => Value::Null,
+            _ => Value::Bool(false),
+        };
+    }
     let order: Option<Ordering> = match (a, b) {
         (Value::Null, _) | (_, Value::Null) => return Value::Null,
         (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
@@ -869,7 +900,12 @@ mod tests {
     #[case("missing = 'x'", false)]
     #[case("NOT missing = 'x'", false)]
     #[case("missing = 'x' OR color = 'red'", true)]
-    #[case("count = 3", false)]
+    #[case("count = 3", true)]
+    #[case("count > 10", false)]
+    #[case("count < 10", true)]
+    #[case("color > 2", false)]
+    #[case("count + 1 = 4", false)]
+    #[case("count = 3.0", true)]
     #[case("count = '3'", true)]
     #[case("JMSPriority = 4", true)]
     #[case("JMSPriority > 3 AND JMSPriority < 5", true)]

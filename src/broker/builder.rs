@@ -9,6 +9,7 @@ use super::Broker;
 use crate::auth::{Authenticator, Passwords, RocketMqSignature};
 use crate::config::Config;
 use crate::destination::{DestinationKind, DestinationRules};
+use crate::dialect::Semantics;
 use crate::error::Error;
 use crate::journal::JournalLimits;
 use crate::permissions::{Access, TopicMapping};
@@ -775,6 +776,7 @@ impl BrokerBuilder {
     /// # Ok::<(), stompbox::Error>(())
     /// ```
     pub fn rocketmq(mut self) -> Self {
+        self.config.semantics = Semantics::rocketmq();
         self.config.authenticator = Arc::new(RocketMqSignature);
         self.default_authenticator = false;
         self.config.permissions.enforced = true;
@@ -786,6 +788,122 @@ impl BrokerBuilder {
             max_messages_per_transaction: Some(3),
             refuse_selectors: true,
         };
+        self
+    }
+
+    /// ActiveMQ 5's behaviour where it differs from the default: a NACK is a
+    /// "poison ack" (the message goes to `/queue/ActiveMQ.DLQ` at once when
+    /// persistent, and is discarded when not, with no redelivery), and only
+    /// persistent messages are dead-lettered (ActiveMQ's
+    /// `processNonPersistent=false`). Everything else (selectors, `*` and `>`
+    /// wildcards, `expires`, six redeliveries before the dead-letter queue,
+    /// `/temp-queue/` replies) the default already does as ActiveMQ.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{AckMode, Broker, Client, Dialect};
+    ///
+    /// let broker = Broker::builder().activemq().start()?;
+    /// let mut client = Client::connect(broker.addr())?;
+    /// client.subscribe("/queue/jobs", AckMode::ClientIndividual)?;
+    /// client.send_with_headers("/queue/jobs", "job", &[("persistent", "true")])?;
+    /// let job = client.recv()?;
+    /// client.nack(&job)?;
+    /// broker.wait_for_messages("/queue/ActiveMQ.DLQ", 1, std::time::Duration::from_secs(5))?;
+    /// assert_eq!(broker.dialect(), Dialect::ActiveMq);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn activemq(mut self) -> Self {
+        self.config.semantics = Semantics::activemq();
+        self
+    }
+
+    /// RabbitMQ's STOMP plugin where it differs from the default: selectors
+    /// are ignored; `/topic/` keys take `*` (one word) and `#` (zero or
+    /// more); `expiration` (ms to live) instead of `expires`; a NACK
+    /// redelivers unless it says `requeue:false` (then the message is gone);
+    /// no redelivery limit and no dead-letter queue; the CONNECT `host`
+    /// header names a virtual host, of which only `/` exists unless
+    /// [`vhost`](BrokerBuilder::vhost) adds more.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, Client};
+    ///
+    /// let broker = Broker::builder().rabbitmq().start()?;
+    /// let refused = Client::builder().host("localhost").connect(broker.addr()).unwrap_err();
+    /// assert_eq!(refused.to_string(), "broker sent ERROR: Bad CONNECT");
+    /// Client::builder().host("/").connect(broker.addr())?;
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn rabbitmq(mut self) -> Self {
+        self.config.semantics = Semantics::rabbitmq();
+        // Exchanges keep nothing for absent subscribers; `/amq/queue/` and
+        // `/reply-queue/` are queues.
+        self.config.destinations = DestinationRules::default()
+            .with_prefix("/exchange/", DestinationKind::Topic)
+            .with_prefix("/amq/queue/", DestinationKind::Queue);
+        self
+    }
+
+    /// Adds a virtual host a RabbitMQ-profile CONNECT may name in `host`
+    /// (`/` is there already).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{Broker, Client};
+    /// let broker = Broker::builder().rabbitmq().vhost("localhost").start()?;
+    /// Client::builder().host("localhost").connect(broker.addr())?;
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn vhost(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        let vhosts = self.config.semantics.vhosts.get_or_insert_with(Vec::new);
+        if !vhosts.contains(&name) {
+            vhosts.push(name);
+        }
+        self
+    }
+
+    /// How many times a queue message may be redelivered (after a NACK, or
+    /// left unacknowledged by a consumer that went) before it goes to the
+    /// dead-letter queue; `None`: without end. ActiveMQ's default, and
+    /// stompbox's, is 6.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{AckMode, Broker, Client};
+    /// use std::time::Duration;
+    ///
+    /// let broker = Broker::builder().max_redeliveries(Some(1)).start()?;
+    /// let mut client = Client::connect(broker.addr())?;
+    /// client.subscribe("/queue/jobs", AckMode::ClientIndividual)?;
+    /// client.send("/queue/jobs", "job")?;
+    /// let first = client.recv()?;
+    /// client.nack(&first)?;
+    /// let again = client.recv()?;
+    /// assert!(again.redelivered());
+    /// client.nack(&again)?;
+    /// let dead = broker.wait_for_messages("/queue/ActiveMQ.DLQ", 1, Duration::from_secs(5))?;
+    /// assert_eq!(dead[0].header("original-destination"), Some("/queue/jobs"));
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn max_redeliveries(mut self, redeliveries: Option<u32>) -> Self {
+        self.config.semantics.max_redeliveries = redeliveries;
+        self
+    }
+
+    /// Where messages given up on go (too many redeliveries, expired, a
+    /// poison NACK); `None`: they are dropped (recorded in the journal as
+    /// rejected or expired). Default `/queue/ActiveMQ.DLQ`.
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().dead_letter_queue(Some("/queue/dead")).start()?;
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn dead_letter_queue(mut self, destination: Option<&str>) -> Self {
+        self.config.semantics.dead_letter_queue = destination.map(Arc::from);
         self
     }
 

@@ -236,6 +236,20 @@ impl Broker {
         self.addr
     }
 
+    /// Which broker it imitates where brokers differ (see
+    /// [`BrokerBuilder::activemq`], [`BrokerBuilder::rabbitmq`],
+    /// [`BrokerBuilder::rocketmq`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::builder().activemq().start()?;
+    /// assert_eq!(broker.dialect(), stompbox::Dialect::ActiveMq);
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn dialect(&self) -> crate::Dialect {
+        self.state.config.semantics.dialect
+    }
+
     /// The port it listens on.
     ///
     /// # Examples

@@ -227,6 +227,11 @@ pub(crate) enum Profile {
     Default,
     /// The RocketMQ STOMP gateway's rules.
     Rocketmq,
+    /// ActiveMQ 5 where it differs from the default (a NACK is a poison ack).
+    Activemq,
+    /// RabbitMQ's STOMP plugin: selectors ignored, `*`/`#` wildcards,
+    /// `expiration`, virtual hosts, its destination prefixes.
+    Rabbitmq,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Deserialize)]

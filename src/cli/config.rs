@@ -2,7 +2,7 @@
 //! turned into a broker.
 //!
 //! ```toml
-//! profile = "default"            # or "rocketmq"
+//! profile = "default"            # or "activemq", "rabbitmq", "rocketmq"
 //! bind = "127.0.0.1"
 //! port = 61613                   # 0: a free port
 //! http_port = 8080               # the HTTP inspection API; off if absent
@@ -341,9 +341,12 @@ impl Settings {
     /// A builder with every setting applied.
     pub(crate) fn builder(&self) -> Result<BrokerBuilder, String> {
         let mut builder = Broker::builder().bind(self.stomp_addr());
-        if self.profile == Some(Profile::Rocketmq) {
-            builder = builder.rocketmq();
-        }
+        builder = match self.profile {
+            Some(Profile::Rocketmq) => builder.rocketmq(),
+            Some(Profile::Activemq) => builder.activemq(),
+            Some(Profile::Rabbitmq) => builder.rabbitmq(),
+            Some(Profile::Default) | None => builder,
+        };
         if let Some(floor) = self.heart_beat_floor {
             builder = builder.heart_beat_floor(floor);
         }

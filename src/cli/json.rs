@@ -48,7 +48,7 @@ pub(crate) fn frame(frame: &Frame) -> Value {
 
 /// Where a message came from, one shape with a `kind`:
 /// `{"kind": "client", "connection": 1, "login": .., "client_id": ..}` or
-/// `{"kind": "injected"}`.
+/// `{"kind": "injected"}` or `{"kind": "dead-letter", "of": SEQ, "reason": ..}`.
 fn origin(origin: &Origin) -> Value {
     match origin {
         Origin::Client {
@@ -57,6 +57,9 @@ fn origin(origin: &Origin) -> Value {
             client_id,
         } => {
             json!({"kind": "client", "connection": connection, "login": login, "client_id": client_id})
+        }
+        Origin::DeadLetter { of, reason } => {
+            json!({"kind": "dead-letter", "of": of, "reason": reason})
         }
         _ => json!({"kind": "injected"}),
     }
@@ -103,7 +106,7 @@ pub(crate) fn ack(a: &AckRecord) -> Value {
 pub(crate) fn subscription(s: &SubscriptionInfo) -> Value {
     json!({
         "connection": s.connection, "id": s.id, "destination": s.destination,
-        "ack": s.ack.to_string(), "headers": headers(&s.headers),
+        "ack": s.ack.to_string(), "selector": s.selector, "headers": headers(&s.headers),
         "delivered": s.delivered, "acked": s.acked, "nacked": s.nacked, "unacked": s.unacked,
     })
 }

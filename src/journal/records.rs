@@ -46,6 +46,14 @@ pub enum Origin {
     },
     /// The test itself, through [`Broker::publish`](crate::Broker::publish).
     Injected,
+    /// The broker, moving message `seq` of the journal to the dead-letter
+    /// queue (it expired, or failed delivery too often).
+    DeadLetter {
+        /// The original message's `seq`.
+        of: u64,
+        /// Why: `"expired"`, `"redelivered N times"` or `"NACKed"`.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Origin {
@@ -66,6 +74,9 @@ impl fmt::Display for Origin {
                 Ok(())
             }
             Origin::Injected => f.write_str("the test (injected)"),
+            Origin::DeadLetter { of, reason } => {
+                write!(f, "the broker (dead letter of message seq {of}: {reason})")
+            }
         }
     }
 }
@@ -93,6 +104,16 @@ pub enum MessageStatus {
     Discarded,
     /// Its transaction was rolled back when its connection closed.
     RolledBack,
+    /// It expired (its `expires` or `expiration` header) before it was
+    /// delivered; see [`Origin::DeadLetter`] for a copy on the dead-letter queue.
+    Expired,
+    /// Moved to the dead-letter queue: too many redeliveries, or NACKed on
+    /// ActiveMQ's terms.
+    DeadLettered,
+    /// Gone without a dead-letter queue to go to: NACKed with
+    /// `requeue:false` (RabbitMQ), or a non-persistent poison message
+    /// (ActiveMQ).
+    Rejected,
 }
 
 impl fmt::Display for MessageStatus {
@@ -105,6 +126,9 @@ impl fmt::Display for MessageStatus {
             MessageStatus::Dropped => "dropped (topic had no subscriber)",
             MessageStatus::Discarded => "discarded by ABORT",
             MessageStatus::RolledBack => "rolled back (connection closed)",
+            MessageStatus::Expired => "expired before delivery",
+            MessageStatus::DeadLettered => "moved to the dead-letter queue",
+            MessageStatus::Rejected => "rejected (no dead-letter queue took it)",
         })
     }
 }
@@ -354,6 +378,9 @@ pub struct SubscriptionInfo {
     pub destination: String,
     /// Its ack mode.
     pub ack: AckMode,
+    /// Its selector, when the broker applies it (not in the RabbitMQ
+    /// profile, which ignores selectors as RabbitMQ does).
+    pub selector: Option<String>,
     /// The SUBSCRIBE frame's headers.
     pub headers: Headers,
     /// Messages delivered through it.

@@ -8,7 +8,7 @@
 //! the frame a transcript or an observer shows is, byte for byte, the one
 //! the client got.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -93,6 +93,13 @@ pub(crate) struct StoredMessage {
     cost: usize,
     /// Where its bytes are counted while it is alive.
     meter: Option<Arc<MessageMeter>>,
+    /// Times it went back to its queue unacknowledged.
+    pub(crate) redeliveries: AtomicU32,
+    /// When it expires, in ms since the epoch (0: never); set when routed.
+    pub(crate) expires_at: AtomicU64,
+    /// Headers the receiver sees with another value than the sender gave
+    /// (a temporary destination's `reply-to`); the journal keeps the SEND's.
+    pub(crate) rewritten: OnceLock<Vec<(String, String)>>,
 }
 
 impl Drop for StoredMessage {
@@ -126,7 +133,27 @@ impl StoredMessage {
             sent,
             body,
             meter: meter.cloned(),
+            redeliveries: AtomicU32::new(0),
+            expires_at: AtomicU64::new(0),
+            rewritten: OnceLock::new(),
         }
+    }
+
+    /// The value of the SEND's header `name`.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.sent.get(name)
+    }
+
+    /// Whether the sender asked for it to be kept on disk
+    /// (`persistent:true`).
+    pub(crate) fn is_persistent(&self) -> bool {
+        self.header("persistent") == Some("true")
+    }
+
+    /// Whether it has expired at `now_ms` (ms since the epoch).
+    pub(crate) fn expired_at(&self, now_ms: u64) -> bool {
+        let at = self.expires_at.load(Ordering::Relaxed);
+        at != 0 && at <= now_ms
     }
 
     /// What a message with these headers and body occupies (see
@@ -146,6 +173,13 @@ impl StoredMessage {
         self.sent
             .iter()
             .filter(|(name, _)| !NOT_CARRIED.contains(name))
+            .map(|(name, value)| {
+                let rewritten = self
+                    .rewritten
+                    .get()
+                    .and_then(|r| r.iter().find(|(n, _)| n == name));
+                (name, rewritten.map_or(value, |(_, v)| v.as_str()))
+            })
     }
 
     /// The SEND frame it came from, as it was received.

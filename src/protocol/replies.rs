@@ -45,18 +45,15 @@ pub(crate) fn connected(
     session: &str,
     heart_beat: (u32, u32),
 ) -> Frame {
-    let mut frame = Frame::new(Command::Connected);
-    if version != Version::V1_0 {
-        frame = frame.with_header("version", version.as_str());
-    }
-    frame = frame
+    // A 1.0 client gets `version` and `heart-beat` too (0,0, as 1.0 has
+    // none), as ActiveMQ and RabbitMQ both send them: clients and tests
+    // written against those brokers read them.
+    let (sx, sy) = heart_beat;
+    Frame::new(Command::Connected)
+        .with_header("version", version.as_str())
         .with_header("server", server)
-        .with_header("session", session);
-    if version != Version::V1_0 {
-        let (sx, sy) = heart_beat;
-        frame = frame.with_header("heart-beat", format!("{sx},{sy}"));
-    }
-    frame
+        .with_header("session", session)
+        .with_header("heart-beat", format!("{sx},{sy}"))
 }
 
 #[cfg(test)]
@@ -80,10 +77,10 @@ mod tests {
     }
 
     #[test]
-    fn stomp_1_0_gets_no_version_nor_heart_beat_header() {
-        let frame = connected(Version::V1_0, "s", "session-1", (10, 20));
-        assert_eq!(frame.header("version"), None);
-        assert_eq!(frame.header("heart-beat"), None);
+    fn stomp_1_0_gets_its_version_and_heart_beats_as_the_real_brokers_send_them() {
+        let frame = connected(Version::V1_0, "s", "session-1", (0, 0));
+        assert_eq!(frame.header("version"), Some("1.0"));
+        assert_eq!(frame.header("heart-beat"), Some("0,0"));
         let frame = connected(Version::V1_2, "s", "session-1", (10, 20));
         assert_eq!(frame.header("version"), Some("1.2"));
         assert_eq!(frame.header("heart-beat"), Some("10,20"));

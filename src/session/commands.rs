@@ -7,11 +7,13 @@ use std::time::Duration;
 use super::room::message_size;
 use super::{Failure, Session};
 use crate::ack::AckMode;
+use crate::dialect::{self, temp, Selectors, TempNames};
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
 use crate::permissions::Access;
 use crate::protocol::frame::{Command, Frame};
 use crate::protocol::message::StoredMessage;
 use crate::protocol::Version;
+use crate::selector::Selector;
 use crate::state::live::{AckTarget, RouteError, SubscribeRequest, Transaction, TxOp};
 use crate::state::Journal;
 
@@ -24,7 +26,15 @@ impl Session {
             return Err(failure);
         }
         let transaction = frame.header("transaction").map(str::to_owned);
+        let reply_to_temp = frame
+            .header("reply-to")
+            .filter(|r| temp::is_temp(r))
+            .map(str::to_owned);
         let message = self.record_send(journal, frame, transaction.as_deref());
+        self.rewrite_temp_names(&message);
+        if let Some(reply_to) = reply_to_temp {
+            self.listen_for_replies(journal, &reply_to);
+        }
         match transaction {
             Some(tx) => self.transaction(journal, &tx)?.push(TxOp::Send(message)),
             None => journal.live.publish(message, &mut journal.history),
@@ -40,7 +50,8 @@ impl Session {
         transaction: Option<&str>,
     ) -> Arc<StoredMessage> {
         let (_, headers, body) = frame.into_parts();
-        let destination = headers.get("destination").unwrap_or_default().to_owned();
+        let destination = headers.get("destination").unwrap_or_default();
+        let destination = self.broker_name(destination);
         let id = self.state.next_message_id();
         journal.history.sent(
             Some(self.conn),
@@ -52,12 +63,63 @@ impl Session {
         )
     }
 
+    /// The broker's name for `destination`: a temporary destination's
+    /// carries its owner.
+    fn broker_name(&self, destination: &str) -> String {
+        let names = self.state.config.semantics.temp_names;
+        temp::resolve(names, self.conn, destination).unwrap_or_else(|| destination.to_owned())
+    }
+
+    /// What the receiver of `message` sees in place of temporary names: a
+    /// `reply-to` it can send to, and the `destination` as its owner named it.
+    fn rewrite_temp_names(&self, message: &StoredMessage) {
+        let mut rewritten = Vec::new();
+        if let Some(reply_to) = message.header("reply-to").filter(|r| temp::is_temp(r)) {
+            rewritten.push(("reply-to".to_owned(), self.broker_name(reply_to)));
+        }
+        if let Some((_, shown)) = temp::owner(&message.destination) {
+            rewritten.push(("destination".to_owned(), shown));
+        }
+        if !rewritten.is_empty() {
+            let _ = message.rewritten.set(rewritten);
+        }
+    }
+
+    /// RabbitMQ: a SEND whose `reply-to` is `/temp-queue/NAME` subscribes
+    /// its connection to the replies (subscription id `/temp-queue/NAME`).
+    fn listen_for_replies(&self, journal: &mut Journal, reply_to: &str) {
+        if self.state.config.semantics.temp_names != TempNames::RabbitMq
+            || journal.live.destination_of(self.conn, reply_to).is_some()
+        {
+            return;
+        }
+        let request = SubscribeRequest {
+            id: reply_to.to_owned(),
+            destination: self.broker_name(reply_to),
+            ack: AckMode::Auto,
+            prefetch: None,
+            selector: None,
+            headers: Default::default(),
+        };
+        let _ = journal
+            .live
+            .subscribe(self.conn, request, &mut journal.history);
+    }
+
     /// Everything that may refuse a SEND, in order: the destination's name,
     /// permission, the transaction, room for the message (its queue or
     /// transaction, the memory budget), a failure the test armed.
     fn check_send(&mut self, journal: &mut Journal, frame: &Frame) -> Result<(), Failure> {
         let destination = required(frame, "destination")?;
         self.check_syntax(destination)?;
+        if let Some((owner, shown)) = temp::owner(destination) {
+            if journal.live.is_closing(owner) {
+                return Err(Failure::new(
+                    format!("Cannot publish to a deleted Destination: {destination}"),
+                    format!("The connection that made {shown} has closed, and its temporary destinations with it."),
+                ));
+            }
+        }
         self.permit(journal, Command::Send, destination, Access::PUB)?;
         let transaction = frame.header("transaction");
         if let Some(tx) = transaction {
@@ -74,6 +136,10 @@ impl Session {
     }
 
     fn check_syntax(&self, destination: &str) -> Result<(), Failure> {
+        if self.state.config.semantics.rabbitmq_destinations {
+            dialect::rabbitmq_destination(destination)
+                .map_err(|(message, detail)| Failure::new(message, detail))?;
+        }
         let syntax = self.state.config.rules.destination_syntax;
         syntax
             .check(destination)
@@ -117,12 +183,15 @@ impl Session {
     ) -> Result<(), Failure> {
         let destination = required(frame, "destination")?;
         self.check_syntax(destination)?;
-        if self.state.config.rules.refuse_selectors && frame.header("selector").is_some() {
+        if temp::is_temp(destination)
+            && self.state.config.semantics.temp_names == TempNames::RabbitMq
+        {
             return Err(Failure::new(
-                "selectors are not supported",
-                "This broker refuses SUBSCRIBE frames with a 'selector' header.",
+                "Invalid destination",
+                format!("'{destination}' is not a valid destination for 'SUBSCRIBE'"),
             ));
         }
+        let selector = self.selector(frame)?;
         self.permit(journal, Command::Subscribe, destination, Access::SUB)?;
         let id = match (frame.header("id"), self.version) {
             (Some(id), _) => id,
@@ -150,15 +219,39 @@ impl Session {
         }
         let request = SubscribeRequest {
             id: id.to_owned(),
-            destination: destination.to_owned(),
+            destination: self.broker_name(destination),
             ack,
             prefetch: prefetch(frame)?,
+            selector,
             headers: frame.headers().clone(),
         };
         journal
             .live
             .subscribe(self.conn, request, &mut journal.history)
             .map_err(route_failure)
+    }
+
+    /// The SUBSCRIBE's selector, parsed, if the dialect applies selectors.
+    fn selector(&self, frame: &Frame) -> Result<Option<Arc<Selector>>, Failure> {
+        let Some(text) = frame.header("selector") else {
+            return Ok(None);
+        };
+        if self.state.config.rules.refuse_selectors {
+            return Err(Failure::new(
+                "selectors are not supported",
+                "This broker refuses SUBSCRIBE frames with a 'selector' header.",
+            ));
+        }
+        if self.state.config.semantics.selectors == Selectors::Ignore {
+            return Ok(None);
+        }
+        match Selector::parse(text) {
+            Ok(selector) => Ok(Some(Arc::new(selector))),
+            Err(error) => Err(Failure::new(
+                error.to_string(),
+                "The selector header must be a JMS message selector (SQL-92 conditions on message headers).",
+            )),
+        }
     }
 
     pub(super) fn unsubscribe(
@@ -211,9 +304,16 @@ impl Session {
             self.transaction(journal, tx)?.push(op);
             return Ok(());
         }
+        let requeue = frame.header("requeue") != Some("false");
         journal
             .live
-            .settle(self.conn, &target, kind, None, &mut journal.history)
+            .settle(
+                self.conn,
+                (&target, kind),
+                requeue,
+                None,
+                &mut journal.history,
+            )
             .map_err(route_failure)
     }
 
@@ -281,11 +381,16 @@ impl Session {
             // of the same transaction has nothing left to do.
             match op {
                 TxOp::Send(message) => journal.live.publish(message, &mut journal.history),
-                TxOp::Settle { target, kind, .. } => {
+                TxOp::Settle {
+                    target,
+                    kind,
+                    frame,
+                } => {
+                    let requeue = frame.header("requeue") != Some("false");
                     let _ = journal.live.settle(
                         self.conn,
-                        &target,
-                        kind,
+                        (&target, kind),
+                        requeue,
                         Some(tx),
                         &mut journal.history,
                     );

@@ -29,6 +29,7 @@ impl Session {
             })?,
         };
         let principal = self.authenticate(journal, frame)?;
+        self.check_vhost(frame)?;
         let agreed = heart_beat::negotiate(
             self.state.config.heart_beat,
             client_beats,
@@ -43,12 +44,14 @@ impl Session {
         };
         journal.live.send_control(self.conn, negotiated);
         let session = format!("session-{}", self.conn);
-        let connected = replies::connected(
-            version,
-            &self.state.config.server_name,
-            &session,
-            agreed.header,
-        );
+        // STOMP 1.0 has no heart-beats: 0,0 whatever the broker offers.
+        let offered = if version == Version::V1_0 {
+            (0, 0)
+        } else {
+            agreed.header
+        };
+        let connected =
+            replies::connected(version, &self.state.config.server_name, &session, offered);
         journal
             .live
             .send_frame(self.conn, connected, &mut journal.history);
@@ -61,6 +64,22 @@ impl Session {
             .connected(self.conn, frame, principal.clone(), version, beats);
         self.principal = Some(principal);
         Ok(())
+    }
+
+    /// RabbitMQ: the `host` header names a virtual host, which must exist
+    /// (no `host`: the default, `/`).
+    fn check_vhost(&self, frame: &Frame) -> Result<(), Failure> {
+        let Some(vhosts) = &self.state.config.semantics.vhosts else {
+            return Ok(());
+        };
+        let host = frame.header("host").unwrap_or("/");
+        if vhosts.iter().any(|v| v == host) {
+            return Ok(());
+        }
+        Err(Failure::new(
+            "Bad CONNECT",
+            format!("Virtual host '{host}' access denied"),
+        ))
     }
 
     /// CONNECT with the upgrade's HTTP Basic login and passcode, when it has

@@ -499,12 +499,7 @@ impl History {
         transaction: Option<&str>,
     ) -> Arc<StoredMessage> {
         let meter = Some(&self.meter);
-        if !self.recording {
-            let stored = StoredMessage::from_send(id, 0, destination, headers, body, meter);
-            return Arc::new(stored);
-        }
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = if self.recording { self.next_seq } else { 0 };
         let stored = Arc::new(StoredMessage::from_send(
             id,
             seq,
@@ -513,6 +508,9 @@ impl History {
             body,
             meter,
         ));
+        if !self.recording {
+            return stored;
+        }
         if let Some(conn) = connection {
             let entry = TranscriptItem::Send(SentMessage::send(&stored));
             self.record(conn, Direction::In, entry);
@@ -521,6 +519,20 @@ impl History {
             Some(origin) => origin.clone(),
             None => Arc::new(Origin::Injected),
         };
+        self.keep(&stored, origin, transaction, connection);
+        stored
+    }
+
+    /// Keeps a new message in the published list, with the next `seq`.
+    fn keep(
+        &mut self,
+        stored: &Arc<StoredMessage>,
+        origin: Arc<Origin>,
+        transaction: Option<&str>,
+        connection: Option<ConnectionId>,
+    ) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
         let evicted = self.published.push(KeptMessage {
             seq,
             stored: stored.clone(),
@@ -534,7 +546,42 @@ impl History {
         });
         self.evicted_messages += evicted as u64;
         self.trim(connection);
+    }
+
+    /// The broker's copy of message `of` for the dead-letter queue
+    /// `destination`, recorded with its origin.
+    pub(crate) fn dead_letter(
+        &mut self,
+        id: u64,
+        destination: &str,
+        headers: Headers,
+        body: Bytes,
+        of: u64,
+        reason: String,
+    ) -> Arc<StoredMessage> {
+        let seq = if self.recording { self.next_seq } else { 0 };
+        let stored = Arc::new(StoredMessage::from_send(
+            id,
+            seq,
+            destination,
+            headers,
+            body,
+            Some(&self.meter),
+        ));
+        if self.recording {
+            let origin = Arc::new(Origin::DeadLetter { of, reason });
+            self.keep(&stored, origin, None, None);
+        }
         stored
+    }
+
+    /// A message ended without (another) delivery: expired, moved to the
+    /// dead-letter queue, or rejected.
+    pub(crate) fn ended_undelivered(&mut self, seq: u64, status: MessageStatus) {
+        if let Some(tracked) = self.tracked(seq) {
+            tracked.waiting = false;
+            tracked.status = status;
+        }
     }
 
     /// A message left the sender's hands: `subscribers` is how many topic

@@ -82,6 +82,9 @@ impl KeptMessage {
                 | MessageStatus::Discarded
                 | MessageStatus::RolledBack
                 | MessageStatus::Dropped
+                | MessageStatus::Expired
+                | MessageStatus::DeadLettered
+                | MessageStatus::Rejected
         ) {
             return;
         }

@@ -12,20 +12,23 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::history::History;
 use super::ids::IdMap;
 use super::outbox::{Outbound, Outbox};
 use crate::ack::AckMode;
 use crate::destination::{DestinationKind, DestinationRules};
+use crate::dialect::{self, Expiry, Nack, Semantics};
 use crate::journal::{
-    AckKind, CloseReason, ConnectionId, QueueSnapshot, QueuedMessage, SubscriptionInfo,
-    TransactionInfo,
+    AckKind, CloseReason, ConnectionId, MessageStatus, QueueSnapshot, QueuedMessage,
+    SubscriptionInfo, TransactionInfo,
 };
 use crate::protocol::frame::{Frame, Headers};
 use crate::protocol::message::{parse_message_id, Delivery, SharedTail, StoredMessage};
+use crate::selector::Selector;
 use crate::transport::Transport;
 
 /// Which delivery an ACK or NACK frame means.
@@ -91,6 +94,8 @@ pub(crate) struct SubscribeRequest {
     pub(crate) ack: AckMode,
     /// At most this many unacknowledged messages at once (queues only).
     pub(crate) prefetch: Option<usize>,
+    /// Only messages it selects are delivered.
+    pub(crate) selector: Option<Arc<Selector>>,
     /// The SUBSCRIBE frame's headers, for inspection.
     pub(crate) headers: Headers,
 }
@@ -154,6 +159,9 @@ struct Subscription {
     kind: DestinationKind,
     ack: AckMode,
     prefetch: Option<usize>,
+    selector: Option<Arc<Selector>>,
+    /// A topic subscription with wildcards.
+    pattern: bool,
     headers: Headers,
     /// Deliveries awaiting ACK or NACK, by tag (delivery order).
     pending: BTreeMap<u64, Arc<StoredMessage>>,
@@ -165,6 +173,13 @@ struct Subscription {
 }
 
 impl Subscription {
+    /// Whether its selector (if any) selects `message`.
+    fn selects(&self, message: &StoredMessage) -> bool {
+        self.selector
+            .as_ref()
+            .is_none_or(|s| s.matches(|name| message.header(name)))
+    }
+
     fn take_pending(&mut self, tag: u64, cumulative: bool) -> Vec<(u64, Arc<StoredMessage>)> {
         let taken: Vec<(u64, Arc<StoredMessage>)> = if cumulative {
             let rest = self.pending.split_off(&(tag + 1));
@@ -228,6 +243,8 @@ struct Queue {
     /// What the waiting messages occupy.
     bytes: usize,
     consumers: Vec<SubKey>,
+    /// How many consumers have a selector.
+    selective: usize,
     next: usize,
 }
 
@@ -237,18 +254,18 @@ impl Queue {
         self.messages.push_back(queued);
     }
 
-    fn pop_front(&mut self) -> Option<Queued> {
-        let queued = self.messages.pop_front()?;
-        self.bytes -= queued.message.cost();
-        Some(queued)
-    }
-
     /// Puts messages back at the front, keeping their order.
     fn return_front(&mut self, messages: impl DoubleEndedIterator<Item = Queued>) {
         for queued in messages.rev() {
             self.bytes += queued.message.cost();
             self.messages.push_front(queued);
         }
+    }
+
+    fn remove(&mut self, index: usize) -> Option<Queued> {
+        let queued = self.messages.remove(index)?;
+        self.bytes -= queued.message.cost();
+        Some(queued)
     }
 
     fn clear(&mut self) {
@@ -261,10 +278,15 @@ impl Queue {
 #[derive(Debug)]
 pub(crate) struct Live {
     rules: DestinationRules,
+    semantics: Semantics,
+    /// The broker's message ids, for the dead letters it makes.
+    message_ids: Arc<AtomicU64>,
     dispatch_watermark: usize,
     max_backlog: usize,
     queues: HashMap<String, Queue>,
     topics: HashMap<String, Vec<SubKey>>,
+    /// Topic subscriptions with wildcards, and their pattern.
+    topic_patterns: Vec<(Arc<str>, SubKey)>,
     connections: IdMap<Connection>,
     /// Connections whose outbox has items queued in this pass.
     unflushed: Vec<ConnectionId>,
@@ -273,15 +295,20 @@ pub(crate) struct Live {
 impl Live {
     pub(crate) fn new(
         rules: DestinationRules,
+        semantics: Semantics,
+        message_ids: Arc<AtomicU64>,
         dispatch_watermark: usize,
         max_backlog: usize,
     ) -> Live {
         Live {
             rules,
+            semantics,
+            message_ids,
             dispatch_watermark,
             max_backlog,
             queues: HashMap::new(),
             topics: HashMap::new(),
+            topic_patterns: Vec::new(),
             connections: IdMap::default(),
             unflushed: Vec::new(),
         }
@@ -376,19 +403,22 @@ impl Live {
             HashMap::new();
         let mut subscriptions: Vec<_> = subscriptions.into_iter().collect();
         subscriptions.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut returned: HashMap<String, Vec<Queued>> = HashMap::new();
+        let mut returned: HashMap<String, Vec<Arc<StoredMessage>>> = HashMap::new();
+        let mut selective: HashMap<String, usize> = HashMap::new();
         for (id, subscription) in subscriptions {
             history.unsubscribed(conn, &id, &subscription.destination);
             if subscription.kind == DestinationKind::Queue {
+                if subscription.selector.is_some() {
+                    *selective
+                        .entry(subscription.destination.to_string())
+                        .or_default() += 1;
+                }
                 let back = returned
                     .entry(subscription.destination.to_string())
                     .or_default();
                 for message in subscription.pending.into_values() {
                     history.requeued(message.journal_seq, true);
-                    back.push(Queued {
-                        message,
-                        redelivered: true,
-                    });
+                    back.push(message);
                 }
             }
             by_destination
@@ -396,6 +426,7 @@ impl Live {
                 .or_default()
                 .insert(id);
         }
+        self.topic_patterns.retain(|(_, k)| k.conn != conn);
         let mut touched = Vec::new();
         for ((kind, destination), ids) in by_destination {
             let gone = |k: &SubKey| k.conn == conn && ids.contains(&k.id);
@@ -404,15 +435,35 @@ impl Live {
                 DestinationKind::Queue => {
                     let queue = self.queues.entry(destination.clone()).or_default();
                     queue.consumers.retain(|k| !gone(k));
-                    if let Some(messages) = returned.remove(&destination) {
-                        queue.return_front(messages.into_iter());
-                    }
+                    queue.selective -= selective.get(&destination).copied().unwrap_or(0);
                     touched.push(destination);
                 }
             }
         }
+        for (destination, messages) in returned {
+            self.take_back(&destination, messages, history);
+        }
+        self.drop_temporary(conn, history);
         for queue in touched {
             self.dispatch_queue(&queue, history);
+        }
+    }
+
+    /// A connection's temporary queues end with it, and what waits on them.
+    fn drop_temporary(&mut self, conn: ConnectionId, history: &mut History) {
+        let owned: Vec<String> = self
+            .queues
+            .keys()
+            .filter(|name| dialect::temp::owned_by(name, conn))
+            .cloned()
+            .collect();
+        for name in owned {
+            let Some(queue) = self.queues.remove(&name) else {
+                continue;
+            };
+            for queued in queue.messages {
+                history.ended_undelivered(queued.message.journal_seq, MessageStatus::Rejected);
+            }
         }
     }
 
@@ -512,14 +563,20 @@ impl Live {
             destination,
             ack,
             prefetch,
+            selector,
             headers,
             ..
         } = request;
+        let pattern = kind == DestinationKind::Topic
+            && dialect::is_pattern(self.semantics.wildcards, &destination);
+        let selective = selector.is_some();
         let subscription = Subscription {
             destination: Arc::from(destination.as_str()),
             kind,
             ack,
             prefetch,
+            selector,
+            pattern,
             headers,
             pending: BTreeMap::new(),
             tags_by_message_id: IdMap::default(),
@@ -534,7 +591,12 @@ impl Live {
             DestinationKind::Queue => {
                 let queue = self.queues.entry(destination.clone()).or_default();
                 queue.consumers.push(key);
+                queue.selective += usize::from(selective);
                 self.dispatch_queue(&destination, history);
+            }
+            DestinationKind::Topic if pattern => {
+                self.topic_patterns
+                    .push((Arc::from(destination.as_str()), key));
             }
             DestinationKind::Topic => self.topics.entry(destination).or_default().push(key),
         }
@@ -558,6 +620,9 @@ impl Live {
         history.unsubscribed(conn, &id, &subscription.destination);
         let key = SubKey { conn, id };
         match subscription.kind {
+            DestinationKind::Topic if subscription.pattern => {
+                self.topic_patterns.retain(|(_, k)| *k != key);
+            }
             DestinationKind::Topic => {
                 self.unhook_topic(&subscription.destination, |k| *k == key);
             }
@@ -570,10 +635,9 @@ impl Live {
                     .entry(subscription.destination.to_string())
                     .or_default();
                 queue.consumers.retain(|k| *k != key);
-                queue.return_front(subscription.pending.into_values().map(|message| Queued {
-                    message,
-                    redelivered: true,
-                }));
+                queue.selective -= usize::from(subscription.selector.is_some());
+                let returned = subscription.pending.into_values().collect();
+                self.take_back(&subscription.destination, returned, history);
                 self.dispatch_queue(&subscription.destination, history);
             }
         }
@@ -649,9 +713,14 @@ impl Live {
 
     /// Routes a newly published message.
     pub(crate) fn publish(&mut self, message: Arc<StoredMessage>, history: &mut History) {
+        self.set_expiry(&message);
         match self.rules.kind_of(&message.destination) {
             DestinationKind::Queue => {
                 history.routed(message.journal_seq, DestinationKind::Queue, 0);
+                if message.expired_at(now_ms()) {
+                    self.expire(message, history);
+                    return;
+                }
                 let queue = match self.queues.get_mut(&*message.destination) {
                     Some(queue) => queue,
                     None => self
@@ -659,31 +728,181 @@ impl Live {
                         .entry(message.destination.to_string())
                         .or_default(),
                 };
-                let idle = queue.messages.is_empty();
+                // Without selectors, messages wait only while every consumer
+                // is busy, so only the first can move; with selectors, a
+                // waiting message may be one nobody selects.
+                let idle = queue.messages.is_empty() || queue.selective > 0;
                 queue.push_back(Queued {
                     message,
                     redelivered: false,
                 });
                 if idle {
-                    // Only the new message can move; skip the name lookup.
-                    dispatch(
+                    // Skips the name lookup of dispatch_queue.
+                    let expired = dispatch(
                         queue,
                         &mut self.connections,
                         &mut self.unflushed,
                         self.dispatch_watermark,
                         history,
                     );
+                    for message in expired {
+                        self.expire(message, history);
+                    }
                 }
             }
             DestinationKind::Topic => self.publish_to_topic(message, history),
         }
     }
 
+    /// Reads the message's expiry header, as the dialect names it.
+    fn set_expiry(&self, message: &StoredMessage) {
+        let at = match self.semantics.expiry {
+            Expiry::Expires => message
+                .header("expires")
+                .and_then(|v| v.parse::<u64>().ok()),
+            Expiry::Expiration => message
+                .header("expiration")
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(|ttl| now_ms().saturating_add(ttl)),
+        };
+        if let Some(at) = at {
+            message.expires_at.store(at, Ordering::Relaxed);
+        }
+    }
+
+    /// An expired message: to the dead-letter queue (ActiveMQ: persistent
+    /// ones only), else gone; the journal says expired either way.
+    fn expire(&mut self, message: Arc<StoredMessage>, history: &mut History) {
+        history.ended_undelivered(message.journal_seq, MessageStatus::Expired);
+        let cause = format!(
+            "java.lang.Throwable: Message Expired. Expiration:{}",
+            message.expires_at.load(Ordering::Relaxed)
+        );
+        self.bury(&message, "expired", Some(&cause), history);
+    }
+
+    /// Queue messages that come back unacknowledged (NACK, UNSUBSCRIBE, the
+    /// consumer gone): to the front of their queue, marked redelivered,
+    /// unless they have been redelivered too often: those go to the
+    /// dead-letter queue.
+    fn take_back(
+        &mut self,
+        destination: &str,
+        messages: Vec<Arc<StoredMessage>>,
+        history: &mut History,
+    ) {
+        let mut back = Vec::with_capacity(messages.len());
+        let mut dead = Vec::new();
+        for message in messages {
+            let times = message.redeliveries.fetch_add(1, Ordering::Relaxed) + 1;
+            if self
+                .semantics
+                .max_redeliveries
+                .is_some_and(|max| times > max)
+            {
+                dead.push(message);
+            } else {
+                back.push(Queued {
+                    message,
+                    redelivered: true,
+                });
+            }
+        }
+        if !back.is_empty() {
+            let queue = self.queues.entry(destination.to_owned()).or_default();
+            queue.return_front(back.into_iter());
+        }
+        for message in dead {
+            let times = message.redeliveries.load(Ordering::Relaxed) - 1;
+            self.dead_letter(&message, &format!("redelivered {times} times"), history);
+        }
+    }
+
+    /// A message given up on (a poison NACK, too many redeliveries).
+    fn dead_letter(&mut self, message: &Arc<StoredMessage>, reason: &str, history: &mut History) {
+        let cause = format!("Delivery[{reason}] exceeds redelivery policy limit");
+        if self.bury(message, reason, Some(&cause), history) {
+            history.ended_undelivered(message.journal_seq, MessageStatus::DeadLettered);
+        } else {
+            history.ended_undelivered(message.journal_seq, MessageStatus::Rejected);
+        }
+    }
+
+    /// Publishes a copy of `message` on the dead-letter queue, as ActiveMQ
+    /// makes it (`original-destination`, `originalExpiration`, persistent,
+    /// `dlqDeliveryFailureCause`); false if the dialect has no dead-letter
+    /// queue for it (none, or it is not persistent where only those go, or
+    /// it was already on the dead-letter queue).
+    fn bury(
+        &mut self,
+        message: &Arc<StoredMessage>,
+        reason: &str,
+        cause: Option<&str>,
+        history: &mut History,
+    ) -> bool {
+        let Some(dlq) = self.semantics.dead_letter_queue.clone() else {
+            return false;
+        };
+        if *message.destination == *dlq
+            || (self.semantics.dead_letter_persistent_only && !message.is_persistent())
+        {
+            return false;
+        }
+        let mut headers = Headers::new();
+        for (name, value) in message.sent.iter() {
+            if !matches!(name, "destination" | "expires" | "persistent" | "receipt") {
+                headers.push(name, value);
+            }
+        }
+        headers.push("destination", &*dlq);
+        headers.push("original-destination", &*message.destination);
+        let expiration = message.expires_at.load(Ordering::Relaxed);
+        headers.push("originalExpiration", expiration.to_string());
+        headers.push("persistent", "true");
+        if let Some(cause) = cause {
+            headers.push("dlqDeliveryFailureCause", cause);
+        }
+        let id = self.message_ids.fetch_add(1, Ordering::Relaxed);
+        let copy = history.dead_letter(
+            id,
+            &dlq,
+            headers,
+            message.body.clone(),
+            message.journal_seq,
+            reason.to_owned(),
+        );
+        self.publish(copy, history);
+        true
+    }
+
     fn publish_to_topic(&mut self, message: Arc<StoredMessage>, history: &mut History) {
-        let subscribers = self
+        if message.expired_at(now_ms()) {
+            history.routed(message.journal_seq, DestinationKind::Topic, 0);
+            self.expire(message, history);
+            return;
+        }
+        let mut selected: Vec<SubKey> = Vec::new();
+        let exact = self
             .topics
             .get(&*message.destination)
             .map_or(&[][..], Vec::as_slice);
+        let wildcards = self.semantics.wildcards;
+        let matching = self
+            .topic_patterns
+            .iter()
+            .filter(|(pattern, _)| dialect::topic_matches(wildcards, pattern, &message.destination))
+            .map(|(_, key)| key);
+        for key in exact.iter().chain(matching) {
+            let selects = self
+                .connections
+                .get(&key.conn)
+                .and_then(|c| c.subscriptions.get(&key.id))
+                .is_some_and(|s| s.selects(&message));
+            if selects {
+                selected.push(key.clone());
+            }
+        }
+        let subscribers = &selected[..];
         history.routed(
             message.journal_seq,
             DestinationKind::Topic,
@@ -723,12 +942,14 @@ impl Live {
 
     /// Settles the delivery `target` names (cumulatively in `client` mode)
     /// with an ACK or NACK; on NACK, queue messages go back to their queue for
-    /// redelivery. `transaction` is for the journal.
+    /// redelivery, or to the dead-letter queue, as the dialect says (`requeue`
+    /// is RabbitMQ's header: false for `requeue:false`). `transaction` is for
+    /// the journal.
     pub(crate) fn settle(
         &mut self,
         conn: ConnectionId,
-        target: &AckTarget,
-        kind: AckKind,
+        (target, kind): (&AckTarget, AckKind),
+        requeue: bool,
         transaction: Option<&str>,
         history: &mut History,
     ) -> Result<(), RouteError> {
@@ -740,7 +961,13 @@ impl Live {
             .get_mut(&id)
             .expect("resolve returns a live subscription");
         let settled = subscription.take_pending(tag, subscription.ack == AckMode::Client);
-        let requeue = kind == AckKind::Nack && subscription.kind == DestinationKind::Queue;
+        let nack = kind == AckKind::Nack && subscription.kind == DestinationKind::Queue;
+        let requeue = nack
+            && match self.semantics.nack {
+                Nack::Redeliver => true,
+                Nack::Poison => false,
+                Nack::Requeue => requeue,
+            };
         for (tag, message) in &settled {
             connection.pending_tags.remove(tag);
             match kind {
@@ -753,12 +980,13 @@ impl Live {
             return Ok(());
         }
         let destination = subscription.destination.clone();
+        let settled: Vec<Arc<StoredMessage>> = settled.into_iter().map(|(_, m)| m).collect();
         if requeue {
-            let queue = self.queues.entry(destination.to_string()).or_default();
-            queue.return_front(settled.into_iter().map(|(_, message)| Queued {
-                message,
-                redelivered: true,
-            }));
+            self.take_back(&destination, settled, history);
+        } else if nack {
+            for message in &settled {
+                self.dead_letter(message, "NACKed", history);
+            }
         }
         self.dispatch_queue(&destination, history);
         Ok(())
@@ -811,13 +1039,16 @@ impl Live {
             self.queues.remove(name);
             return;
         }
-        dispatch(
+        let expired = dispatch(
             queue,
             &mut self.connections,
             &mut self.unflushed,
             self.dispatch_watermark,
             history,
         );
+        for message in expired {
+            self.expire(message, history);
+        }
     }
 
     // ---- transactions ----------------------------------------------------
@@ -873,6 +1104,7 @@ impl Live {
                     id: id.to_string(),
                     destination: s.destination.to_string(),
                     ack: s.ack,
+                    selector: s.selector.as_ref().map(|s| s.text().to_owned()),
                     headers: s.headers.clone(),
                     delivered: s.delivered,
                     acked: s.acked,
@@ -983,21 +1215,37 @@ fn connection_mut(
         .ok_or_else(|| RouteError::UnknownSubscription("(connection closed)".into()))
 }
 
-/// Hands `queue`'s messages to eligible consumers, round-robin.
+/// Hands `queue`'s messages to eligible consumers, round-robin, each to a
+/// consumer whose selector (if any) selects it; returns the messages found
+/// expired on the way, taken off the queue.
 fn dispatch(
     queue: &mut Queue,
     connections: &mut IdMap<Connection>,
     unflushed: &mut Vec<ConnectionId>,
     watermark: usize,
     history: &mut History,
-) {
-    while !queue.messages.is_empty() {
-        let Some(index) = next_consumer(queue, connections, watermark) else {
+) -> Vec<Arc<StoredMessage>> {
+    let mut expired = Vec::new();
+    let now = now_ms();
+    let mut index = 0;
+    while index < queue.messages.len() {
+        if queue.messages[index].message.expired_at(now) {
+            expired.extend(queue.remove(index).map(|q| q.message));
+            continue;
+        }
+        let message = &queue.messages[index].message;
+        let Some(consumer) = next_consumer(queue, connections, watermark, message) else {
+            // Nobody takes it now. Without selectors nobody takes any other
+            // either; with them, a later message may suit someone with room.
+            if queue.selective > 0 && next_consumer_at_all(queue, connections, watermark) {
+                index += 1;
+                continue;
+            }
             break;
         };
-        queue.next = (index + 1) % queue.consumers.len();
-        let queued = queue.pop_front().expect("checked non-empty");
-        let key = &queue.consumers[index];
+        queue.next = (consumer + 1) % queue.consumers.len();
+        let queued = queue.remove(index).expect("checked in range");
+        let key = &queue.consumers[consumer];
         let connection = connections
             .get_mut(&key.conn)
             .expect("eligible consumer exists");
@@ -1012,41 +1260,68 @@ fn dispatch(
             unflushed.push(key.conn);
         }
     }
+    expired
 }
 
-/// The first consumer from the round-robin position that can take a message.
+/// The first consumer from the round-robin position that can take
+/// `message` now (room for it, and its selector selects it).
 fn next_consumer(
     queue: &Queue,
     connections: &IdMap<Connection>,
     watermark: usize,
+    message: &StoredMessage,
 ) -> Option<usize> {
     let count = queue.consumers.len();
     (0..count).map(|i| (queue.next + i) % count).find(|&index| {
         let key = &queue.consumers[index];
-        let Some(connection) = connections.get(&key.conn) else {
-            return false;
-        };
-        let Some(subscription) = connection.subscriptions.get(&key.id) else {
-            return false;
-        };
-        if connection.closing
-            || subscription
-                .prefetch
-                .is_some_and(|p| subscription.pending.len() >= p)
-        {
-            return false;
-        }
-        if connection.outbox.backlog() >= watermark {
-            // Marked before the second look: a writer that drains in between
-            // either sees the mark (and re-dispatches) or drained before the
-            // second look, which then finds room.
-            connection.outbox.mark_throttled();
-            if connection.outbox.backlog() >= watermark {
-                return false;
-            }
-        }
-        true
+        can_take(key, connections, watermark)
+            && connections
+                .get(&key.conn)
+                .and_then(|c| c.subscriptions.get(&key.id))
+                .is_some_and(|s| s.selects(message))
     })
+}
+
+/// Whether any consumer could take a message now, whatever it is.
+fn next_consumer_at_all(queue: &Queue, connections: &IdMap<Connection>, watermark: usize) -> bool {
+    queue
+        .consumers
+        .iter()
+        .any(|key| can_take(key, connections, watermark))
+}
+
+/// Whether consumer `key` has room for one more message.
+fn can_take(key: &SubKey, connections: &IdMap<Connection>, watermark: usize) -> bool {
+    let Some(connection) = connections.get(&key.conn) else {
+        return false;
+    };
+    let Some(subscription) = connection.subscriptions.get(&key.id) else {
+        return false;
+    };
+    if connection.closing
+        || subscription
+            .prefetch
+            .is_some_and(|p| subscription.pending.len() >= p)
+    {
+        return false;
+    }
+    if connection.outbox.backlog() >= watermark {
+        // Marked before the second look: a writer that drains in between
+        // either sees the mark (and re-dispatches) or drained before the
+        // second look, which then finds room.
+        connection.outbox.mark_throttled();
+        if connection.outbox.backlog() >= watermark {
+            return false;
+        }
+    }
+    true
+}
+
+/// Milliseconds since the epoch, as `expires` headers count them.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Queues one message for one subscription and records it; it stays

@@ -92,7 +92,8 @@ pub(crate) struct BrokerState {
     pub(crate) issued_certificates: crate::tls::IssuedCertificates,
     shutting_down: AtomicBool,
     next_conn: AtomicU64,
-    next_message: AtomicU64,
+    /// Shared with the live state, which makes dead letters.
+    next_message: Arc<AtomicU64>,
 }
 
 impl BrokerState {
@@ -101,8 +102,9 @@ impl BrokerState {
         for (login, passcode) in &config.users {
             users.insert(login.clone(), passcode.clone());
         }
+        let next_message = Arc::new(AtomicU64::new(1));
         Arc::new(BrokerState {
-            journal: Mutex::new(Journal::new(&config)),
+            journal: Mutex::new(Journal::new(&config, next_message.clone())),
             users,
             permissions: LivePermissions::new(config.permissions.clone()),
             refusals: Refusals::default(),
@@ -111,7 +113,7 @@ impl BrokerState {
             config,
             shutting_down: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
-            next_message: AtomicU64::new(1),
+            next_message,
         })
     }
 

@@ -1,5 +1,8 @@
 //! [`Journal`]: the broker's live state and history as a test reads them.
 
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::history::History;
@@ -48,10 +51,12 @@ pub struct Journal {
 }
 
 impl Journal {
-    pub(crate) fn new(config: &Config) -> Journal {
+    pub(crate) fn new(config: &Config, message_ids: Arc<AtomicU64>) -> Journal {
         Journal {
             live: Live::new(
                 config.destinations.clone(),
+                config.semantics.clone(),
+                message_ids,
                 config.dispatch_watermark,
                 config.max_backlog,
             ),

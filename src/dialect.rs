@@ -1,0 +1,381 @@
+//! Where brokers differ beyond the protocol: selectors, wildcards, expiry,
+//! redelivery and dead letters, temporary destinations. A broker follows
+//! one [`Dialect`]; the default follows ActiveMQ where the real brokers
+//! differ, and the profiles (`Broker::builder().activemq()`, `.rabbitmq()`,
+//! `.rocketmq()`) follow their broker.
+//!
+//! What each choice is, and what the real brokers were seen to do, is in the
+//! README's "Like your broker" section and `docs/conformance.md`.
+
+use std::sync::Arc;
+
+/// The broker a profile imitates.
+///
+/// # Examples
+/// ```
+/// use stompbox::{Broker, Dialect};
+/// let broker = Broker::builder().rabbitmq().start()?;
+/// assert_eq!(broker.dialect(), Dialect::RabbitMq);
+/// assert_eq!(Broker::start()?.dialect(), Dialect::Default);
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// STOMP as the specification says; where it leaves room, as ActiveMQ.
+    Default,
+    /// Apache ActiveMQ 5 ("Classic").
+    ActiveMq,
+    /// RabbitMQ's STOMP plugin.
+    RabbitMq,
+    /// The RocketMQ STOMP gateway.
+    RocketMq,
+}
+
+/// Topic wildcards on SUBSCRIBE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wildcards {
+    /// None: `*` is a character like any other.
+    Off,
+    /// ActiveMQ: `.`-separated elements; `*` is one element, `>` the rest.
+    ActiveMq,
+    /// RabbitMQ: `.`-separated words; `*` is one word, `#` zero or more.
+    RabbitMq,
+}
+
+/// What the `selector` header of a SUBSCRIBE does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Selectors {
+    /// Parsed and applied (ActiveMQ).
+    Evaluate,
+    /// Accepted and ignored (RabbitMQ).
+    Ignore,
+}
+
+/// Which header makes a message expire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// ActiveMQ's `expires`: milliseconds since the epoch, 0 for never.
+    Expires,
+    /// RabbitMQ's `expiration`: milliseconds to live from when it is sent.
+    Expiration,
+}
+
+/// What a NACK of a queue message does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Nack {
+    /// Back to the queue for redelivery, until the redelivery limit.
+    Redeliver,
+    /// ActiveMQ: a "poison ack": to the dead-letter queue at once when the
+    /// message is persistent, discarded when not.
+    Poison,
+    /// RabbitMQ: redelivered unless the NACK says `requeue:false`, then gone.
+    Requeue,
+}
+
+/// How a `/temp-queue/` in `reply-to` is rewritten for the receiver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TempNames {
+    /// `/remote-temp-queue/ID:...` (ActiveMQ).
+    ActiveMq,
+    /// `/reply-queue/amq.gen-...` (RabbitMQ).
+    RabbitMq,
+}
+
+/// Every choice of one dialect.
+#[derive(Clone, Debug)]
+pub(crate) struct Semantics {
+    pub(crate) dialect: Dialect,
+    pub(crate) wildcards: Wildcards,
+    pub(crate) selectors: Selectors,
+    pub(crate) expiry: Expiry,
+    pub(crate) nack: Nack,
+    /// Deliveries after the first before a message is dead-lettered.
+    pub(crate) max_redeliveries: Option<u32>,
+    /// Where dead letters go; `None`: they are dropped.
+    pub(crate) dead_letter_queue: Option<Arc<str>>,
+    /// Dead-letter only persistent messages (ActiveMQ's default
+    /// `processNonPersistent=false`): others are dropped.
+    pub(crate) dead_letter_persistent_only: bool,
+    pub(crate) temp_names: TempNames,
+    /// RabbitMQ's destination prefixes: an unknown one is an ERROR.
+    pub(crate) rabbitmq_destinations: bool,
+    /// RabbitMQ's virtual hosts: the CONNECT `host` must name one.
+    pub(crate) vhosts: Option<Vec<String>>,
+}
+
+impl Semantics {
+    /// The default: ActiveMQ's where brokers differ, except that a NACK
+    /// redelivers (as RabbitMQ's does, and as a client that NACKs to retry
+    /// expects), up to the redelivery limit.
+    pub(crate) fn default_broker() -> Semantics {
+        Semantics {
+            dialect: Dialect::Default,
+            wildcards: Wildcards::ActiveMq,
+            selectors: Selectors::Evaluate,
+            expiry: Expiry::Expires,
+            nack: Nack::Redeliver,
+            max_redeliveries: Some(6),
+            dead_letter_queue: Some(Arc::from("/queue/ActiveMQ.DLQ")),
+            dead_letter_persistent_only: false,
+            temp_names: TempNames::ActiveMq,
+            rabbitmq_destinations: false,
+            vhosts: None,
+        }
+    }
+
+    pub(crate) fn activemq() -> Semantics {
+        Semantics {
+            dialect: Dialect::ActiveMq,
+            nack: Nack::Poison,
+            dead_letter_persistent_only: true,
+            ..Semantics::default_broker()
+        }
+    }
+
+    pub(crate) fn rabbitmq() -> Semantics {
+        Semantics {
+            dialect: Dialect::RabbitMq,
+            wildcards: Wildcards::RabbitMq,
+            selectors: Selectors::Ignore,
+            expiry: Expiry::Expiration,
+            nack: Nack::Requeue,
+            max_redeliveries: None,
+            dead_letter_queue: None,
+            dead_letter_persistent_only: false,
+            temp_names: TempNames::RabbitMq,
+            rabbitmq_destinations: true,
+            vhosts: Some(vec!["/".to_owned()]),
+        }
+    }
+
+    pub(crate) fn rocketmq() -> Semantics {
+        Semantics {
+            dialect: Dialect::RocketMq,
+            wildcards: Wildcards::Off,
+            ..Semantics::default_broker()
+        }
+    }
+}
+
+impl Default for Semantics {
+    fn default() -> Self {
+        Semantics::default_broker()
+    }
+}
+
+/// Temporary destinations: `/temp-queue/NAME` and `/temp-topic/NAME` are
+/// private to the connection that names them. Inside the broker each is a
+/// destination whose name carries its owner; a `reply-to` naming one is
+/// rewritten to that name, in the dialect's format, so a reply routes back.
+pub(crate) mod temp {
+    use super::TempNames;
+
+    const QUEUE: &str = "/temp-queue/";
+    const TOPIC: &str = "/temp-topic/";
+    const ACTIVEMQ_QUEUE: &str = "/remote-temp-queue/ID:stompbox-";
+    const ACTIVEMQ_TOPIC: &str = "/remote-temp-topic/ID:stompbox-";
+    const RABBITMQ_QUEUE: &str = "/reply-queue/amq.gen-stompbox-";
+
+    /// The broker's name for `destination` as connection `conn` names it,
+    /// if it is one of `conn`'s temporary destinations.
+    pub(crate) fn resolve(names: TempNames, conn: u64, destination: &str) -> Option<String> {
+        if let Some(name) = destination.strip_prefix(QUEUE) {
+            let prefix = match names {
+                TempNames::ActiveMq => ACTIVEMQ_QUEUE,
+                TempNames::RabbitMq => RABBITMQ_QUEUE,
+            };
+            return Some(format!("{prefix}{conn}:{name}"));
+        }
+        let name = destination.strip_prefix(TOPIC)?;
+        Some(format!("{ACTIVEMQ_TOPIC}{conn}:{name}"))
+    }
+
+    /// The owner of a broker name of a temporary destination, and the name
+    /// it gave it (`/temp-queue/NAME`).
+    pub(crate) fn owner(destination: &str) -> Option<(u64, String)> {
+        let (rest, shown) = if let Some(rest) = destination
+            .strip_prefix(ACTIVEMQ_QUEUE)
+            .or_else(|| destination.strip_prefix(RABBITMQ_QUEUE))
+        {
+            (rest, QUEUE)
+        } else {
+            (destination.strip_prefix(ACTIVEMQ_TOPIC)?, TOPIC)
+        };
+        let (conn, name) = rest.split_once(':')?;
+        Some((conn.parse().ok()?, format!("{shown}{name}")))
+    }
+
+    /// Whether `destination` is a broker name of a temporary destination of
+    /// connection `conn`.
+    pub(crate) fn owned_by(destination: &str, conn: u64) -> bool {
+        owner(destination).is_some_and(|(owner, _)| owner == conn)
+    }
+
+    /// Whether `destination` names a temporary destination as a client
+    /// writes it.
+    pub(crate) fn is_temp(destination: &str) -> bool {
+        destination.starts_with(QUEUE) || destination.starts_with(TOPIC)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn names_round_trip_to_their_owner() {
+            let name = resolve(TempNames::ActiveMq, 7, "/temp-queue/replies").unwrap();
+            assert_eq!(name, "/remote-temp-queue/ID:stompbox-7:replies");
+            assert_eq!(owner(&name), Some((7, "/temp-queue/replies".to_owned())));
+            let name = resolve(TempNames::RabbitMq, 3, "/temp-queue/r").unwrap();
+            assert_eq!(name, "/reply-queue/amq.gen-stompbox-3:r");
+            assert!(owned_by(&name, 3) && !owned_by(&name, 4));
+            assert_eq!(resolve(TempNames::ActiveMq, 1, "/queue/a"), None);
+        }
+    }
+}
+
+/// RabbitMQ's destination prefixes; `Err(the ERROR's message and body)` for
+/// any other.
+pub(crate) fn rabbitmq_destination(destination: &str) -> Result<(), (String, String)> {
+    const VALID: [&str; 6] = [
+        "/temp-queue/",
+        "/exchange/",
+        "/topic/",
+        "/queue/",
+        "/amq/queue/",
+        "/reply-queue/",
+    ];
+    if VALID.iter().any(|p| destination.starts_with(p)) {
+        return Ok(());
+    }
+    Err((
+        "Unknown destination".to_owned(),
+        format!(
+            "'{destination}' is not a valid destination.\nValid destination types are: /temp-queue, /exchange, /topic, /queue, /amq/queue, /reply-queue/.\n"
+        ),
+    ))
+}
+
+/// Whether topic `destination` matches subscription `pattern` under
+/// `wildcards` (a pattern without wildcards matches only itself). Wildcards
+/// apply to the part after the last `/`: `/topic/a.*`, or
+/// `/exchange/amq.topic/a.#`.
+pub(crate) fn topic_matches(wildcards: Wildcards, pattern: &str, destination: &str) -> bool {
+    let (many, one) = match wildcards {
+        Wildcards::Off => return pattern == destination,
+        Wildcards::ActiveMq => (">", "*"),
+        Wildcards::RabbitMq => ("#", "*"),
+    };
+    let (Some((pattern_prefix, pattern)), Some((prefix, name))) =
+        (pattern.rsplit_once('/'), destination.rsplit_once('/'))
+    else {
+        return pattern == destination;
+    };
+    if pattern_prefix != prefix {
+        return false;
+    }
+    let pattern: Vec<&str> = pattern.split('.').collect();
+    let name: Vec<&str> = name.split('.').collect();
+    match wildcards {
+        Wildcards::RabbitMq => words_match(&pattern, &name, many, one),
+        _ => rest_match(&pattern, &name, many, one),
+    }
+}
+
+/// Whether `destination` has a wildcard element under `wildcards`.
+pub(crate) fn is_pattern(wildcards: Wildcards, destination: &str) -> bool {
+    let marks: &[&str] = match wildcards {
+        Wildcards::Off => return false,
+        Wildcards::ActiveMq => &["*", ">"],
+        Wildcards::RabbitMq => &["*", "#"],
+    };
+    let key = destination
+        .rsplit_once('/')
+        .map_or(destination, |(_, key)| key);
+    key.split('.').any(|element| marks.contains(&element))
+}
+
+/// ActiveMQ: `>` matches the rest (one or more elements).
+fn rest_match(pattern: &[&str], name: &[&str], many: &str, one: &str) -> bool {
+    match (pattern.split_first(), name.split_first()) {
+        (Some((p, _)), Some(_)) if *p == many => true,
+        (Some((p, prest)), Some((n, nrest))) => {
+            (*p == one || p == n) && rest_match(prest, nrest, many, one)
+        }
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// RabbitMQ: `#` matches zero or more words, `*` exactly one.
+fn words_match(pattern: &[&str], name: &[&str], many: &str, one: &str) -> bool {
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if p < pattern.len() && pattern[p] == many {
+            star = Some((p, n));
+            p += 1;
+            continue;
+        }
+        if n < name.len() && p < pattern.len() && (pattern[p] == one || pattern[p] == name[n]) {
+            p += 1;
+            n += 1;
+            continue;
+        }
+        if p == pattern.len() && n == name.len() {
+            return true;
+        }
+        match star {
+            Some((sp, sn)) if sn < name.len() => {
+                star = Some((sp, sn + 1));
+                p = sp + 1;
+                n = sn + 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("/topic/a.*", "/topic/a.b", true)]
+    #[case("/topic/a.*", "/topic/a.b.c", false)]
+    #[case("/topic/a.*", "/topic/a", false)]
+    #[case("/topic/a.>", "/topic/a.b.c", true)]
+    #[case("/topic/a.>", "/topic/a", false)]
+    #[case("/topic/*.b", "/topic/a.b", true)]
+    #[case("/topic/>", "/topic/a.b", true)]
+    #[case("/topic/a.b", "/topic/a.b", true)]
+    #[case("/topic/a.#", "/topic/a.b", false)]
+    fn activemq_wildcards(#[case] pattern: &str, #[case] name: &str, #[case] matches: bool) {
+        assert_eq!(topic_matches(Wildcards::ActiveMq, pattern, name), matches);
+    }
+
+    #[rstest]
+    #[case("/topic/a.*", "/topic/a.b", true)]
+    #[case("/topic/a.*", "/topic/a.b.c", false)]
+    #[case("/topic/a.#", "/topic/a", true)]
+    #[case("/topic/a.#", "/topic/a.b.c", true)]
+    #[case("/topic/#.c", "/topic/a.b.c", true)]
+    #[case("/topic/#", "/topic/a.b", true)]
+    #[case("/topic/a.#.d", "/topic/a.b.c", false)]
+    #[case("/topic/a.>", "/topic/a.b", false)]
+    fn rabbitmq_wildcards(#[case] pattern: &str, #[case] name: &str, #[case] matches: bool) {
+        assert_eq!(topic_matches(Wildcards::RabbitMq, pattern, name), matches);
+    }
+
+    #[test]
+    fn patterns_are_told_apart_from_names() {
+        assert!(is_pattern(Wildcards::ActiveMq, "/topic/a.*"));
+        assert!(is_pattern(Wildcards::ActiveMq, "/topic/>"));
+        assert!(!is_pattern(Wildcards::ActiveMq, "/topic/a*b"));
+        assert!(!is_pattern(Wildcards::ActiveMq, "/topic/a.#"));
+        assert!(is_pattern(Wildcards::RabbitMq, "/topic/a.#"));
+        assert!(!is_pattern(Wildcards::Off, "/topic/a.*"));
+    }
+}

@@ -37,7 +37,8 @@ pub enum Dialect {
 pub(crate) enum Wildcards {
     /// None: `*` is a character like any other.
     Off,
-    /// ActiveMQ: `.`-separated elements; `*` is one element, `>` the rest.
+    /// ActiveMQ: `.`-separated elements; `*` is one element, `>` the rest
+    /// (zero or more).
     ActiveMq,
     /// RabbitMQ: `.`-separated words; `*` is one word, `#` zero or more.
     RabbitMq,
@@ -296,10 +297,11 @@ pub(crate) fn is_pattern(wildcards: Wildcards, destination: &str) -> bool {
     key.split('.').any(|element| marks.contains(&element))
 }
 
-/// ActiveMQ: `>` matches the rest (one or more elements).
+/// ActiveMQ: `>` matches the rest, even nothing (`a.>` matches `a`, as
+/// ActiveMQ 5.17 was seen to do).
 fn rest_match(pattern: &[&str], name: &[&str], many: &str, one: &str) -> bool {
     match (pattern.split_first(), name.split_first()) {
-        (Some((p, _)), Some(_)) if *p == many => true,
+        (Some((p, _)), _) if *p == many => true,
         (Some((p, prest)), Some((n, nrest))) => {
             (*p == one || p == n) && rest_match(prest, nrest, many, one)
         }
@@ -347,7 +349,7 @@ mod tests {
     #[case("/topic/a.*", "/topic/a.b.c", false)]
     #[case("/topic/a.*", "/topic/a", false)]
     #[case("/topic/a.>", "/topic/a.b.c", true)]
-    #[case("/topic/a.>", "/topic/a", false)]
+    #[case("/topic/a.>", "/topic/a", true)]
     #[case("/topic/*.b", "/topic/a.b", true)]
     #[case("/topic/>", "/topic/a.b", true)]
     #[case("/topic/a.b", "/topic/a.b", true)]

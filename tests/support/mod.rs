@@ -10,6 +10,7 @@
 //! over WebSocket, TLS or both.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod namespace;
 pub mod relay;
 
 use std::io::{ErrorKind, Read, Write};
@@ -32,6 +33,7 @@ pub struct Server {
     addr: SocketAddr,
     // Dropped first: the relay, then the broker it relays to.
     _relay: Option<relay::Relay>,
+    _namespace: Option<namespace::Namespace>,
     _broker: Option<Broker>,
 }
 
@@ -75,24 +77,39 @@ impl Server {
     }
 }
 
+/// With `STOMPBOX_CONFORMANCE_LOG=file`, the test's name is added to that
+/// file, so the conformance run (`tests/real_brokers/run.sh`) knows which
+/// tests took a broker address.
+fn log_for_conformance() {
+    let Ok(log) = std::env::var("STOMPBOX_CONFORMANCE_LOG") else {
+        return;
+    };
+    let binary = std::env::current_exe().expect("the test binary's path");
+    let binary = binary.file_stem().unwrap().to_string_lossy();
+    let binary = binary.split('-').next().unwrap_or_default().to_owned();
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("open STOMPBOX_CONFORMANCE_LOG");
+    // One write of the whole line: tests append at once.
+    file.write_all(format!("{binary} {test}\n").as_bytes())
+        .expect("write STOMPBOX_CONFORMANCE_LOG");
+}
+
 #[fixture]
 pub fn server() -> Server {
+    log_for_conformance();
     match std::env::var("STOMPBOX_TEST_ADDR") {
-        Ok(addr) => Server {
-            addr: addr
-                .to_socket_addrs()
-                .expect("STOMPBOX_TEST_ADDR is host:port")
-                .next()
-                .expect("STOMPBOX_TEST_ADDR resolves"),
-            _relay: None,
-            _broker: None,
-        },
+        Ok(addr) => external(&addr),
         Err(_) => match relay::Carrier::from_env() {
             None => {
-                let broker = Broker::start().expect("broker starts");
+                let broker = profiled().start().expect("broker starts");
                 Server {
                     addr: broker.addr(),
                     _relay: None,
+                    _namespace: None,
                     _broker: Some(broker),
                 }
             }
@@ -101,9 +118,26 @@ pub fn server() -> Server {
     }
 }
 
+/// A builder for `STOMPBOX_TEST_PROFILE` (unset: the default broker).
+/// `rabbitmq` has the virtual hosts the conformance run's RabbitMQ has
+/// (`/`, `localhost`, `127.0.0.1`), so the same clients connect to both.
+fn profiled() -> stompbox::BrokerBuilder {
+    match std::env::var("STOMPBOX_TEST_PROFILE").as_deref() {
+        Err(_) | Ok("") | Ok("default") => Broker::builder(),
+        Ok("activemq") => Broker::builder().activemq(),
+        Ok("rabbitmq") => Broker::builder()
+            .rabbitmq()
+            .vhost("localhost")
+            .vhost("127.0.0.1"),
+        Ok(other) => {
+            panic!("STOMPBOX_TEST_PROFILE is default, activemq or rabbitmq, not {other:?}")
+        }
+    }
+}
+
 /// An in-process broker reached over `carrier` through a relay.
 fn relayed(carrier: relay::Carrier) -> Server {
-    let mut builder = Broker::builder();
+    let mut builder = profiled();
     if carrier.uses_tls() {
         builder = builder.tls_port(0);
     }
@@ -114,7 +148,29 @@ fn relayed(carrier: relay::Carrier) -> Server {
     Server {
         addr: relay.addr(),
         _relay: Some(relay),
+        _namespace: None,
         _broker: Some(broker),
+    }
+}
+
+/// A real broker at `addr`, reached through a [`namespace::Namespace`] of
+/// this test's own.
+fn external(addr: &str) -> Server {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let broker = addr
+        .to_socket_addrs()
+        .expect("STOMPBOX_TEST_ADDR is host:port")
+        .next()
+        .expect("STOMPBOX_TEST_ADDR resolves");
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let ns = format!("t{}x{n}", std::process::id());
+    let namespace = namespace::Namespace::start(broker, &ns);
+    Server {
+        addr: namespace.addr(),
+        _relay: None,
+        _namespace: Some(namespace),
+        _broker: None,
     }
 }
 

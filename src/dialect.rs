@@ -103,6 +103,8 @@ pub(crate) struct Semantics {
     pub(crate) rabbitmq_destinations: bool,
     /// RabbitMQ's virtual hosts: the CONNECT `host` must name one.
     pub(crate) vhosts: Option<Vec<String>>,
+    /// RabbitMQ: exchanges declared besides the `amq.*` ones.
+    pub(crate) exchanges: Vec<String>,
 }
 
 impl Semantics {
@@ -122,6 +124,7 @@ impl Semantics {
             temp_names: TempNames::ActiveMq,
             rabbitmq_destinations: false,
             vhosts: None,
+            exchanges: Vec::new(),
         }
     }
 
@@ -147,6 +150,7 @@ impl Semantics {
             temp_names: TempNames::RabbitMq,
             rabbitmq_destinations: true,
             vhosts: Some(vec!["/".to_owned()]),
+            exchanges: Vec::new(),
         }
     }
 
@@ -234,6 +238,49 @@ pub(crate) mod temp {
             assert_eq!(resolve(TempNames::ActiveMq, 1, "/queue/a"), None);
         }
     }
+}
+
+/// The exchanges every RabbitMQ virtual host has.
+const RABBITMQ_EXCHANGES: [&str; 5] = [
+    "amq.direct",
+    "amq.topic",
+    "amq.fanout",
+    "amq.headers",
+    "amq.match",
+];
+
+/// RabbitMQ's routing name for `destination`: `/topic/KEY` is the key KEY
+/// on `amq.topic` (so `/exchange/amq.topic/KEY` meets it), a fanout
+/// exchange takes every key, `/amq/queue/NAME` is the queue `/queue/NAME`.
+/// `Err(the ERROR's message and body)` for an exchange that does not exist.
+pub(crate) fn rabbitmq_route(
+    destination: &str,
+    subscribing: bool,
+    exchanges: &[String],
+    vhost: &str,
+) -> Result<String, (String, String)> {
+    if let Some(key) = destination.strip_prefix("/topic/") {
+        return Ok(format!("/exchange/amq.topic/{key}"));
+    }
+    if let Some(name) = destination.strip_prefix("/amq/queue/") {
+        return Ok(format!("/queue/{name}"));
+    }
+    let Some(rest) = destination.strip_prefix("/exchange/") else {
+        return Ok(destination.to_owned());
+    };
+    let (exchange, key) = rest.split_once('/').unwrap_or((rest, ""));
+    let known = RABBITMQ_EXCHANGES.contains(&exchange) || exchanges.iter().any(|e| e == exchange);
+    if !known {
+        return Err((
+            "not_found".to_owned(),
+            format!("NOT_FOUND - no exchange '{exchange}' in vhost '{vhost}'"),
+        ));
+    }
+    if exchange == "amq.fanout" {
+        let key = if subscribing { "#" } else { key };
+        return Ok(format!("/exchange/amq.fanout/{key}"));
+    }
+    Ok(format!("/exchange/{exchange}/{key}"))
 }
 
 /// RabbitMQ's destination prefixes; `Err(the ERROR's message and body)` for

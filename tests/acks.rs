@@ -245,3 +245,58 @@ fn topic_messages_in_client_mode_are_acked_and_never_redelivered(server: Server)
         Err(Error::Timeout { .. })
     ));
 }
+
+/// A STOMP 1.1 ACK of a message delivered on subscription `a`, naming
+/// subscription `b`, on a broker built by `builder`: what came back, and
+/// whether the connection stayed open.
+fn ack_naming_the_other_subscription(
+    builder: stompbox::BrokerBuilder,
+) -> (stompbox::Broker, Frame, bool) {
+    let broker = builder.vhost("h").start().unwrap();
+    let mut raw = support::Raw::connect(broker.addr());
+    raw.send(b"CONNECT\naccept-version:1.1\nhost:h\n\n\0");
+    raw.set_version(Version::V1_1);
+    assert_eq!(raw.frame().command(), &Command::Connected);
+    raw.send(b"SUBSCRIBE\ndestination:/queue/a\nid:a\nack:client-individual\n\n\0");
+    raw.send(b"SUBSCRIBE\ndestination:/queue/b\nid:b\nack:client-individual\nreceipt:subs\n\n\0");
+    assert_eq!(raw.frame().command(), &Command::Receipt);
+    raw.send(b"SEND\ndestination:/queue/a\n\njob\0");
+    let message = raw.frame();
+    let id = message.header("message-id").unwrap().to_owned();
+    raw.send(format!("ACK\nmessage-id:{id}\nsubscription:b\nreceipt:ack\n\n\0").as_bytes());
+    let reply = raw.frame();
+    raw.send(b"SEND\ndestination:/queue/c\nreceipt:still\n\nx\0");
+    let open = raw
+        .try_frame(SECOND)
+        .is_some_and(|f| f.header("receipt-id") == Some("still"));
+    (broker, reply, open)
+}
+
+#[test]
+fn a_1_1_ack_naming_another_subscription_is_an_error_that_closes_by_default() {
+    let (_broker, reply, open) = ack_naming_the_other_subscription(stompbox::Broker::builder());
+    assert_eq!(reply.command(), &Command::Error, "{reply}");
+    assert!(!open);
+}
+
+#[test]
+fn on_activemq_terms_the_error_leaves_the_connection_open() {
+    let (_broker, reply, open) =
+        ack_naming_the_other_subscription(stompbox::Broker::builder().activemq());
+    assert_eq!(reply.command(), &Command::Error, "{reply}");
+    assert!(open, "ActiveMQ keeps the connection after this ERROR");
+}
+
+#[test]
+fn on_rabbitmq_terms_the_subscription_header_is_ignored_and_noted() {
+    let (broker, reply, open) =
+        ack_naming_the_other_subscription(stompbox::Broker::builder().rabbitmq());
+    assert_eq!(reply.header("receipt-id"), Some("ack"), "{reply}");
+    assert!(open);
+    assert_eq!(broker.acks().unwrap().len(), 1);
+    let warnings = broker.protocol_warnings();
+    assert!(
+        warnings[0].warning.contains("names subscription 'b'"),
+        "{warnings:?}"
+    );
+}

@@ -1401,3 +1401,53 @@ fn messages_of_uncommitted_transactions_are_listed_apart() {
     assert_eq!(uncommitted[0]["status"], "in-transaction");
     assert_eq!(published[0]["status"], "queued");
 }
+
+#[test]
+fn profile_rabbitmq_makes_host_a_virtual_host_and_the_api_shows_durables_and_warnings() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--ready-json",
+        "-q",
+        "--profile",
+        "rabbitmq",
+    ]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let refused = Client::builder()
+        .host("localhost")
+        .connect(stomp.as_str())
+        .unwrap_err();
+    assert_eq!(refused.to_string(), "broker sent ERROR: Bad CONNECT");
+    let mut client = Client::builder().host("/").connect(stomp.as_str()).unwrap();
+    client
+        .subscribe_with(
+            "/topic/t",
+            "kept",
+            AckMode::Auto,
+            &[("durable", "true"), ("auto-delete", "false")],
+        )
+        .unwrap();
+    let mut raw = std::net::TcpStream::connect(stomp.as_str()).unwrap();
+    std::io::Write::write_all(
+        &mut raw,
+        b"CONNECT\naccept-version:1.2\nhost:/\n\n\0\0SEND\ndestination:/queue/a\nreceipt:r\n\nx\0",
+    )
+    .unwrap();
+    let (_, durables) = http(&http_addr, "GET", "/durable-subscriptions", "");
+    assert_eq!(durables[0]["name"], "durable:kept");
+    assert_eq!(durables[0]["topic"], "/topic/t");
+    let (status, _) = http(
+        &http_addr,
+        "GET",
+        "/wait?destination=%2Fqueue%2Fa&count=1",
+        "",
+    );
+    assert_eq!(status, 200);
+    let (_, warnings) = http(&http_addr, "GET", "/protocol-warnings", "");
+    assert_eq!(
+        warnings[0]["warning"],
+        "a NUL byte between frames (skipped, as ActiveMQ and RabbitMQ do)"
+    );
+}

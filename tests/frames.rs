@@ -237,3 +237,29 @@ fn an_error_on_one_connection_leaves_the_others_alone() {
     good.send("/queue/a", "still here").unwrap();
     assert_eq!(good.recv_timeout(SECOND).unwrap().body(), b"still here");
 }
+
+#[rstest]
+fn a_nul_between_frames_is_skipped_as_the_real_brokers_do(server: Server) {
+    // Not STOMP, but ActiveMQ and RabbitMQ both skip it and deliver.
+    let mut raw = subscribed(&server, Version::V1_2, "/queue/nul");
+    raw.send(b"\n\0SEND\ndestination:/queue/nul\n\nafter a NUL\0");
+    let message = raw.frame();
+    assert_eq!(message.command(), &Command::Message, "{message}");
+    assert_eq!(message.body(), b"after a NUL");
+}
+
+#[test]
+fn a_skipped_nul_is_a_protocol_warning() {
+    let broker = Broker::start().unwrap();
+    let mut raw = Raw::connect(broker.addr());
+    raw.connect_v(Version::V1_2);
+    raw.send(b"\0\0SEND\ndestination:/queue/a\nreceipt:r\n\nx\0");
+    assert_eq!(raw.frame().command(), &Command::Receipt);
+    let warnings = broker.protocol_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(
+        warnings[0].warning,
+        "2 NUL bytes between frames (skipped, as ActiveMQ and RabbitMQ do)"
+    );
+    assert_eq!(warnings[0].connection, broker.connections()[0].id);
+}

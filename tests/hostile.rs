@@ -85,7 +85,7 @@ fn expect_error_and_close(raw: &mut Raw, bytes: &[u8], message: &str) {
 #[case::invalid_utf8_header(true, b"SEND\ndestination:/queue/a\nk:\xc3\x28\n\nx\0".to_vec(), "header is not valid UTF-8")]
 #[case::content_length_negative(true, b"SEND\ndestination:/queue/a\ncontent-length:-1\n\nx\0".to_vec(), "content-length is not a non-negative integer")]
 #[case::content_length_not_a_number(true, b"SEND\ndestination:/queue/a\ncontent-length:ten\n\nx\0".to_vec(), "content-length is not a non-negative integer")]
-#[case::content_length_over_the_limit(true, b"SEND\ndestination:/queue/a\ncontent-length:10485761\n\n".to_vec(), "frame exceeds the maximum frame size")]
+#[case::content_length_over_the_limit(true, b"SEND\ndestination:/queue/a\ncontent-length:104857601\n\n".to_vec(), "frame exceeds the maximum frame size")]
 #[case::content_length_huge(true, b"SEND\ndestination:/queue/a\ncontent-length:99999999999999999999999\n\n".to_vec(), "frame exceeds the maximum frame size")]
 fn broken_frames_get_an_error_and_a_close(
     #[case] connect_first: bool,

@@ -846,8 +846,9 @@ impl BrokerBuilder {
         self
     }
 
-    /// Adds a virtual host a RabbitMQ-profile CONNECT may name in `host`
-    /// (`/` is there already).
+    /// Adds a virtual host a CONNECT may name in `host` (`/` is there
+    /// already). The `rabbitmq` profile checks `host` against its virtual
+    /// hosts; calling this makes any broker check it.
     ///
     /// # Examples
     /// ```
@@ -858,10 +859,36 @@ impl BrokerBuilder {
     /// ```
     pub fn vhost(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
-        let vhosts = self.config.semantics.vhosts.get_or_insert_with(Vec::new);
+        let vhosts = self
+            .config
+            .semantics
+            .vhosts
+            .get_or_insert_with(|| vec!["/".to_owned()]);
         if !vhosts.contains(&name) {
             vhosts.push(name);
         }
+        self
+    }
+
+    /// Declares an exchange for the `rabbitmq` profile's
+    /// `/exchange/NAME[/KEY]` destinations, routed as a topic exchange (keys
+    /// with `*` and `#`); `amq.direct`, `amq.topic`, `amq.fanout` and the
+    /// other `amq.*` exchanges are there already. Another name is an ERROR,
+    /// as on RabbitMQ.
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{AckMode, Broker, Client};
+    /// let broker = Broker::builder().rabbitmq().exchange("orders").start()?;
+    /// let mut client = Client::builder().host("/").connect(broker.addr())?;
+    /// client.subscribe("/exchange/orders/eu.*", AckMode::Auto)?;
+    /// client.send("/exchange/orders/eu.paris", "o-1")?;
+    /// assert_eq!(client.recv()?.body_text(), "o-1");
+    /// assert!(client.subscribe("/exchange/nope/x", AckMode::Auto).is_err());
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn exchange(mut self, name: impl Into<String>) -> Self {
+        self.config.semantics.exchanges.push(name.into());
         self
     }
 

@@ -10,9 +10,9 @@ use super::Broker;
 use crate::error::Error;
 use crate::error::{Awaited, Timeout};
 use crate::journal::{
-    AckKind, AckRecord, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord, Event,
-    FrameRecord, Journal, MemoryUsage, PublishedMessage, QueueSnapshot, SubscriptionInfo,
-    TransactionInfo, TransactionRecord,
+    AckKind, AckRecord, ConnectionId, ConnectionInfo, DeliveryRecord, DurableSubscription,
+    ErrorRecord, Event, FrameRecord, Journal, MemoryUsage, ProtocolWarning, PublishedMessage,
+    QueueSnapshot, SubscriptionInfo, TransactionInfo, TransactionRecord,
 };
 use crate::protocol::frame::escape::check_header;
 use crate::protocol::frame::{FrameError, Headers};
@@ -227,6 +227,24 @@ impl Broker {
     /// ```
     pub fn errors_sent(&self) -> Vec<ErrorRecord> {
         self.inspect(|j| j.errors_sent().cloned().collect())
+    }
+
+    /// The durable topic subscriptions, with what waits for each.
+    ///
+    /// # Examples
+    /// See [`DurableSubscription`](crate::journal::DurableSubscription).
+    pub fn durable_subscriptions(&self) -> Vec<DurableSubscription> {
+        self.inspect(|j| j.durable_subscriptions())
+    }
+
+    /// What clients did that STOMP does not allow but ActiveMQ and RabbitMQ
+    /// accept, so stompbox accepted it too: a test can assert that its client
+    /// does not rely on leniency.
+    ///
+    /// # Examples
+    /// See [`ProtocolWarning`](crate::journal::ProtocolWarning).
+    pub fn protocol_warnings(&self) -> Vec<ProtocolWarning> {
+        self.inspect(|j| j.protocol_warnings().cloned().collect())
     }
 
     /// What queue `destination` holds: messages waiting, and messages its

@@ -246,6 +246,20 @@ fn route(
             list(broker.inspect(|j| j.clients().iter().map(json::client).collect()))
         }
         ("GET", "/errors") => list(broker.errors_sent().iter().map(json::error).collect()),
+        ("GET", "/protocol-warnings") => list(
+            broker
+                .protocol_warnings()
+                .iter()
+                .map(json::protocol_warning)
+                .collect(),
+        ),
+        ("GET", "/durable-subscriptions") => list(
+            broker
+                .durable_subscriptions()
+                .iter()
+                .map(json::durable)
+                .collect(),
+        ),
         ("GET", "/auth-failures") => list(
             broker
                 .auth_failures()

@@ -3,9 +3,9 @@
 use serde_json::{json, Map, Value};
 use stompbox::frame::{Frame, Headers};
 use stompbox::journal::{
-    AckRecord, AuthFailure, ConnectionInfo, DeliveryRecord, ErrorRecord, FrameRecord, MemoryUsage,
-    Origin, PermissionDenial, PublishedMessage, QueueSnapshot, QueuedMessage, SubscriptionInfo,
-    TransactionInfo, TransactionRecord,
+    AckRecord, AuthFailure, ConnectionInfo, DeliveryRecord, DurableSubscription, ErrorRecord,
+    FrameRecord, MemoryUsage, Origin, PermissionDenial, ProtocolWarning, PublishedMessage,
+    QueueSnapshot, QueuedMessage, SubscriptionInfo, TransactionInfo, TransactionRecord,
 };
 
 fn headers(headers: &Headers) -> Value {
@@ -184,6 +184,17 @@ pub(crate) fn memory(m: &MemoryUsage) -> Value {
 
 pub(crate) fn error(e: &ErrorRecord) -> Value {
     json!({"connection": e.connection, "message": e.message, "receipt_id": e.receipt_id, "at_ms": millis(e.at)})
+}
+
+pub(crate) fn protocol_warning(w: &ProtocolWarning) -> Value {
+    json!({"connection": w.connection, "warning": w.warning, "at_ms": millis(w.at)})
+}
+
+pub(crate) fn durable(d: &DurableSubscription) -> Value {
+    json!({
+        "name": d.name, "topic": d.topic, "selector": d.selector,
+        "active": d.active, "waiting": d.waiting,
+    })
 }
 
 pub(crate) fn auth_failure(f: &AuthFailure) -> Value {

@@ -20,9 +20,9 @@ pub use crate::state::Journal;
 pub use events::Event;
 pub use records::{
     AckKind, AckRecord, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord,
-    ErrorRecord, FrameRecord, MemoryUsage, MessageStatus, Origin, PermissionDenial,
-    PublishedMessage, QueueSnapshot, QueuedMessage, Recipient, SubscriptionInfo, TransactionInfo,
-    TransactionOutcome, TransactionRecord, WebSocketInfo,
+    DurableSubscription, ErrorRecord, FrameRecord, MemoryUsage, MessageStatus, Origin,
+    PermissionDenial, ProtocolWarning, PublishedMessage, QueueSnapshot, QueuedMessage, Recipient,
+    SubscriptionInfo, TransactionInfo, TransactionOutcome, TransactionRecord, WebSocketInfo,
 };
 
 /// How much history the journal keeps; older entries are dropped first.

@@ -381,6 +381,8 @@ pub struct SubscriptionInfo {
     /// Its selector, when the broker applies it (not in the RabbitMQ
     /// profile, which ignores selectors as RabbitMQ does).
     pub selector: Option<String>,
+    /// The name of the durable subscription it consumes, if it is one.
+    pub durable: Option<String>,
     /// The SUBSCRIBE frame's headers.
     pub headers: Headers,
     /// Messages delivered through it.
@@ -762,6 +764,80 @@ pub struct ErrorRecord {
     pub receipt_id: Option<String>,
     /// When, from the broker's start.
     pub at: Duration,
+}
+
+/// A durable topic subscription: ActiveMQ's (`activemq.subscriptionName`
+/// with a CONNECT `client-id`) or RabbitMQ's (`durable:true`,
+/// `auto-delete:false` and an `id`). Messages published to its topic wait
+/// for it while its subscriber is away.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use stompbox::{AckMode, Broker, Client};
+///
+/// let broker = Broker::start()?;
+/// let connect = || Client::builder().header("client-id", "reporting").connect(broker.addr());
+/// let mut subscriber = connect()?;
+/// subscriber.subscribe_with("/topic/sales", "s", AckMode::Auto, &[("activemq.subscriptionName", "daily")])?;
+/// subscriber.disconnect()?;
+/// Client::connect(broker.addr())?.send_with_receipt("/topic/sales", "while away")?;
+/// let durable = &broker.durable_subscriptions()[0];
+/// assert_eq!((durable.topic.as_str(), durable.waiting, durable.active), ("/topic/sales", 1, None));
+/// let mut back = connect()?;
+/// back.subscribe_with("/topic/sales", "s", AckMode::Auto, &[("activemq.subscriptionName", "daily")])?;
+/// assert_eq!(back.recv_timeout(Duration::from_secs(5))?.body_text(), "while away");
+/// # Ok::<(), stompbox::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DurableSubscription {
+    /// Its name in the broker: `durable:CLIENT-ID:NAME` (ActiveMQ) or
+    /// `durable:ID` (RabbitMQ).
+    pub name: String,
+    /// The topic (or wildcard pattern) it takes messages from.
+    pub topic: String,
+    /// Its selector, if any.
+    pub selector: Option<String>,
+    /// The connection consuming it now; `None` while its subscriber is away.
+    pub active: Option<ConnectionId>,
+    /// Messages waiting for it.
+    pub waiting: usize,
+}
+
+/// Something a client did that STOMP does not allow but the real brokers
+/// accept, so stompbox accepts it too (a fake must not be stricter than
+/// production) and records it here for a test to assert on.
+///
+/// # Examples
+/// ```
+/// use std::io::Write;
+/// use std::time::Duration;
+/// use stompbox::Broker;
+///
+/// let broker = Broker::start()?;
+/// let mut socket = std::net::TcpStream::connect(broker.addr())?;
+/// socket.write_all(b"CONNECT\naccept-version:1.2\n\n\0\n\0SEND\ndestination:/queue/a\n\nhi\0")?;
+/// broker.wait_for_messages("/queue/a", 1, Duration::from_secs(5))?;
+/// let warnings = broker.protocol_warnings();
+/// assert_eq!(warnings[0].warning, "a NUL byte between frames (skipped, as ActiveMQ and RabbitMQ do)");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProtocolWarning {
+    /// The connection that did it.
+    pub connection: ConnectionId,
+    /// What it did.
+    pub warning: String,
+    /// When, from the broker's start.
+    pub at: Duration,
+}
+
+impl fmt::Display for ProtocolWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connection {}: {}", self.connection, self.warning)
+    }
 }
 
 /// What is on a queue right now.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::room::message_size;
 use super::{Failure, Session};
 use crate::ack::AckMode;
-use crate::dialect::{self, temp, Selectors, TempNames};
+use crate::dialect::{self, temp, Dialect, Selectors, TempNames};
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
 use crate::permissions::Access;
 use crate::protocol::frame::{Command, Frame};
@@ -66,8 +66,46 @@ impl Session {
     /// The broker's name for `destination`: a temporary destination's
     /// carries its owner.
     fn broker_name(&self, destination: &str) -> String {
-        let names = self.state.config.semantics.temp_names;
-        temp::resolve(names, self.conn, destination).unwrap_or_else(|| destination.to_owned())
+        let semantics = &self.state.config.semantics;
+        if let Some(name) = temp::resolve(semantics.temp_names, self.conn, destination) {
+            return name;
+        }
+        if semantics.rabbitmq_destinations {
+            // Checked (check_route) before any frame gets here.
+            if let Ok(route) =
+                dialect::rabbitmq_route(destination, false, &semantics.exchanges, "/")
+            {
+                return route;
+            }
+        }
+        destination.to_owned()
+    }
+
+    /// RabbitMQ: the exchange a destination names must exist; `/amq/queue/`
+    /// names a queue that must exist (declared by a SEND or SUBSCRIBE to
+    /// `/queue/`). Returns the routing name.
+    fn check_route(
+        &self,
+        journal: &Journal,
+        destination: &str,
+        subscribing: bool,
+    ) -> Result<String, Failure> {
+        let semantics = &self.state.config.semantics;
+        if !semantics.rabbitmq_destinations || temp::is_temp(destination) {
+            return Ok(self.broker_name(destination));
+        }
+        let vhost = self.vhost.as_deref().unwrap_or("/");
+        let route = dialect::rabbitmq_route(destination, subscribing, &semantics.exchanges, vhost)
+            .map_err(|(message, detail)| Failure::new(message, detail))?;
+        if let Some(name) = destination.strip_prefix("/amq/queue/") {
+            if !journal.live.is_declared(&route) {
+                return Err(Failure::new(
+                    "not_found",
+                    format!("NOT_FOUND - no queue '{name}' in vhost '{vhost}'"),
+                ));
+            }
+        }
+        Ok(route)
     }
 
     /// What the receiver of `message` sees in place of temporary names: a
@@ -96,9 +134,12 @@ impl Session {
         let request = SubscribeRequest {
             id: reply_to.to_owned(),
             destination: self.broker_name(reply_to),
+            named: reply_to.to_owned(),
             ack: AckMode::Auto,
             prefetch: None,
             selector: None,
+            durable: None,
+            exclusive: false,
             headers: Default::default(),
         };
         let _ = journal
@@ -121,6 +162,7 @@ impl Session {
             }
         }
         self.permit(journal, Command::Send, destination, Access::PUB)?;
+        self.check_route(journal, destination, false)?;
         let transaction = frame.header("transaction");
         if let Some(tx) = transaction {
             self.transaction(journal, tx)?;
@@ -219,16 +261,48 @@ impl Session {
         }
         let request = SubscribeRequest {
             id: id.to_owned(),
-            destination: self.broker_name(destination),
+            destination: self.check_route(journal, destination, true)?,
+            named: destination.to_owned(),
             ack,
             prefetch: prefetch(frame)?,
             selector,
+            durable: self.durable_name(journal, frame, id)?,
+            exclusive: frame.header("activemq.exclusive") == Some("true"),
             headers: frame.headers().clone(),
         };
         journal
             .live
             .subscribe(self.conn, request, &mut journal.history)
             .map_err(route_failure)
+    }
+
+    /// The name of the durable subscription a SUBSCRIBE (or UNSUBSCRIBE)
+    /// names, by its broker's headers: ActiveMQ's `activemq.subscriptionName`
+    /// with the CONNECT's `client-id`, RabbitMQ's `durable:true` (or
+    /// `persistent:true`) with `auto-delete:false` and the `id`.
+    fn durable_name(
+        &self,
+        journal: &Journal,
+        frame: &Frame,
+        id: &str,
+    ) -> Result<Option<String>, Failure> {
+        if self.state.config.semantics.dialect == Dialect::RabbitMq {
+            let durable = frame.header("durable") == Some("true")
+                || frame.header("persistent") == Some("true");
+            let kept = frame.header("auto-delete") == Some("false");
+            return Ok((durable && kept).then(|| format!("durable:{id}")));
+        }
+        let Some(name) = frame.header("activemq.subscriptionName") else {
+            return Ok(None);
+        };
+        let client_id = journal.history.identity(self.conn).client_id;
+        match client_id {
+            Some(client) => Ok(Some(format!("durable:{client}:{name}"))),
+            None => Err(Failure::new(
+                "a durable subscription needs a client-id",
+                "SUBSCRIBE with activemq.subscriptionName requires the CONNECT frame's client-id header, as ActiveMQ does.",
+            )),
+        }
     }
 
     /// The SUBSCRIBE's selector, parsed, if the dialect applies selectors.
@@ -278,10 +352,17 @@ impl Session {
                 self.permit(journal, Command::Unsubscribe, &destination, Access::SUB)?;
             }
         }
-        journal
+        let unsubscribed = journal
             .live
-            .unsubscribe(self.conn, &id, &mut journal.history)
-            .map_err(route_failure)
+            .unsubscribe(self.conn, &id, &mut journal.history);
+        // With its broker's durable headers, UNSUBSCRIBE also removes the
+        // durable subscription, even one not consumed on this connection.
+        if let Some(name) = self.durable_name(journal, frame, &id)? {
+            if journal.live.remove_durable(&name, &mut journal.history) {
+                return Ok(());
+            }
+        }
+        unsubscribed.map_err(route_failure)
     }
 
     pub(super) fn acknowledge(
@@ -305,16 +386,67 @@ impl Session {
             return Ok(());
         }
         let requeue = frame.header("requeue") != Some("false");
-        journal
-            .live
-            .settle(
-                self.conn,
-                (&target, kind),
-                requeue,
-                None,
-                &mut journal.history,
-            )
-            .map_err(route_failure)
+        let settled = journal.live.settle(
+            self.conn,
+            (&target, kind),
+            requeue,
+            None,
+            &mut journal.history,
+        );
+        match settled {
+            Err(RouteError::NotPending(AckTarget::MessageId {
+                message_id,
+                subscription: Some(named),
+            })) => self.ack_on_another_subscription(journal, (message_id, named), kind, requeue),
+            other => other.map_err(route_failure),
+        }
+    }
+
+    /// A 1.1 ACK or NACK whose `subscription` is not the one the message
+    /// was delivered on: an ERROR that closes the connection by default;
+    /// ActiveMQ's ERROR leaves it open; RabbitMQ ignores the header (and
+    /// the journal records the client's mistake).
+    fn ack_on_another_subscription(
+        &mut self,
+        journal: &mut Journal,
+        (message_id, named): (String, String),
+        kind: AckKind,
+        requeue: bool,
+    ) -> Result<(), Failure> {
+        let anywhere = AckTarget::MessageId {
+            message_id: message_id.clone(),
+            subscription: None,
+        };
+        let wrong = AckTarget::MessageId {
+            message_id: message_id.clone(),
+            subscription: Some(named.clone()),
+        };
+        let failure = route_failure(RouteError::NotPending(wrong));
+        if !journal.live.is_pending(self.conn, &anywhere) {
+            return Err(failure);
+        }
+        match self.state.config.semantics.dialect {
+            Dialect::RabbitMq => {
+                journal.history.warn(
+                    self.conn,
+                    format!(
+                        "{kind} of message '{message_id}' names subscription '{named}', which it was not delivered on (RabbitMQ ignores the header, and so did stompbox)"
+                    ),
+                );
+                journal
+                    .live
+                    .settle(
+                        self.conn,
+                        (&anywhere, kind),
+                        requeue,
+                        None,
+                        &mut journal.history,
+                    )
+                    .map_err(route_failure)
+            }
+            Dialect::ActiveMq => Err(failure.keeping_open()),
+            _ => Err(failure),
+        }
     }
 
     /// Which delivery an ACK/NACK names, by the rules of the session's version.
@@ -460,6 +592,9 @@ fn route_failure(error: RouteError) -> Failure {
         RouteError::UnknownSubscription(_) => "UNSUBSCRIBE named no active subscription.",
         RouteError::NotPending(_) => {
             "Only messages delivered in the client or client-individual ack modes, and not yet acknowledged, can be acknowledged."
+        }
+        RouteError::DurableInUse(_) => {
+            "A durable subscription has one subscriber at a time: the same client-id is consuming it on another connection."
         }
     };
     Failure::new(error.to_string(), detail)

@@ -68,12 +68,13 @@ impl Session {
 
     /// RabbitMQ: the `host` header names a virtual host, which must exist
     /// (no `host`: the default, `/`).
-    fn check_vhost(&self, frame: &Frame) -> Result<(), Failure> {
+    fn check_vhost(&mut self, frame: &Frame) -> Result<(), Failure> {
         let Some(vhosts) = &self.state.config.semantics.vhosts else {
             return Ok(());
         };
         let host = frame.header("host").unwrap_or("/");
         if vhosts.iter().any(|v| v == host) {
+            self.vhost = Some(host.to_owned());
             return Ok(());
         }
         Err(Failure::new(

@@ -37,6 +37,9 @@ pub(crate) struct Failure {
     detail: String,
     receipt: Option<String>,
     extra: Vec<(&'static str, String)>,
+    /// The ERROR does not end the connection (as ActiveMQ answers some
+    /// mistakes).
+    keep_open: bool,
 }
 
 impl Failure {
@@ -46,7 +49,15 @@ impl Failure {
             detail: detail.into(),
             receipt: None,
             extra: Vec::new(),
+            keep_open: false,
         }
+    }
+
+    /// The same failure, answered with an ERROR that leaves the connection
+    /// open.
+    fn keeping_open(mut self) -> Failure {
+        self.keep_open = true;
+        self
     }
 
     fn missing(header: &str, command: &Command) -> Failure {
@@ -87,6 +98,8 @@ pub(crate) struct Session {
     version: Option<Version>,
     /// Who the authenticator said this connection is.
     principal: Option<String>,
+    /// The virtual host its CONNECT named (RabbitMQ's profile).
+    vhost: Option<String>,
     /// The whole CONNECT frame must have arrived by then.
     connect_deadline: Instant,
     /// Silence tolerated once connected: twice the client's heart-beat.
@@ -117,6 +130,7 @@ impl Session {
             conn,
             version: None,
             principal: None,
+            vhost: None,
             connect_deadline,
             silence_allowed: None,
             http_credentials: None,
@@ -200,6 +214,17 @@ impl Session {
                     Decoded::HeartBeat => self.on_heart_beat(&mut journal),
                 }
             }
+            let nuls = decoder.take_stray_nuls();
+            if nuls > 0 {
+                let warning = if nuls == 1 {
+                    "a NUL byte between frames (skipped, as ActiveMQ and RabbitMQ do)".to_owned()
+                } else {
+                    format!(
+                        "{nuls} NUL bytes between frames (skipped, as ActiveMQ and RabbitMQ do)"
+                    )
+                };
+                journal.history.warn(self.conn, warning);
+            }
             if let Some(error) = error {
                 return Some(self.on_bad_frame(&mut journal, error));
             }
@@ -267,6 +292,14 @@ impl Session {
         }
         match result {
             Ok(flow) => flow,
+            Err(failure) if failure.keep_open => {
+                let error = failure.into_frame();
+                journal.history.error_sent(self.conn, &error);
+                journal
+                    .live
+                    .send_frame(self.conn, error, &mut journal.history);
+                Flow::Continue
+            }
             Err(failure) => Flow::Close(self.fail(journal, failure)),
         }
     }

@@ -27,8 +27,8 @@ use super::waits::Changes;
 use crate::destination::DestinationKind;
 use crate::journal::{
     AckKind, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, Direction, ErrorRecord, Event,
-    JournalLimits, MessageStatus, Origin, PermissionDenial, TransactionOutcome, TransactionRecord,
-    WebSocketInfo,
+    JournalLimits, MessageStatus, Origin, PermissionDenial, ProtocolWarning, TransactionOutcome,
+    TransactionRecord, WebSocketInfo,
 };
 use crate::protocol::frame::{Frame, Headers};
 use crate::protocol::message::{Delivery, MessageMeter, StoredMessage};
@@ -63,6 +63,7 @@ pub(crate) struct History {
     /// What the transcripts and the connection records hold.
     transcript_bytes: usize,
     pub(super) errors: Bounded<ErrorRecord>,
+    pub(super) warnings: Bounded<ProtocolWarning>,
     pub(super) auth_failures: Bounded<AuthFailure>,
     pub(super) denials: Bounded<PermissionDenial>,
     /// When the broker restarted ([`crate::Broker::restart`]), oldest first.
@@ -110,6 +111,7 @@ impl History {
             transcripts: IdMap::default(),
             transcript_bytes: 0,
             errors: Bounded::new(limits.closed),
+            warnings: Bounded::new(limits.closed),
             auth_failures: Bounded::new(limits.closed),
             denials: Bounded::new(limits.closed),
             restarts: Vec::new(),
@@ -130,6 +132,7 @@ impl History {
             + self.errors.bytes()
             + self.auth_failures.bytes()
             + self.denials.bytes()
+            + self.warnings.bytes()
             + self.transcript_bytes
     }
 
@@ -161,6 +164,7 @@ impl History {
             self.errors.bytes(),
             self.auth_failures.bytes(),
             self.denials.bytes(),
+            self.warnings.bytes(),
             self.transcript_bytes,
         ]
         .into_iter()
@@ -178,6 +182,7 @@ impl History {
             Some((4, _)) => self.errors.pop_front().is_some(),
             Some((5, _)) => self.auth_failures.pop_front().is_some(),
             Some((6, _)) => self.denials.pop_front().is_some(),
+            Some((7, _)) => self.warnings.pop_front().is_some(),
             Some(_) => self.evict_transcript_entry(current),
         }
     }
@@ -481,6 +486,20 @@ impl History {
             self.emit(|_| event);
         }
         self.errors.push(record);
+        self.trim(Some(connection));
+    }
+
+    /// A client did something the real brokers accept though STOMP does not.
+    pub(crate) fn warn(&mut self, connection: ConnectionId, warning: impl Into<String>) {
+        if !self.recording {
+            return;
+        }
+        let record = ProtocolWarning {
+            connection,
+            warning: warning.into(),
+            at: self.clock,
+        };
+        self.warnings.push(record);
         self.trim(Some(connection));
     }
 
@@ -825,6 +844,7 @@ impl History {
         self.acks.clear();
         self.transactions.clear();
         self.errors.clear();
+        self.warnings.clear();
         self.auth_failures.clear();
         self.denials.clear();
         while let Some(id) = self.closed_order.pop_front() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::bounded::Weigh;
 use crate::journal::{
     AckKind, AckRecord, AuthFailure, ConnectionId, DeliveryRecord, ErrorRecord, MessageStatus,
-    Origin, PermissionDenial, PublishedMessage, Recipient, TransactionRecord,
+    Origin, PermissionDenial, ProtocolWarning, PublishedMessage, Recipient, TransactionRecord,
 };
 use crate::protocol::frame::{Command, Frame, Headers};
 use crate::protocol::message::{message_id_text, Delivery, StoredMessage};
@@ -200,6 +200,12 @@ impl Weigh for KeptAck {
 impl Weigh for TransactionRecord {
     fn weight(&self) -> usize {
         RECORD + self.id.len() + self.frames.iter().map(Frame::size).sum::<usize>()
+    }
+}
+
+impl Weigh for ProtocolWarning {
+    fn weight(&self) -> usize {
+        RECORD + self.warning.len()
     }
 }
 

@@ -23,8 +23,8 @@ use crate::ack::AckMode;
 use crate::destination::{DestinationKind, DestinationRules};
 use crate::dialect::{self, Expiry, Nack, Semantics};
 use crate::journal::{
-    AckKind, CloseReason, ConnectionId, MessageStatus, QueueSnapshot, QueuedMessage,
-    SubscriptionInfo, TransactionInfo,
+    AckKind, CloseReason, ConnectionId, DurableSubscription, MessageStatus, QueueSnapshot,
+    QueuedMessage, SubscriptionInfo, TransactionInfo,
 };
 use crate::protocol::frame::{Frame, Headers};
 use crate::protocol::message::{parse_message_id, Delivery, SharedTail, StoredMessage};
@@ -62,6 +62,7 @@ pub(crate) enum RouteError {
     DuplicateSubscription(String),
     UnknownSubscription(String),
     NotPending(AckTarget),
+    DurableInUse(String),
 }
 
 impl fmt::Display for RouteError {
@@ -75,6 +76,12 @@ impl fmt::Display for RouteError {
             }
             RouteError::UnknownSubscription(id) => {
                 write!(f, "no subscription '{id}' on this connection")
+            }
+            RouteError::DurableInUse(name) => {
+                write!(
+                    f,
+                    "durable subscription '{name}' is in use by another connection"
+                )
             }
             RouteError::NotPending(target) => {
                 write!(
@@ -90,14 +97,37 @@ impl fmt::Display for RouteError {
 #[derive(Clone, Debug)]
 pub(crate) struct SubscribeRequest {
     pub(crate) id: String,
+    /// Where it routes from: the broker's name for what was named.
     pub(crate) destination: String,
+    /// The destination as the client named it.
+    pub(crate) named: String,
     pub(crate) ack: AckMode,
     /// At most this many unacknowledged messages at once (queues only).
     pub(crate) prefetch: Option<usize>,
     /// Only messages it selects are delivered.
     pub(crate) selector: Option<Arc<Selector>>,
+    /// A durable topic subscription's name: messages published while its
+    /// subscriber is away wait for it (on a queue of that name).
+    pub(crate) durable: Option<String>,
+    /// The only consumer of its queue while it is there
+    /// (`activemq.exclusive`).
+    pub(crate) exclusive: bool,
     /// The SUBSCRIBE frame's headers, for inspection.
     pub(crate) headers: Headers,
+}
+
+/// A durable topic subscription: a queue fed by its topic (or pattern),
+/// which outlives its subscriber's connections.
+#[derive(Debug)]
+struct Durable {
+    /// Its topic as the broker routes it.
+    topic: Arc<str>,
+    /// Its topic as the subscriber named it.
+    named: Arc<str>,
+    pattern: bool,
+    selector: Option<Arc<Selector>>,
+    /// The connection consuming it now, if any.
+    active: Option<ConnectionId>,
 }
 
 /// One buffered operation of an open transaction.
@@ -162,6 +192,12 @@ struct Subscription {
     selector: Option<Arc<Selector>>,
     /// A topic subscription with wildcards.
     pattern: bool,
+    /// What it subscribed to as the client named it, when that is not its
+    /// destination (a durable subscription's topic, a RabbitMQ name).
+    shown: Option<Arc<str>>,
+    /// It consumes a durable subscription's queue.
+    durable: bool,
+    exclusive: bool,
     headers: Headers,
     /// Deliveries awaiting ACK or NACK, by tag (delivery order).
     pending: BTreeMap<u64, Arc<StoredMessage>>,
@@ -245,6 +281,8 @@ struct Queue {
     consumers: Vec<SubKey>,
     /// How many consumers have a selector.
     selective: usize,
+    /// How many consumers are exclusive.
+    exclusive: usize,
     next: usize,
 }
 
@@ -287,6 +325,11 @@ pub(crate) struct Live {
     topics: HashMap<String, Vec<SubKey>>,
     /// Topic subscriptions with wildcards, and their pattern.
     topic_patterns: Vec<(Arc<str>, SubKey)>,
+    /// Durable topic subscriptions, by the name of their queue.
+    durables: BTreeMap<Arc<str>, Durable>,
+    /// RabbitMQ: queues declared (by a SEND or SUBSCRIBE), which outlive
+    /// their messages and consumers.
+    declared: HashSet<String>,
     connections: IdMap<Connection>,
     /// Connections whose outbox has items queued in this pass.
     unflushed: Vec<ConnectionId>,
@@ -309,6 +352,8 @@ impl Live {
             queues: HashMap::new(),
             topics: HashMap::new(),
             topic_patterns: Vec::new(),
+            durables: BTreeMap::new(),
+            declared: HashSet::new(),
             connections: IdMap::default(),
             unflushed: Vec::new(),
         }
@@ -404,15 +449,20 @@ impl Live {
         let mut subscriptions: Vec<_> = subscriptions.into_iter().collect();
         subscriptions.sort_by(|a, b| a.0.cmp(&b.0));
         let mut returned: HashMap<String, Vec<Arc<StoredMessage>>> = HashMap::new();
-        let mut selective: HashMap<String, usize> = HashMap::new();
+        let mut selective: HashMap<String, (usize, usize)> = HashMap::new();
         for (id, subscription) in subscriptions {
             history.unsubscribed(conn, &id, &subscription.destination);
-            if subscription.kind == DestinationKind::Queue {
-                if subscription.selector.is_some() {
-                    *selective
-                        .entry(subscription.destination.to_string())
-                        .or_default() += 1;
+            if subscription.durable {
+                if let Some(durable) = self.durables.get_mut(&subscription.destination) {
+                    durable.active = None;
                 }
+            }
+            if subscription.kind == DestinationKind::Queue {
+                let counts = selective
+                    .entry(subscription.destination.to_string())
+                    .or_default();
+                counts.0 += usize::from(subscription.selector.is_some());
+                counts.1 += usize::from(subscription.exclusive);
                 let back = returned
                     .entry(subscription.destination.to_string())
                     .or_default();
@@ -435,7 +485,10 @@ impl Live {
                 DestinationKind::Queue => {
                     let queue = self.queues.entry(destination.clone()).or_default();
                     queue.consumers.retain(|k| !gone(k));
-                    queue.selective -= selective.get(&destination).copied().unwrap_or(0);
+                    let (selectors, exclusives) =
+                        selective.get(&destination).copied().unwrap_or_default();
+                    queue.selective -= selectors;
+                    queue.exclusive -= exclusives;
                     touched.push(destination);
                 }
             }
@@ -553,7 +606,18 @@ impl Live {
         request: SubscribeRequest,
         history: &mut History,
     ) -> Result<(), RouteError> {
-        let kind = self.rules.kind_of(&request.destination);
+        let asked_kind = self.rules.kind_of(&request.destination);
+        let durable = request
+            .durable
+            .clone()
+            .filter(|_| asked_kind == DestinationKind::Topic);
+        if let Some(name) = &durable {
+            let active = self.durables.get(name.as_str()).and_then(|d| d.active);
+            if active.is_some_and(|c| c != conn) {
+                return Err(RouteError::DurableInUse(name.clone()));
+            }
+        }
+        let wildcards = self.semantics.wildcards;
         let connection = connection_mut(&mut self.connections, conn)?;
         let id: Arc<str> = Arc::from(request.id.as_str());
         if connection.subscriptions.contains_key(&id) {
@@ -561,22 +625,33 @@ impl Live {
         }
         let SubscribeRequest {
             destination,
+            named,
             ack,
             prefetch,
             selector,
+            exclusive,
             headers,
             ..
         } = request;
-        let pattern = kind == DestinationKind::Topic
-            && dialect::is_pattern(self.semantics.wildcards, &destination);
+        // A durable subscription consumes its own queue, fed by the topic.
+        let (kind, routed_to) = match &durable {
+            Some(name) => (DestinationKind::Queue, name.clone()),
+            None => (asked_kind, destination.clone()),
+        };
+        let shown = (named != routed_to).then(|| Arc::from(named.as_str()));
+        let pattern =
+            kind == DestinationKind::Topic && dialect::is_pattern(wildcards, &destination);
         let selective = selector.is_some();
         let subscription = Subscription {
-            destination: Arc::from(destination.as_str()),
+            destination: Arc::from(routed_to.as_str()),
             kind,
             ack,
             prefetch,
-            selector,
+            selector: selector.clone(),
             pattern,
+            shown,
+            durable: durable.is_some(),
+            exclusive,
             headers,
             pending: BTreeMap::new(),
             tags_by_message_id: IdMap::default(),
@@ -585,14 +660,26 @@ impl Live {
             nacked: 0,
         };
         connection.subscriptions.insert(id.clone(), subscription);
-        history.subscribed(conn, &id, &destination, ack);
+        history.subscribed(conn, &id, &named, ack);
+        if let Some(name) = durable {
+            let entry = Durable {
+                pattern: dialect::is_pattern(wildcards, &destination),
+                topic: Arc::from(destination.as_str()),
+                named: Arc::from(named.as_str()),
+                selector,
+                active: Some(conn),
+            };
+            self.durables.insert(Arc::from(name.as_str()), entry);
+        }
         let key = SubKey { conn, id };
         match kind {
             DestinationKind::Queue => {
-                let queue = self.queues.entry(destination.clone()).or_default();
+                self.declare(&routed_to);
+                let queue = self.queues.entry(routed_to.clone()).or_default();
                 queue.consumers.push(key);
                 queue.selective += usize::from(selective);
-                self.dispatch_queue(&destination, history);
+                queue.exclusive += usize::from(exclusive);
+                self.dispatch_queue(&routed_to, history);
             }
             DestinationKind::Topic if pattern => {
                 self.topic_patterns
@@ -601,6 +688,81 @@ impl Live {
             DestinationKind::Topic => self.topics.entry(destination).or_default().push(key),
         }
         Ok(())
+    }
+
+    /// Whether queue `name` exists (RabbitMQ's `/amq/queue/` needs it to).
+    pub(crate) fn is_declared(&self, name: &str) -> bool {
+        self.declared.contains(name) || self.queues.contains_key(name)
+    }
+
+    /// RabbitMQ declares a queue the first time it is named.
+    fn declare(&mut self, name: &str) {
+        if self.semantics.rabbitmq_destinations && !self.declared.contains(name) {
+            self.declared.insert(name.to_owned());
+        }
+    }
+
+    /// Removes durable subscription `name` and what waits for it; false if
+    /// there is none. Its subscriber must have unsubscribed first.
+    pub(crate) fn remove_durable(&mut self, name: &str, history: &mut History) -> bool {
+        if self.durables.get(name).is_none_or(|d| d.active.is_some()) {
+            return false;
+        }
+        self.durables.remove(name);
+        if let Some(queue) = self.queues.remove(name) {
+            for queued in queue.messages {
+                history.ended_undelivered(queued.message.journal_seq, MessageStatus::Rejected);
+            }
+        }
+        true
+    }
+
+    /// The durable topic subscriptions.
+    pub(crate) fn durable_subscriptions(&self) -> Vec<DurableSubscription> {
+        self.durables
+            .iter()
+            .map(|(name, d)| DurableSubscription {
+                name: name.to_string(),
+                topic: d.named.to_string(),
+                selector: d.selector.as_ref().map(|s| s.text().to_owned()),
+                active: d.active,
+                waiting: self.queues.get(&**name).map_or(0, |q| q.messages.len()),
+            })
+            .collect()
+    }
+
+    /// Copies a topic message to the durable subscriptions that take it;
+    /// how many did.
+    fn feed_durables(&mut self, message: &Arc<StoredMessage>, history: &mut History) -> usize {
+        let wildcards = self.semantics.wildcards;
+        let takers: Vec<Arc<str>> = self
+            .durables
+            .iter()
+            .filter(|(_, d)| {
+                let matches = if d.pattern {
+                    dialect::topic_matches(wildcards, &d.topic, &message.destination)
+                } else {
+                    *d.topic == *message.destination
+                };
+                matches
+                    && d.selector
+                        .as_ref()
+                        .is_none_or(|s| s.matches(|n| message.header(n)))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in &takers {
+            history.requeued(message.journal_seq, false);
+            self.queues
+                .entry(name.to_string())
+                .or_default()
+                .push_back(Queued {
+                    message: message.clone(),
+                    redelivered: false,
+                });
+            self.dispatch_queue(name, history);
+        }
+        takers.len()
     }
 
     pub(crate) fn unsubscribe(
@@ -618,6 +780,11 @@ impl Live {
             connection.pending_tags.remove(tag);
         }
         history.unsubscribed(conn, &id, &subscription.destination);
+        if subscription.durable {
+            if let Some(durable) = self.durables.get_mut(&subscription.destination) {
+                durable.active = None;
+            }
+        }
         let key = SubKey { conn, id };
         match subscription.kind {
             DestinationKind::Topic if subscription.pattern => {
@@ -636,6 +803,7 @@ impl Live {
                     .or_default();
                 queue.consumers.retain(|k| *k != key);
                 queue.selective -= usize::from(subscription.selector.is_some());
+                queue.exclusive -= usize::from(subscription.exclusive);
                 let returned = subscription.pending.into_values().collect();
                 self.take_back(&subscription.destination, returned, history);
                 self.dispatch_queue(&subscription.destination, history);
@@ -659,7 +827,9 @@ impl Live {
         let mut ids: Vec<&Arc<str>> = connection
             .subscriptions
             .iter()
-            .filter(|(_, s)| &*s.destination == destination)
+            .filter(|(_, s)| {
+                &*s.destination == destination || s.shown.as_deref() == Some(destination)
+            })
             .map(|(id, _)| id)
             .collect();
         ids.sort();
@@ -716,6 +886,7 @@ impl Live {
         self.set_expiry(&message);
         match self.rules.kind_of(&message.destination) {
             DestinationKind::Queue => {
+                self.declare(&message.destination);
                 history.routed(message.journal_seq, DestinationKind::Queue, 0);
                 if message.expired_at(now_ms()) {
                     self.expire(message, history);
@@ -903,10 +1074,15 @@ impl Live {
             }
         }
         let subscribers = &selected[..];
+        let durable = if self.durables.is_empty() {
+            0
+        } else {
+            self.feed_durables(&message, history)
+        };
         history.routed(
             message.journal_seq,
             DestinationKind::Topic,
-            subscribers.len(),
+            subscribers.len() + durable,
         );
         let shared = (subscribers.len() > 1).then(|| Arc::new(SharedTail::default()));
         for key in subscribers {
@@ -1102,7 +1278,8 @@ impl Live {
                 all.push(SubscriptionInfo {
                     connection: *conn,
                     id: id.to_string(),
-                    destination: s.destination.to_string(),
+                    destination: s.shown.as_ref().unwrap_or(&s.destination).to_string(),
+                    durable: s.durable.then(|| s.destination.to_string()),
                     ack: s.ack,
                     selector: s.selector.as_ref().map(|s| s.text().to_owned()),
                     headers: s.headers.clone(),
@@ -1271,6 +1448,16 @@ fn next_consumer(
     watermark: usize,
     message: &StoredMessage,
 ) -> Option<usize> {
+    if queue.exclusive > 0 {
+        // The first exclusive consumer is the queue's only consumer.
+        let index = first_exclusive(queue, connections)?;
+        let key = &queue.consumers[index];
+        let selects = connections
+            .get(&key.conn)
+            .and_then(|c| c.subscriptions.get(&key.id))
+            .is_some_and(|s| s.selects(message));
+        return (selects && can_take(key, connections, watermark)).then_some(index);
+    }
     let count = queue.consumers.len();
     (0..count).map(|i| (queue.next + i) % count).find(|&index| {
         let key = &queue.consumers[index];
@@ -1282,8 +1469,22 @@ fn next_consumer(
     })
 }
 
+/// The first of `queue`'s consumers that is exclusive.
+fn first_exclusive(queue: &Queue, connections: &IdMap<Connection>) -> Option<usize> {
+    queue.consumers.iter().position(|key| {
+        connections
+            .get(&key.conn)
+            .and_then(|c| c.subscriptions.get(&key.id))
+            .is_some_and(|s| s.exclusive)
+    })
+}
+
 /// Whether any consumer could take a message now, whatever it is.
 fn next_consumer_at_all(queue: &Queue, connections: &IdMap<Connection>, watermark: usize) -> bool {
+    if queue.exclusive > 0 {
+        return first_exclusive(queue, connections)
+            .is_some_and(|i| can_take(&queue.consumers[i], connections, watermark));
+    }
     queue
         .consumers
         .iter()

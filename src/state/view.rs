@@ -12,9 +12,9 @@ use super::report::is_published;
 use super::waits::Waits;
 use crate::config::Config;
 use crate::journal::{
-    AckKind, AckRecord, AuthFailure, ConnectionId, ConnectionInfo, DeliveryRecord, ErrorRecord,
-    FrameRecord, PermissionDenial, PublishedMessage, QueueSnapshot, SubscriptionInfo,
-    TransactionInfo, TransactionRecord,
+    AckKind, AckRecord, AuthFailure, ConnectionId, ConnectionInfo, DeliveryRecord,
+    DurableSubscription, ErrorRecord, FrameRecord, PermissionDenial, ProtocolWarning,
+    PublishedMessage, QueueSnapshot, SubscriptionInfo, TransactionInfo, TransactionRecord,
 };
 use crate::protocol::frame::Headers;
 
@@ -368,6 +368,23 @@ impl Journal {
     /// See [`Broker::errors_sent`](crate::Broker::errors_sent).
     pub fn errors_sent(&self) -> impl Iterator<Item = &ErrorRecord> {
         self.history.errors.iter()
+    }
+
+    /// The durable topic subscriptions, by name.
+    ///
+    /// # Examples
+    /// See [`DurableSubscription`](crate::journal::DurableSubscription).
+    pub fn durable_subscriptions(&self) -> Vec<DurableSubscription> {
+        self.live.durable_subscriptions()
+    }
+
+    /// What clients did that STOMP does not allow but the real brokers
+    /// accept (stompbox accepts it too), oldest first.
+    ///
+    /// # Examples
+    /// See [`ProtocolWarning`](crate::journal::ProtocolWarning).
+    pub fn protocol_warnings(&self) -> impl Iterator<Item = &ProtocolWarning> {
+        self.history.warnings.iter()
     }
 
     /// The time since the broker started, as records give it.

@@ -31,7 +31,8 @@ use crate::protocol::version::Version;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// The largest body a frame may carry, in bytes (default 10 MiB). The header
+    /// The largest body a frame may carry, in bytes (default 100 MiB, as
+    /// ActiveMQ; the memory budget bounds what many such bodies cost). The header
     /// section is bounded separately by the two other limits.
     pub max_frame_size: usize,
     /// The most header lines in one frame (default 1,000, as ActiveMQ).
@@ -43,7 +44,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_frame_size: 10 * 1024 * 1024,
+            // ActiveMQ's default (its MAX_DATA_LENGTH); RabbitMQ takes
+            // 16 MiB messages with its defaults.
+            max_frame_size: 100 * 1024 * 1024,
             max_headers: 1000,
             max_header_line: 10 * 1024,
         }
@@ -113,6 +116,8 @@ pub struct Decoder {
     limits: Limits,
     version: Option<Version>,
     stage: Stage,
+    /// NUL bytes skipped between frames, not yet taken.
+    stray_nuls: usize,
 }
 
 impl Decoder {
@@ -130,6 +135,7 @@ impl Decoder {
             limits,
             version: None,
             stage: Stage::Start,
+            stray_nuls: 0,
         }
     }
 
@@ -152,6 +158,24 @@ impl Decoder {
         self.version = version;
     }
 
+    /// How many NUL bytes between frames were skipped since the last call
+    /// (STOMP has none there; the real brokers skip them, and so does this
+    /// decoder).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::frame::{Decoded, Decoder, Limits};
+    /// let mut decoder = Decoder::new(Limits::default());
+    /// decoder.feed(b"\n\0SEND\ndestination:/queue/a\n\n\0");
+    /// assert_eq!(decoder.next_item(), Ok(Some(Decoded::HeartBeat)));
+    /// assert!(matches!(decoder.next_item(), Ok(Some(Decoded::Frame(_)))));
+    /// assert_eq!(decoder.take_stray_nuls(), 1);
+    /// assert_eq!(decoder.take_stray_nuls(), 0);
+    /// ```
+    pub fn take_stray_nuls(&mut self) -> usize {
+        std::mem::take(&mut self.stray_nuls)
+    }
+
     /// Appends bytes read from the connection.
     ///
     /// # Examples
@@ -161,6 +185,19 @@ impl Decoder {
     /// assert_eq!(decoder.buffered(), 3);
     /// ```
     pub fn feed(&mut self, bytes: &[u8]) {
+        if let Stage::Body {
+            head_len,
+            content_length: Some(body_len),
+            ..
+        } = self.stage
+        {
+            // The body has passed the room made up front: make room for all
+            // of it, once, rather than let the buffer double.
+            let frame_len = head_len + body_len + 1;
+            if self.buf.len() + bytes.len() > self.buf.capacity() {
+                self.make_room_for(frame_len.max(self.buf.len() + bytes.len()));
+            }
+        }
         self.buf.extend_from_slice(bytes);
     }
 
@@ -204,8 +241,14 @@ impl Decoder {
         }
     }
 
-    /// Between frames: an EOL is a heart-beat; anything else starts a frame.
+    /// Between frames: an EOL is a heart-beat; a NUL is skipped (counted:
+    /// ActiveMQ and RabbitMQ skip it too); anything else starts a frame.
     fn start(&mut self) -> Result<Option<Decoded>, FrameError> {
+        let nuls = self.buf.iter().take_while(|&&b| b == 0).count();
+        if nuls > 0 {
+            self.buf.advance(nuls);
+            self.stray_nuls += nuls;
+        }
         match self.buf.first() {
             None => Ok(None),
             Some(b'\n') => {
@@ -312,7 +355,9 @@ impl Decoder {
             None => None,
         };
         if let Some(body_len) = content_length.filter(|&n| n > COPIED_BODY) {
-            self.make_room_for(head_len + body_len + 1);
+            // Room for the frame up front, up to a bound: a client that only
+            // declares a large body gets no large allocation for it.
+            self.make_room_for((head_len + body_len + 1).min(UPFRONT));
         }
         self.stage = Stage::Body {
             head_len,
@@ -410,6 +455,9 @@ impl Decoder {
 /// Bodies up to this size are copied out of the read buffer; larger ones
 /// share it (no copy of a big body, and it fills most of its buffer anyway).
 const COPIED_BODY: usize = 16 * 1024;
+
+/// The most room made for a frame before its body arrives.
+const UPFRONT: usize = 16 * 1024 * 1024;
 
 fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)

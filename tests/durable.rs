@@ -34,14 +34,25 @@ fn messages_published_while_away_wait_for_a_durable_subscriber(server: Server) {
     back.subscribe_with("/topic/dur", "s", AckMode::Auto, &[DURABLE])
         .unwrap();
     assert_eq!(back.recv_timeout(SECOND).unwrap().body_text(), "while away");
-    // Removing it: UNSUBSCRIBE with the same name; nothing waits any more.
-    back.send_frame(
-        &stompbox::frame::Frame::new(stompbox::frame::Command::Unsubscribe)
+    // Removing it while it is consumed: an ERROR that keeps the connection,
+    // as ActiveMQ answers.
+    let removal = || {
+        stompbox::frame::Frame::new(stompbox::frame::Command::Unsubscribe)
             .with_header("id", "s")
-            .with_header(DURABLE.0, DURABLE.1),
-    )
-    .unwrap();
+            .with_header(DURABLE.0, DURABLE.1)
+    };
+    let refused = back.request(removal()).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "broker sent ERROR: Durable consumer is in use"
+    );
+    back.send_with_receipt("/queue/dur-still-open", "x")
+        .unwrap();
     back.disconnect().unwrap();
+    // Removing it while nobody consumes it: gone, nothing waits any more.
+    let mut remover = as_client(&server, &id);
+    remover.request(removal()).unwrap();
+    remover.disconnect().unwrap();
     producer
         .send_with_receipt("/topic/dur", "after removal")
         .unwrap();
@@ -53,13 +64,8 @@ fn messages_published_while_away_wait_for_a_durable_subscriber(server: Server) {
         again.recv_timeout(QUIET).is_err(),
         "a new durable starts empty"
     );
-    again
-        .send_frame(
-            &stompbox::frame::Frame::new(stompbox::frame::Command::Unsubscribe)
-                .with_header("id", "s")
-                .with_header(DURABLE.0, DURABLE.1),
-        )
-        .unwrap();
+    again.disconnect().unwrap();
+    as_client(&server, &id).request(removal()).unwrap();
 }
 
 #[test]

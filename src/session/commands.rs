@@ -352,12 +352,25 @@ impl Session {
                 self.permit(journal, Command::Unsubscribe, &destination, Access::SUB)?;
             }
         }
+        let durable = self.durable_name(journal, frame, &id)?;
+        if let Some(name) = &durable {
+            // ActiveMQ removes a durable subscription only while nobody
+            // consumes it (and keeps the connection after saying so).
+            let rabbitmq = self.state.config.semantics.dialect == Dialect::RabbitMq;
+            if !rabbitmq && journal.live.durable_consumer(name).is_some() {
+                return Err(Failure::new(
+                    "Durable consumer is in use",
+                    "UNSUBSCRIBE with activemq.subscriptionName removes a durable subscription once it is inactive: disconnect (or UNSUBSCRIBE without the header) first.",
+                )
+                .keeping_open());
+            }
+        }
         let unsubscribed = journal
             .live
             .unsubscribe(self.conn, &id, &mut journal.history);
         // With its broker's durable headers, UNSUBSCRIBE also removes the
         // durable subscription, even one not consumed on this connection.
-        if let Some(name) = self.durable_name(journal, frame, &id)? {
+        if let Some(name) = durable {
             if journal.live.remove_durable(&name, &mut journal.history) {
                 return Ok(());
             }

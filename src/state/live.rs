@@ -690,6 +690,11 @@ impl Live {
         Ok(())
     }
 
+    /// The connection consuming durable subscription `name`, if any.
+    pub(crate) fn durable_consumer(&self, name: &str) -> Option<ConnectionId> {
+        self.durables.get(name).and_then(|d| d.active)
+    }
+
     /// Whether queue `name` exists (RabbitMQ's `/amq/queue/` needs it to).
     pub(crate) fn is_declared(&self, name: &str) -> bool {
         self.declared.contains(name) || self.queues.contains_key(name)

@@ -113,7 +113,7 @@ mod traffic;
 mod transport;
 
 pub use ack::AckMode;
-pub use broker::{Broker, BrokerBuilder, ExpectationGuard, Restart};
+pub use broker::{Broker, BrokerBuilder, ExpectationGuard, Restart, WaitFuture};
 pub use client::{Client, ClientBuilder, Message};
 pub use dialect::Dialect;
 pub use error::Error;

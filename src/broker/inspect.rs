@@ -17,7 +17,7 @@ use crate::journal::{
 use crate::protocol::frame::escape::check_header;
 use crate::protocol::frame::{FrameError, Headers};
 use crate::protocol::message::{message_id_text, StoredMessage};
-use crate::state::Watch;
+use crate::state::{BrokerState, Watch};
 
 impl Broker {
     /// Runs `read` on the journal, under its lock (keep it short).
@@ -618,14 +618,29 @@ impl Broker {
         after: Duration,
         describe: impl FnOnce(&Journal) -> String,
     ) -> Error {
-        let mut saw = self.inspect(describe);
-        if self.state.faults.ever_armed() {
-            saw.push_str(&self.state.faults.report());
+        let mut error = timeout_error(&self.state, awaited, after, describe);
+        if let (Error::Timeout(timeout), Some(hint)) = (&mut error, super::waiting::blocking_hint()) {
+            timeout.saw.push_str(hint);
         }
-        Error::Timeout(Box::new(Timeout {
-            awaited,
-            after,
-            saw,
-        }))
+        error
     }
+}
+
+/// The error of a wait that timed out: what it waited for, and what the
+/// broker saw (the journal as `describe` tells it, the faults armed).
+pub(super) fn timeout_error(
+    state: &BrokerState,
+    awaited: Awaited,
+    after: Duration,
+    describe: impl FnOnce(&Journal) -> String,
+) -> Error {
+    let mut saw = state.read(describe);
+    if state.faults.ever_armed() {
+        saw.push_str(&state.faults.report());
+    }
+    Error::Timeout(Box::new(Timeout {
+        awaited,
+        after,
+        saw,
+    }))
 }

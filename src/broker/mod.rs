@@ -19,6 +19,7 @@ mod failures;
 mod inspect;
 mod lifecycle;
 mod listeners;
+mod waiting;
 
 use std::fmt;
 use std::net::{SocketAddr, TcpListener};
@@ -28,6 +29,7 @@ use std::sync::Arc;
 pub use builder::BrokerBuilder;
 pub use expectations::ExpectationGuard;
 pub use lifecycle::Restart;
+pub use waiting::WaitFuture;
 
 use parking_lot::Mutex;
 

@@ -172,6 +172,39 @@ impl BrokerState {
         result
     }
 
+    /// An async wait's step: `check` under the lock; if it gives nothing,
+    /// the wait is registered (once) to be woken through `signal` by a pass
+    /// that changes what `watch` names. Checking and registering under one
+    /// lock, which passes wake under, means no change is missed in between.
+    pub(crate) fn check_or_register<T>(
+        &self,
+        registered: &mut Option<u64>,
+        watch: &Watch,
+        signal: &waits::Signal,
+        check: impl FnOnce(&Journal) -> Option<T>,
+    ) -> Option<T> {
+        let mut journal = self.journal.lock();
+        if let Some(found) = check(&journal) {
+            if let Some(id) = registered.take() {
+                journal.waits.remove(id);
+                journal.history.watched = journal.waits.any();
+            }
+            return Some(found);
+        }
+        if registered.is_none() {
+            *registered = Some(journal.waits.add_signal(watch.clone(), signal.clone()));
+            journal.history.watched = true;
+        }
+        None
+    }
+
+    /// Ends an async wait's registration.
+    pub(crate) fn unregister(&self, id: u64) {
+        let mut journal = self.journal.lock();
+        journal.waits.remove(id);
+        journal.history.watched = journal.waits.any();
+    }
+
     /// Who connection `conn` is, for the faults' connection matchers
     /// (takes the lock: never call it holding the lock).
     pub(crate) fn identity(&self, conn: ConnectionId) -> Identity {

@@ -8,8 +8,9 @@
 //! condition ([`Watch::Anything`]) is woken by every pass.
 
 use std::sync::Arc;
+use std::task::Waker;
 
-use parking_lot::Condvar;
+use parking_lot::{Condvar, Mutex};
 
 /// What a wait watches.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,21 +74,49 @@ impl Changes {
     }
 }
 
-/// The waits blocked now, each with its own condition variable (used with
-/// the state's lock).
+/// How a wait is woken: a blocked thread's condition variable (used with
+/// the state's lock), or an async task's waker.
+#[derive(Debug, Clone)]
+pub(crate) enum Signal {
+    Thread(Arc<Condvar>),
+    Task(Arc<Mutex<Option<Waker>>>),
+}
+
+impl Signal {
+    fn wake(&self) {
+        match self {
+            Signal::Thread(condvar) => {
+                condvar.notify_one();
+            }
+            Signal::Task(waker) => {
+                if let Some(waker) = waker.lock().take() {
+                    waker.wake();
+                }
+            }
+        }
+    }
+}
+
+/// The waits blocked now, each with its own signal.
 #[derive(Debug, Default)]
 pub(crate) struct Waits {
     next: u64,
-    blocked: Vec<(u64, Watch, Arc<Condvar>)>,
+    blocked: Vec<(u64, Watch, Signal)>,
 }
 
 impl Waits {
     /// Registers a wait; [`Waits::remove`] with the number returned ends it.
     pub(crate) fn add(&mut self, watch: Watch) -> (u64, Arc<Condvar>) {
+        let condvar = Arc::new(Condvar::new());
+        let id = self.add_signal(watch, Signal::Thread(condvar.clone()));
+        (id, condvar)
+    }
+
+    /// Registers a wait woken through `signal`.
+    pub(crate) fn add_signal(&mut self, watch: Watch, signal: Signal) -> u64 {
         self.next += 1;
-        let signal = Arc::new(Condvar::new());
-        self.blocked.push((self.next, watch, signal.clone()));
-        (self.next, signal)
+        self.blocked.push((self.next, watch, signal));
+        self.next
     }
 
     pub(crate) fn remove(&mut self, id: u64) {
@@ -105,7 +134,7 @@ impl Waits {
     pub(crate) fn wake(&self, changes: &Changes) {
         for (_, watch, signal) in &self.blocked {
             if changes.concern(watch) {
-                signal.notify_one();
+                signal.wake();
             }
         }
     }

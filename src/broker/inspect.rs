@@ -619,7 +619,8 @@ impl Broker {
         describe: impl FnOnce(&Journal) -> String,
     ) -> Error {
         let mut error = timeout_error(&self.state, awaited, after, describe);
-        if let (Error::Timeout(timeout), Some(hint)) = (&mut error, super::waiting::blocking_hint()) {
+        if let (Error::Timeout(timeout), Some(hint)) = (&mut error, super::waiting::blocking_hint())
+        {
             timeout.saw.push_str(hint);
         }
         error

@@ -274,7 +274,8 @@ impl Broker {
     /// use stompbox::{AckMode, Broker, Client};
     /// let broker = Broker::start()?;
     /// let wait = broker.wait_for_subscription_async("/queue/a", Duration::from_secs(5));
-    /// Client::connect(broker.addr())?.subscribe("/queue/a", AckMode::Auto)?;
+    /// let mut client = Client::connect(broker.addr())?;
+    /// client.subscribe("/queue/a", AckMode::Auto)?;
     /// assert_eq!(futures::executor::block_on(wait)?.destination, "/queue/a");
     /// # Ok::<(), stompbox::Error>(())
     /// ```

@@ -150,6 +150,11 @@ impl StoredMessage {
         self.header("persistent") == Some("true")
     }
 
+    /// Whether it has an expiry time at all.
+    pub(crate) fn expires(&self) -> bool {
+        self.expires_at.load(Ordering::Relaxed) != 0
+    }
+
     /// Whether it has expired at `now_ms` (ms since the epoch).
     pub(crate) fn expired_at(&self, now_ms: u64) -> bool {
         let at = self.expires_at.load(Ordering::Relaxed);

@@ -31,7 +31,9 @@ impl Session {
             .filter(|r| temp::is_temp(r))
             .map(str::to_owned);
         let message = self.record_send(journal, frame, transaction.as_deref());
-        self.rewrite_temp_names(&message);
+        if reply_to_temp.is_some() || temp::owner(&message.destination).is_some() {
+            self.rewrite_temp_names(&message);
+        }
         if let Some(reply_to) = reply_to_temp {
             self.listen_for_replies(journal, &reply_to);
         }
@@ -398,7 +400,8 @@ impl Session {
             self.transaction(journal, tx)?.push(op);
             return Ok(());
         }
-        let requeue = frame.header("requeue") != Some("false");
+        // RabbitMQ's `requeue` header matters to a NACK only.
+        let requeue = kind != AckKind::Nack || frame.header("requeue") != Some("false");
         let settled = journal.live.settle(
             self.conn,
             (&target, kind),

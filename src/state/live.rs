@@ -893,7 +893,7 @@ impl Live {
             DestinationKind::Queue => {
                 self.declare(&message.destination);
                 history.routed(message.journal_seq, DestinationKind::Queue, 0);
-                if message.expired_at(now_ms()) {
+                if message.expires() && message.expired_at(now_ms()) {
                     self.expire(message, history);
                     return;
                 }
@@ -1052,7 +1052,7 @@ impl Live {
     }
 
     fn publish_to_topic(&mut self, message: Arc<StoredMessage>, history: &mut History) {
-        if message.expired_at(now_ms()) {
+        if message.expires() && message.expired_at(now_ms()) {
             history.routed(message.journal_seq, DestinationKind::Topic, 0);
             self.expire(message, history);
             return;
@@ -1161,11 +1161,11 @@ impl Live {
             return Ok(());
         }
         let destination = subscription.destination.clone();
-        let settled: Vec<Arc<StoredMessage>> = settled.into_iter().map(|(_, m)| m).collect();
         if requeue {
+            let settled = settled.into_iter().map(|(_, m)| m).collect();
             self.take_back(&destination, settled, history);
         } else if nack {
-            for message in &settled {
+            for (_, message) in &settled {
                 self.dead_letter(message, "NACKed", history);
             }
         }
@@ -1408,10 +1408,12 @@ fn dispatch(
     history: &mut History,
 ) -> Vec<Arc<StoredMessage>> {
     let mut expired = Vec::new();
-    let now = now_ms();
+    // The clock is read only for a message that can expire.
+    let mut now = None;
     let mut index = 0;
     while index < queue.messages.len() {
-        if queue.messages[index].message.expired_at(now) {
+        let candidate = &queue.messages[index].message;
+        if candidate.expires() && candidate.expired_at(*now.get_or_insert_with(now_ms)) {
             expired.extend(queue.remove(index).map(|q| q.message));
             continue;
         }
@@ -1464,13 +1466,15 @@ fn next_consumer(
         return (selects && can_take(key, connections, watermark)).then_some(index);
     }
     let count = queue.consumers.len();
+    let selective = queue.selective > 0;
     (0..count).map(|i| (queue.next + i) % count).find(|&index| {
         let key = &queue.consumers[index];
         can_take(key, connections, watermark)
-            && connections
-                .get(&key.conn)
-                .and_then(|c| c.subscriptions.get(&key.id))
-                .is_some_and(|s| s.selects(message))
+            && (!selective
+                || connections
+                    .get(&key.conn)
+                    .and_then(|c| c.subscriptions.get(&key.id))
+                    .is_some_and(|s| s.selects(message)))
     })
 }
 

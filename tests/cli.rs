@@ -1451,3 +1451,78 @@ fn profile_rabbitmq_makes_host_a_virtual_host_and_the_api_shows_durables_and_war
         "a NUL byte between frames (skipped, as ActiveMQ and RabbitMQ do)"
     );
 }
+
+#[test]
+fn redelivery_limit_dead_letter_queue_and_vhosts_are_flags() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--ready-json",
+        "-q",
+        "--max-redeliveries",
+        "0",
+        "--dead-letter-queue",
+        "/queue/dead",
+        "--vhost",
+        "orders",
+    ]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let refused = Client::builder()
+        .host("elsewhere")
+        .connect(stomp.as_str())
+        .unwrap_err();
+    assert_eq!(refused.to_string(), "broker sent ERROR: Bad CONNECT");
+    let mut client = Client::builder()
+        .host("orders")
+        .connect(stomp.as_str())
+        .unwrap();
+    client
+        .subscribe("/queue/jobs", AckMode::ClientIndividual)
+        .unwrap();
+    client.send("/queue/jobs", "poison").unwrap();
+    let job = client.recv_timeout(Duration::from_secs(5)).unwrap();
+    client.nack(&job).unwrap();
+    let (status, dead) = http(
+        &http_addr,
+        "GET",
+        "/wait?destination=%2Fqueue%2Fdead&count=1",
+        "",
+    );
+    assert_eq!(status, 200, "{dead}");
+    assert_eq!(dead["messages"][0]["body"], "poison");
+    assert_eq!(dead["messages"][0]["origin"]["kind"], "dead-letter");
+}
+
+#[test]
+fn a_config_file_sets_the_dialect_and_its_limits() {
+    let path = config_file(
+        "dialect.toml",
+        "port = 0\nlog = \"off\"\nprofile = \"rabbitmq\"\nvhosts = [\"shop\"]\nexchanges = [\"orders\"]\nmax_redeliveries = \"none\"\n",
+    );
+    let broker = Running::start(&["--config", path.to_str().unwrap()]);
+    let addr = listening_addr(&broker.line());
+    let mut client = Client::builder()
+        .host("shop")
+        .connect(addr.as_str())
+        .unwrap();
+    client
+        .subscribe("/exchange/orders/eu.*", AckMode::Auto)
+        .unwrap();
+    client.send("/exchange/orders/eu.paris", "o-1").unwrap();
+    assert_eq!(
+        client
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .body_text(),
+        "o-1"
+    );
+
+    let bad = config_file("bad-limit.toml", "port = 0\nmax_redeliveries = \"often\"\n");
+    let stderr = config_error(&bad);
+    assert!(
+        stderr.contains("max_redeliveries is a count or \"none\", got \"often\""),
+        "{stderr}"
+    );
+}

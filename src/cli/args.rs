@@ -41,6 +41,22 @@ pub(crate) struct Serve {
     /// Rules to follow [default: default].
     #[arg(long, value_enum)]
     pub(crate) profile: Option<Profile>,
+    /// A virtual host a CONNECT's `host` may name (`/` is always there);
+    /// repeatable. The rabbitmq profile checks `host`; this makes any do.
+    #[arg(long = "vhost", value_name = "NAME")]
+    pub(crate) vhosts: Vec<String>,
+    /// An exchange for the rabbitmq profile's `/exchange/NAME/KEY`, routed
+    /// as a topic exchange (the amq.* ones are there); repeatable.
+    #[arg(long = "exchange", value_name = "NAME")]
+    pub(crate) exchanges: Vec<String>,
+    /// Redeliveries before a message goes to the dead-letter queue, or
+    /// `none` for no limit [default: 6, as ActiveMQ; rabbitmq profile: none].
+    #[arg(long, value_name = "N|none", value_parser = parse_limit)]
+    pub(crate) max_redeliveries: Option<Limit>,
+    /// Where messages given up on go, or `none` to drop them
+    /// [default: /queue/ActiveMQ.DLQ; rabbitmq profile: none].
+    #[arg(long, value_name = "DESTINATION|none")]
+    pub(crate) dead_letter_queue: Option<String>,
     /// A user, LOGIN:PASSCODE (with `--profile rocketmq`: ACCESS_KEY:SECRET).
     /// Repeatable; any user turns on authentication.
     #[arg(long = "user", value_name = "LOGIN:PASSCODE", value_parser = parse_user)]
@@ -124,7 +140,7 @@ pub(crate) struct Serve {
     /// [default: 10000].
     #[arg(long, value_name = "MS")]
     pub(crate) connect_timeout_ms: Option<u64>,
-    /// The largest frame body, in bytes [default: 10485760].
+    /// The largest frame body, in bytes [default: 104857600, as ActiveMQ].
     #[arg(long, value_name = "BYTES")]
     pub(crate) max_frame_size: Option<usize>,
     /// The most header lines in a frame [default: 1000].
@@ -290,6 +306,19 @@ pub(crate) fn parse_access(text: &str) -> Result<Access, String> {
         "PUB+SUB" | "SUB+PUB" => Ok(Access::PUB_SUB),
         other => Err(format!("ACCESS must be PUB, SUB or PUB+SUB, got {other:?}")),
     }
+}
+
+/// A count, or no limit (`none`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limit(pub(crate) Option<u32>);
+
+fn parse_limit(text: &str) -> Result<Limit, String> {
+    if text == "none" {
+        return Ok(Limit(None));
+    }
+    text.parse()
+        .map(|n| Limit(Some(n)))
+        .map_err(|_| format!("expected a count or none, got {text:?}"))
 }
 
 fn parse_heart_beat(text: &str) -> Result<(u32, u32), String> {

@@ -3,6 +3,10 @@
 //!
 //! ```toml
 //! profile = "default"            # or "activemq", "rabbitmq", "rocketmq"
+//! vhosts = ["localhost"]         # hosts a CONNECT may name besides "/" (checked by rabbitmq)
+//! exchanges = ["orders"]         # the rabbitmq profile's /exchange/NAME, besides amq.*
+//! max_redeliveries = 6           # then the dead-letter queue; "none": no limit
+//! dead_letter_queue = "/queue/ActiveMQ.DLQ"  # or "none": messages given up on are dropped
 //! bind = "127.0.0.1"
 //! port = 61613                   # 0: a free port
 //! http_port = 8080               # the HTTP inspection API; off if absent
@@ -81,6 +85,10 @@ use super::args::{parse_access, LogLevel, Profile, Serve};
 #[serde(deny_unknown_fields)]
 pub(crate) struct Settings {
     pub(crate) profile: Option<Profile>,
+    pub(crate) vhosts: Option<Vec<String>>,
+    pub(crate) exchanges: Option<Vec<String>>,
+    pub(crate) max_redeliveries: Option<CountOrNone>,
+    pub(crate) dead_letter_queue: Option<String>,
     pub(crate) bind: Option<IpAddr>,
     pub(crate) port: Option<u16>,
     pub(crate) http_port: Option<u16>,
@@ -226,6 +234,16 @@ impl Settings {
     /// The command line's options over these.
     pub(crate) fn merge(mut self, args: &Serve) -> Result<Settings, String> {
         self.profile = args.profile.or(self.profile);
+        if !args.vhosts.is_empty() {
+            self.vhosts = Some(args.vhosts.clone());
+        }
+        if !args.exchanges.is_empty() {
+            self.exchanges = Some(args.exchanges.clone());
+        }
+        if let Some(limit) = args.max_redeliveries {
+            self.max_redeliveries = Some(CountOrNone::from(limit.0));
+        }
+        self.dead_letter_queue = args.dead_letter_queue.clone().or(self.dead_letter_queue);
         self.bind = args.bind.or(self.bind);
         self.port = args.port.or(self.port);
         self.http_port = args.http_port.or(self.http_port);
@@ -347,6 +365,18 @@ impl Settings {
             Some(Profile::Rabbitmq) => builder.rabbitmq(),
             Some(Profile::Default) | None => builder,
         };
+        for vhost in self.vhosts.iter().flatten() {
+            builder = builder.vhost(vhost.clone());
+        }
+        for exchange in self.exchanges.iter().flatten() {
+            builder = builder.exchange(exchange.clone());
+        }
+        if let Some(limit) = &self.max_redeliveries {
+            builder = builder.max_redeliveries(limit.count()?);
+        }
+        if let Some(queue) = &self.dead_letter_queue {
+            builder = builder.dead_letter_queue((queue != "none").then_some(queue.as_str()));
+        }
         if let Some(floor) = self.heart_beat_floor {
             builder = builder.heart_beat_floor(floor);
         }
@@ -497,5 +527,31 @@ mod tests {
         let tokened = settings(&["--bind", "0.0.0.0", "--http-port", "0", "--http-token", "t"]);
         assert!(tokened.warnings().is_empty());
         assert!(settings(&["--http-port", "0"]).warnings().is_empty());
+    }
+}
+
+/// A count in the config file, or `"none"` for no limit.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum CountOrNone {
+    Count(u32),
+    Word(String),
+}
+
+impl From<Option<u32>> for CountOrNone {
+    fn from(limit: Option<u32>) -> Self {
+        limit.map_or_else(|| CountOrNone::Word("none".into()), CountOrNone::Count)
+    }
+}
+
+impl CountOrNone {
+    fn count(&self) -> Result<Option<u32>, String> {
+        match self {
+            CountOrNone::Count(n) => Ok(Some(*n)),
+            CountOrNone::Word(word) if word == "none" => Ok(None),
+            CountOrNone::Word(word) => Err(format!(
+                "max_redeliveries is a count or \"none\", got {word:?}"
+            )),
+        }
     }
 }

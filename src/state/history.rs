@@ -517,16 +517,7 @@ impl History {
         body: Bytes,
         transaction: Option<&str>,
     ) -> Arc<StoredMessage> {
-        let meter = Some(&self.meter);
-        let seq = if self.recording { self.next_seq } else { 0 };
-        let stored = Arc::new(StoredMessage::from_send(
-            id,
-            seq,
-            destination,
-            headers,
-            body,
-            meter,
-        ));
+        let stored = self.make_message(id, destination, headers, body);
         if !self.recording {
             return stored;
         }
@@ -540,6 +531,26 @@ impl History {
         };
         self.keep(&stored, origin, transaction, connection);
         stored
+    }
+
+    /// A new message, counted by the broker's meter, with the `seq` the
+    /// journal will give it (0 when it records nothing).
+    fn make_message(
+        &self,
+        id: u64,
+        destination: &str,
+        headers: Headers,
+        body: Bytes,
+    ) -> Arc<StoredMessage> {
+        let seq = if self.recording { self.next_seq } else { 0 };
+        Arc::new(StoredMessage::from_send(
+            id,
+            seq,
+            destination,
+            headers,
+            body,
+            Some(&self.meter),
+        ))
     }
 
     /// Keeps a new message in the published list, with the next `seq`.
@@ -578,15 +589,7 @@ impl History {
         of: u64,
         reason: String,
     ) -> Arc<StoredMessage> {
-        let seq = if self.recording { self.next_seq } else { 0 };
-        let stored = Arc::new(StoredMessage::from_send(
-            id,
-            seq,
-            destination,
-            headers,
-            body,
-            Some(&self.meter),
-        ));
+        let stored = self.make_message(id, destination, headers, body);
         if self.recording {
             let origin = Arc::new(Origin::DeadLetter { of, reason });
             self.keep(&stored, origin, None, None);

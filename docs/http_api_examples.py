@@ -51,7 +51,10 @@ def shown(text, limit=40):
     try:
         value = json.loads(text)
     except ValueError:
-        return text
+        lines = text.splitlines()
+        if len(lines) > limit:
+            lines = lines[:limit] + ["..."]
+        return "\n".join(lines)
     if isinstance(value, list) and len(value) > 2:
         value = value[:2]
     lines = json.dumps(value, indent=2).splitlines()
@@ -120,6 +123,7 @@ def main():
             ("GET", "/permission-denials", None),
             ("GET", "/queues?destination=%2Fqueue%2Fwaiting", None),
             ("GET", "/memory", None),
+            ("GET", "/report", None),
             ("POST", "/faults", {"kind": "drop", "direction": "out", "command": "RECEIPT", "times": 1}),
             ("GET", "/faults", None),
             ("DELETE", "/faults/1", None),
@@ -141,7 +145,8 @@ def main():
             print(f"## `{method} {path}`\n")
             if body is not None:
                 print("Body:\n\n```json\n" + json.dumps(body) + "\n```\n")
-            print(f"Answer: {status}\n\n```json\n{shown(text)}\n```\n")
+            fence = "text" if path == "/report" else "json"
+            print(f"Answer: {status}\n\n```{fence}\n{shown(text)}\n```\n")
             if path.startswith("/restart"):
                 time.sleep(0.2)
     finally:

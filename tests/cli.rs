@@ -1453,6 +1453,38 @@ fn profile_rabbitmq_makes_host_a_virtual_host_and_the_api_shows_durables_and_war
 }
 
 #[test]
+fn report_is_what_the_broker_saw_as_text_with_every_connections_frames() {
+    let broker = Running::start(&["--port", "0", "--http-port", "0", "--ready-json", "-q"]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let mut producer = Client::connect(stomp.as_str()).unwrap();
+    producer.send_with_receipt("/queue/jobs", "job 1").unwrap();
+    let mut bad = std::net::TcpStream::connect(stomp.as_str()).unwrap();
+    std::io::Write::write_all(
+        &mut bad,
+        b"CONNECT\naccept-version:1.2\nhost:h\n\n\0SEND\n\nx\0",
+    )
+    .unwrap();
+    let mut closed = Vec::new();
+    std::io::Read::read_to_end(&mut bad, &mut closed).unwrap();
+
+    let (status, head, body) = http_bytes(&http_addr, "GET", "/report", "");
+    let report = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200);
+    assert!(head.contains("text/plain"), "{head}");
+    for expected in [
+        "connections (2):",
+        "per destination: /queue/jobs: 1",
+        "to connection 2: missing 'destination' header",
+        "frames of connection 1 (4 in all):",
+        "<- SEND destination:/queue/jobs",
+        "frames of connection 2 (4 in all):",
+        "-> ERROR message:missing 'destination' header",
+    ] {
+        assert!(report.contains(expected), "{expected:?} not in:\n{report}");
+    }
+}
+
+#[test]
 fn redelivery_limit_dead_letter_queue_and_vhosts_are_flags() {
     let broker = Running::start(&[
         "--port",

@@ -409,6 +409,27 @@ impl Broker {
         self.state.update(Journal::reset);
     }
 
+    /// What the broker saw, as text for a person: its connections, the
+    /// messages published per destination, the subscriptions, the ERROR
+    /// frames, then every connection's frames in order (the last 200 of
+    /// each). A failed test prints it (the pytest plugin and the npm
+    /// package attach it to a failure through `GET /report`).
+    ///
+    /// # Examples
+    /// ```
+    /// let broker = stompbox::Broker::start()?;
+    /// let mut client = stompbox::Client::connect(broker.addr())?;
+    /// client.send_with_receipt("/queue/jobs", "job 1")?;
+    /// let report = broker.report();
+    /// assert!(report.contains("/queue/jobs: 1"), "{report}");
+    /// assert!(report.contains("frames of connection 1 (4 in all):"), "{report}");
+    /// assert!(report.contains("<- SEND destination:/queue/jobs"), "{report}");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn report(&self) -> String {
+        self.inspect(Journal::report)
+    }
+
     /// Drops every message waiting on every queue. Messages delivered and not
     /// yet acknowledged stay with their consumers.
     ///

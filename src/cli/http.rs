@@ -109,6 +109,11 @@ fn serve(request: Request, broker: &Arc<Broker>, faults: &ArmedFaults) -> Respon
         let answered = match path.as_str() {
             "/wait" => Some(wait(broker, &query).map(answer)),
             "/messages" => Some(messages(broker, &query)),
+            "/report" => Some(Ok(Response::bytes(
+                200,
+                "text/plain; charset=utf-8",
+                broker.report().into_bytes(),
+            ))),
             _ if path.starts_with("/messages/") && path.ends_with("/body") => {
                 Some(message_body(broker, &path))
             }
@@ -388,8 +393,9 @@ fn index() -> Value {
             "POST /messages {destination, body, headers}",
             "GET /deliveries", "GET /acks", "GET /subscriptions", "GET /transactions",
             "GET /transactions/history", "GET /connections", "GET /connections/ID/frames",
-            "GET /clients",
-            "GET /errors", "GET /auth-failures", "GET /permission-denials",
+            "GET /clients", "GET /durable-subscriptions", "GET /report",
+            "GET /errors", "GET /protocol-warnings", "GET /auth-failures",
+            "GET /permission-denials",
             "GET /queues[?destination=D]", "GET /memory", "POST /reset[?queues=true]",
             "GET /wait?destination=D&count=N&timeout_ms=T",
             "GET /wait?client=ID&reconnects=N&timeout_ms=T",

@@ -10,6 +10,8 @@ use crate::journal::MessageStatus;
 const SHOWN: usize = 10;
 /// How many frames of each connection a report shows.
 const FRAMES: usize = 5;
+/// How many frames of each connection the full report shows (the last).
+const TRANSCRIPT: usize = 200;
 
 impl Journal {
     /// Everything in brief: connections, messages, subscriptions, errors,
@@ -21,6 +23,40 @@ impl Journal {
         self.write_subscriptions(&mut out);
         self.write_errors(&mut out);
         self.write_frames(&mut out);
+        out
+    }
+
+    /// The summary with each connection's frames in order (the last
+    /// [`TRANSCRIPT`] of each), oldest connection first: what a failed
+    /// test's report shows.
+    pub(crate) fn report(&self) -> String {
+        let mut out = String::new();
+        self.write_connections(&mut out);
+        self.write_published(&mut out, None);
+        self.write_subscriptions(&mut out);
+        self.write_errors(&mut out);
+        if !self.is_recording() {
+            return out;
+        }
+        for c in self.history.connections.values() {
+            let Some(transcript) = self.history.transcripts.get(&c.id) else {
+                continue;
+            };
+            let shown = transcript.last(TRANSCRIPT);
+            let _ = write!(
+                out,
+                "frames of connection {} ({} in all",
+                c.id,
+                transcript.len()
+            );
+            if shown.len() < transcript.len() {
+                let _ = write!(out, "; the last {}", shown.len());
+            }
+            let _ = writeln!(out, "):");
+            for f in &shown {
+                let _ = writeln!(out, "  {f}");
+            }
+        }
         out
     }
 

@@ -13,7 +13,7 @@ class Worker(stomp.ConnectionListener):
 
     def __init__(self, broker):
         self.conn = stomp.Connection12(
-            [(broker.host, broker.port)],
+            broker.host_and_ports,
             reconnect_attempts_max=200, reconnect_sleep_initial=0.05,
             reconnect_sleep_increase=0.0, reconnect_sleep_jitter=0.0,
             heartbeats=(0, 200))
@@ -51,22 +51,20 @@ class Worker(stomp.ConnectionListener):
 
 
 def current_connection(broker, client_id):
-    return [c for c in broker.get("/connections")
-            if c["client_id"] == client_id and c["closed"] is None][-1]
+    return [c for c in broker.connections() if c.client_id == client_id and c.is_open][-1]
 
 
-def test_stomppy_comes_back_after_a_kick_and_a_restart_and_gets_its_unacked_job(broker):
-    worker = Worker(broker)
+def test_stomppy_comes_back_after_a_kick_and_a_restart_and_gets_its_unacked_job(stompbox):
+    worker = Worker(stompbox)
     worker.start()
-    broker.publish("/queue/work", "job 1")
+    stompbox.publish("/queue/work", "job 1")
     [first] = worker.wait_for_messages(1)
     assert first.body == "job 1"
 
     # Kicked with an ERROR: it reconnects, resubscribes, and the job it
     # never acked comes again.
-    broker.post(f"/connections/{current_connection(broker, 'worker')['id']}/kick",
-                {"error": "maintenance"})
-    client = broker.wait_for_reconnects("worker", 1)
+    stompbox.kick(current_connection(stompbox, "worker"), error="maintenance")
+    client = stompbox.wait_for_reconnects("worker", 1)
     assert client["reconnects"] == 1
     [_, again] = worker.wait_for_messages(2)
     assert again.body == "job 1"
@@ -74,23 +72,23 @@ def test_stomppy_comes_back_after_a_kick_and_a_restart_and_gets_its_unacked_job(
 
     # A restart that stays down 300 ms: its attempts are refused, then it
     # gets in, resubscribes with the same ack mode, and the job comes a third time.
-    broker.post("/restart", down_ms=300)
-    client = broker.wait_for_reconnects("worker", 2)
+    stompbox.restart(down_ms=300)
+    client = stompbox.wait_for_reconnects("worker", 2)
     assert client["reconnect_gaps_ms"][1] >= 300
     [_, _, third] = worker.wait_for_messages(3)
     assert third.body == "job 1"
-    assert current_connection(broker, "worker")["subscribed"] == [
+    assert current_connection(stompbox, "worker").subscribed == [
         {"destination": "/queue/work", "ack": "client-individual"}]
     worker.stop()
 
 
-def test_stomppy_notices_when_the_broker_stops_its_heart_beats(broker):
-    worker = Worker(broker)
+def test_stomppy_notices_when_the_broker_stops_its_heart_beats(stompbox):
+    worker = Worker(stompbox)
     worker.stopping = True  # no reconnect: this test watches the first connection
     worker.start()
-    connection = current_connection(broker, "worker")
-    assert connection["heart_beat"][0] == 200, "the broker beats every 200 ms"
-    armed = broker.post("/faults", {"kind": "stop_heart_beats", "connection": connection["id"]})
+    connection = current_connection(stompbox, "worker")
+    assert connection.heart_beat[0] == 200, "the broker beats every 200 ms"
+    armed = stompbox.add_fault("stop_heart_beats", connection=connection.id)
     started = time.monotonic()
     deadline = started + 10
     while worker.disconnects == 0 and time.monotonic() < deadline:
@@ -100,5 +98,5 @@ def test_stomppy_notices_when_the_broker_stops_its_heart_beats(broker):
     # stomp.py's check allows twice the interval, then some: well under 2 s.
     print(f"stomp.py noticed the silence after {noticed:.3f} s")
     assert noticed < 2.0, noticed
-    [fault] = broker.get("/faults")
+    [fault] = stompbox.faults()
     assert fault["id"] == armed["id"] and fault["fired"] == 1

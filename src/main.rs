@@ -42,7 +42,7 @@ fn run(args: &Serve) -> Result<(), String> {
     for warning in settings.warnings() {
         eprintln!("stompbox: warning: {warning}");
     }
-    let stop = stop_signal()?;
+    let stop = stop_signal(args.stop_on_stdin_close)?;
     let log = TrafficLog {
         level: settings.log_level(),
         colour: match args.color {
@@ -200,9 +200,22 @@ fn announce(ready: &Ready) {
     let _ = out.flush();
 }
 
-/// A channel that receives once SIGINT or SIGTERM arrives.
-fn stop_signal() -> Result<crossbeam_channel::Receiver<()>, String> {
+/// A channel that receives once SIGINT or SIGTERM arrives (or, with
+/// `on_stdin_close`, once standard input ends).
+fn stop_signal(on_stdin_close: bool) -> Result<crossbeam_channel::Receiver<()>, String> {
     let (tx, rx) = crossbeam_channel::bounded(1);
+    if on_stdin_close {
+        let tx = tx.clone();
+        // Not joined: it may be blocked reading when a signal stops the
+        // broker, and the process's exit ends it.
+        std::thread::Builder::new()
+            .name("stompbox-stdin".into())
+            .spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+                let _ = tx.try_send(());
+            })
+            .map_err(|e| format!("cannot watch stdin: {e}"))?;
+    }
     ctrlc::set_handler(move || {
         let _ = tx.try_send(());
     })

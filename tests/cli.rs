@@ -408,6 +408,35 @@ fn sigterm_stops_it_cleanly_with_exit_0() {
 }
 
 #[test]
+fn stop_on_stdin_close_stops_it_when_the_parent_lets_go_of_stdin() {
+    let mut command = Process::new(env!("CARGO_BIN_EXE_stompbox"));
+    command
+        .args(["--port", "0", "-q", "--stop-on-stdin-close"])
+        .stdin(Stdio::piped());
+    let mut broker = Running::spawn(&mut command);
+    let addr = listening_addr(&broker.line());
+    let _client = Client::connect(addr.as_str()).unwrap();
+    let stdin = broker.child.stdin.take().expect("stdin is piped");
+    assert!(
+        broker.child.try_wait().unwrap().is_none(),
+        "it runs while stdin is open"
+    );
+    drop(stdin);
+    let pid = broker.child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| tx.send(broker.child.wait()));
+        let Ok(status) = rx.recv_timeout(Duration::from_secs(10)) else {
+            let kill = format!("kill -KILL {pid}");
+            Process::new("sh").args(["-c", &kill]).status().unwrap();
+            panic!("it did not stop within 10 s of stdin closing");
+        };
+        assert_eq!(status.unwrap().code(), Some(0));
+    });
+    assert!(std::net::TcpStream::connect(addr.as_str()).is_err());
+}
+
+#[test]
 fn a_config_file_sets_users_grants_and_limits() {
     let path = config_file(
         "good.toml",

@@ -5,9 +5,7 @@ import collections
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import sysconfig
 import threading
 import urllib.error
@@ -95,10 +93,10 @@ def command_line(
     Any other keyword is the binary's flag of that name: ``max_frame_size=1024``
     is ``--max-frame-size 1024``, ``True`` a flag alone, a list a repeated flag.
 
-    >>> command_line(profile="rabbitmq", users={"app": "secret"}, max_frame_size=1024)[7:]
+    >>> command_line(profile="rabbitmq", users={"app": "secret"}, max_frame_size=1024)[8:]
     ['--profile', 'rabbitmq', '--user', 'app:secret', '--max-frame-size', '1024']
     """
-    line = ["--port", str(port), "--http-port", "0", "--ready-json", "--log", log]
+    line = ["--port", str(port), "--http-port", "0", "--ready-json", "--stop-on-stdin-close", "--log", log]
     if config is not None:
         line += ["--config", str(config)]
     if profile is not None:
@@ -118,17 +116,6 @@ def command_line(
         for one in value if isinstance(value, (list, tuple)) else [value]:
             line += [_flag(name), str(one)]
     return line + list(args)
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """In the child, before exec: ask Linux to SIGTERM the broker when the
-    process that started it dies, so not even a killed test run leaves one."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 class Broker:
@@ -163,11 +150,12 @@ class Broker:
         """Starts the binary and waits for its ready line; returns self."""
         if self.process is not None:
             raise StompboxError("this broker is started already")
-        linux = sys.platform.startswith("linux")
         self.process = subprocess.Popen(
-            [self.binary, *self.arguments], stdin=subprocess.DEVNULL,
+            [self.binary, *self.arguments], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
-            errors="replace", preexec_fn=_die_with_parent if linux else None)
+            errors="replace")
+        # The broker stops when the pipe to its stdin closes
+        # (--stop-on-stdin-close): when this process ends, however it ends.
         first: "collections.deque[str]" = collections.deque(maxlen=1)
         got_first = threading.Event()
         self._threads = [
@@ -229,6 +217,8 @@ class Broker:
         try:
             if process.poll() is None:
                 process.terminate()
+            if process.stdin is not None:
+                process.stdin.close()
             try:
                 code = process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -239,7 +229,7 @@ class Broker:
                 raise StompboxError(f"stompbox exited with status {code}{self._stderr_text()}")
         finally:
             self._join_readers()
-            for stream in (process.stdout, process.stderr):
+            for stream in (process.stdin, process.stdout, process.stderr):
                 if stream is not None:
                     stream.close()
             self.process = None

@@ -187,6 +187,12 @@ pub(crate) struct Serve {
     /// for fixtures to parse.
     #[arg(long)]
     pub(crate) ready_json: bool,
+
+    /// Stop (as on SIGTERM) when standard input reaches its end: a fixture
+    /// that holds the binary's stdin open gets it stopped when the fixture's
+    /// process ends, however it ends (even killed)
+    #[arg(long)]
+    pub(crate) stop_on_stdin_close: bool,
 }
 
 /// Something wrong with the TLS port, on purpose.

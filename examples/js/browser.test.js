@@ -7,16 +7,14 @@
 // unless $STOMPBOX_REQUIRE_BROWSER is set (CI sets it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { launch } from 'puppeteer-core';
+import { withBroker } from 'stompbox';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const binary = process.env.STOMPBOX_BIN ?? here('../../target/debug/stompbox');
 const chromium = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const screenshots = process.env.STOMPBOX_ARTIFACTS ?? here('../../target/ci-artifacts');
 
@@ -36,19 +34,10 @@ async function servePage() {
   return server;
 }
 
-async function startStompbox() {
-  const child = spawn(binary, ['--port', '0', '--http-port', '0', '--ready-json', '--log', 'off']);
-  const [line] = await once(createInterface({ input: child.stdout }), 'line');
-  const ready = JSON.parse(line);
-  const api = async (path) => (await fetch(`http://${ready.http}${path}`)).json();
-  return { stomp: ready.stomp, api, stop: () => child.kill('SIGTERM') };
-}
-
 const available = existsSync(chromium);
 const skip = !available && !process.env.STOMPBOX_REQUIRE_BROWSER && `no Chromium at ${chromium}`;
 
-test('stompjs in headless Chromium talks to stompbox over WebSocket', { skip }, async () => {
-  const broker = await startStompbox();
+test('stompjs in headless Chromium talks to stompbox over WebSocket', { skip }, withBroker(async (broker) => {
   const server = await servePage();
   const browser = await launch({
     executablePath: chromium,
@@ -61,7 +50,7 @@ test('stompjs in headless Chromium talks to stompbox over WebSocket', { skip }, 
   try {
     const page = await browser.newPage();
     const { port } = server.address();
-    await page.goto(`http://127.0.0.1:${port}/?broker=ws://${broker.stomp}/ws`);
+    await page.goto(`http://127.0.0.1:${port}/?broker=${broker.wsUrl}`);
     const body = await page.evaluate(() => window.received);
     assert.equal(body, 'hello from the browser');
     const log = await page.$$eval('#log li', (items) => items.map((i) => i.textContent));
@@ -76,17 +65,16 @@ test('stompjs in headless Chromium talks to stompbox over WebSocket', { skip }, 
 
     // What the broker saw: a ws connection from the browser, its handshake,
     // the ack, and the page's reply.
-    const [connection] = await broker.api('/connections');
+    const [connection] = await broker.connections();
     assert.equal(connection.transport, 'ws');
     assert.equal(connection.websocket.subprotocol, 'v12.stomp');
     const agent = connection.websocket.headers.find(([name]) => name.toLowerCase() === 'user-agent');
     assert.match(agent[1], /Chrome/);
-    assert.equal((await broker.api('/acks')).length, 1);
-    const [reply] = await broker.api('/messages?destination=%2Fqueue%2Fbrowser-reply');
+    assert.equal((await broker.acks()).length, 1);
+    const [reply] = await broker.messages({ destination: '/queue/browser-reply' });
     assert.equal(reply.body, 'echo: hello from the browser');
   } finally {
     await browser.close();
     server.close();
-    broker.stop();
   }
-});
+}));

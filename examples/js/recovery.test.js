@@ -4,38 +4,11 @@
 // stopping, which stompjs's own heart-beat check must notice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@stomp/stompjs';
 import { WebSocket } from 'ws';
+import { withBroker } from 'stompbox';
 
 globalThis.WebSocket = WebSocket;
-
-const binary =
-  process.env.STOMPBOX_BIN ?? fileURLToPath(new URL('../../target/debug/stompbox', import.meta.url));
-
-async function startStompbox() {
-  const child = spawn(binary, ['--port', '0', '--http-port', '0', '--ready-json', '--log', 'off']);
-  const [line] = await once(createInterface({ input: child.stdout }), 'line');
-  const ready = JSON.parse(line);
-  const call = async (method, path, body) => {
-    const response = await fetch(`http://${ready.http}${path}`, {
-      method,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const answer = await response.json();
-    assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
-    return answer;
-  };
-  const stop = async () => {
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    return code;
-  };
-  return { stomp: ready.stomp, get: (path) => call('GET', path), post: (path, body) => call('POST', path, body), stop };
-}
 
 /// A promise and the function that resolves it, for one event to come.
 function nextEvent() {
@@ -44,13 +17,12 @@ function nextEvent() {
   return { happened, resolve };
 }
 
-test('stompjs reconnects after a restart, resubscribes, and notices stopped heart-beats', async () => {
-  const broker = await startStompbox();
+test('stompjs reconnects after a restart, resubscribes, and notices stopped heart-beats', withBroker(async (broker) => {
   let connects = 0;
   let connected = nextEvent();
   let closed = nextEvent();
   const client = new Client({
-    brokerURL: `ws://${broker.stomp}/ws`,
+    brokerURL: broker.wsUrl,
     connectHeaders: { 'client-id': 'js-app' },
     reconnectDelay: 50,
     heartbeatIncoming: 200,
@@ -67,12 +39,12 @@ test('stompjs reconnects after a restart, resubscribes, and notices stopped hear
 
   // The restart: down for 200 ms, then stompjs's next attempt gets in.
   connected = nextEvent();
-  await broker.post('/restart?down_ms=200');
+  await broker.restart({ downMs: 200 });
   await connected.happened;
-  const { client: record } = await broker.get('/wait?client=js-app&reconnects=1&timeout_ms=10000');
+  const record = await broker.waitForReconnects('js-app', 1);
   assert.equal(record.reconnects, 1);
   assert.ok(record.reconnect_gaps_ms[0] >= 200, JSON.stringify(record));
-  const live = (await broker.get('/connections')).filter((c) => c.closed === null);
+  const live = (await broker.connections()).filter((c) => c.closed === null);
   assert.deepEqual(live.at(-1).subscribed, [{ destination: '/queue/js-work', ack: 'client' }]);
   assert.equal(live.at(-1).heart_beat[0], 200, 'the broker beats every 200 ms');
 
@@ -81,16 +53,15 @@ test('stompjs reconnects after a restart, resubscribes, and notices stopped hear
   closed = nextEvent();
   connected = nextEvent();
   const armed = Date.now();
-  await broker.post('/faults', { kind: 'stop_heart_beats', connection: live.at(-1).id });
+  await broker.addFault({ kind: 'stop_heart_beats', connection: live.at(-1).id });
   const noticedAt = await closed.happened;
   const noticed = noticedAt - armed;
   console.log(`stompjs noticed the silence after ${noticed} ms`);
   assert.ok(noticed >= 200 && noticed < 1500, `${noticed} ms`);
   await connected.happened;
   assert.equal(connects, 3);
-  const [fault] = await broker.get('/faults');
+  const [fault] = await broker.faults();
   assert.equal(fault.fired, 1);
 
   await client.deactivate();
-  assert.equal(await broker.stop(), 0);
-});
+}));

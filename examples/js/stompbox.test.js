@@ -1,35 +1,15 @@
 // @stomp/stompjs over @stomp/tcp-wrapper against the stompbox binary:
 // connect, subscribe, send in a transaction, receive, ack, disconnect; then
-// ask stompbox's HTTP API what it saw. Run: npm ci && npm test
-// (the binary is $STOMPBOX_BIN, or target/debug/stompbox of this checkout).
+// ask stompbox what it saw. With the npm package installed
+// (npm install --save-dev stompbox; from this checkout: npm ci && npm install
+// --no-save ../../js), run: npm test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@stomp/stompjs';
 import { TCPWrapper } from '@stomp/tcp-wrapper';
+import { withBroker } from 'stompbox';
 
-const binary =
-  process.env.STOMPBOX_BIN ?? fileURLToPath(new URL('../../target/debug/stompbox', import.meta.url));
-
-async function startStompbox() {
-  const child = spawn(binary, ['--port', '0', '--http-port', '0', '--ready-json', '--log', 'off']);
-  const [line] = await once(createInterface({ input: child.stdout }), 'line');
-  const ready = JSON.parse(line);
-  const [host, port] = [ready.stomp.split(':')[0], Number(ready.stomp.split(':')[1])];
-  const api = async (path) => (await fetch(`http://${ready.http}${path}`)).json();
-  const stop = async () => {
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    return code;
-  };
-  return { host, port, api, stop };
-}
-
-test('stompjs connects, subscribes, sends in a transaction, acks and disconnects', async () => {
-  const broker = await startStompbox();
+test('stompjs connects, subscribes, sends in a transaction, acks and disconnects', withBroker(async (broker) => {
   const client = new Client({
     webSocketFactory: () => new TCPWrapper(broker.host, broker.port),
     connectHeaders: { 'client-id': 'js-test' },
@@ -52,15 +32,14 @@ test('stompjs connects, subscribes, sends in a transaction, acks and disconnects
   // A receipt on DISCONNECT: everything before it has been handled.
   await client.deactivate();
 
-  const acks = await broker.api('/acks');
+  const acks = await broker.acks();
   assert.equal(acks.length, 1);
   assert.equal(acks[0].kind, 'ACK');
-  const [committed] = await broker.api('/transactions/history');
+  const [committed] = await broker.transactionHistory();
   assert.equal(committed.outcome, 'committed');
-  const [connection] = await broker.api('/connections');
+  const [connection] = await broker.connections();
   assert.equal(connection.client_id, 'js-test');
-  const frames = await broker.api(`/connections/${connection.id}/frames`);
+  const frames = await broker.frames(connection);
   const sent = frames.filter((f) => f.direction === 'in' && f.frame).map((f) => f.frame.command);
   assert.deepEqual(sent, ['CONNECT', 'SUBSCRIBE', 'BEGIN', 'SEND', 'COMMIT', 'ACK', 'DISCONNECT']);
-  assert.equal(await broker.stop(), 0);
-});
+}));

@@ -1,42 +1,21 @@
 // @stomp/stompjs over WebSocket (the `ws` package, no TCP wrapper) against
 // the stompbox binary's STOMP port: connect, subscribe, send in a
 // transaction, receive, ack, heart-beats both ways, disconnect; then ask
-// stompbox's HTTP API what it saw, handshake included.
-// Run: npm ci && npm test (the binary is $STOMPBOX_BIN, or
-// target/debug/stompbox of this checkout).
+// stompbox what it saw, handshake included. Run: npm test, with the stompbox
+// package installed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@stomp/stompjs';
 import { WebSocket } from 'ws';
+import { withBroker } from 'stompbox';
 
 // stompjs uses the WebSocket global, as in a browser; Node 20 has none.
 globalThis.WebSocket = WebSocket;
 
-const binary =
-  process.env.STOMPBOX_BIN ?? fileURLToPath(new URL('../../target/debug/stompbox', import.meta.url));
-
-async function startStompbox(extra = []) {
-  const child = spawn(binary, ['--port', '0', '--http-port', '0', '--ready-json', '--log', 'off', ...extra]);
-  const [line] = await once(createInterface({ input: child.stdout }), 'line');
-  const ready = JSON.parse(line);
-  const api = async (path) => (await fetch(`http://${ready.http}${path}`)).json();
-  const stop = async () => {
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    return code;
-  };
-  return { stomp: ready.stomp, tls: ready.tls, ca: ready.ca, api, stop };
-}
-
-test('stompjs over ws:// connects, subscribes, sends in a transaction, acks, beats and disconnects', async () => {
-  const broker = await startStompbox();
+test('stompjs over ws:// connects, subscribes, sends in a transaction, acks, beats and disconnects', withBroker(async (broker) => {
   const client = new Client({
-    brokerURL: `ws://${broker.stomp}/ws`,
+    brokerURL: broker.wsUrl,
     connectHeaders: { 'client-id': 'js-ws-test' },
     heartbeatIncoming: 200,
     heartbeatOutgoing: 200,
@@ -62,8 +41,8 @@ test('stompjs over ws:// connects, subscribes, sends in a transaction, acks, bea
   let beats = { in: 0, out: 0 };
   for (let tries = 0; tries < 100 && (beats.in < 2 || beats.out < 2); tries++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const [connection] = await broker.api('/connections');
-    const frames = await broker.api(`/connections/${connection.id}/frames`);
+    const [connection] = await broker.connections();
+    const frames = await broker.frames(connection);
     beats = {
       in: frames.filter((f) => f.heart_beat && f.direction === 'in').length,
       out: frames.filter((f) => f.heart_beat && f.direction === 'out').length,
@@ -73,23 +52,21 @@ test('stompjs over ws:// connects, subscribes, sends in a transaction, acks, bea
 
   await client.deactivate();
 
-  const [connection] = await broker.api('/connections');
+  const [connection] = await broker.connections();
   assert.equal(connection.transport, 'ws');
   assert.equal(connection.client_id, 'js-ws-test');
   assert.equal(connection.websocket.path, '/ws');
   assert.equal(connection.websocket.subprotocol, 'v12.stomp');
-  const acks = await broker.api('/acks');
+  const acks = await broker.acks();
   assert.equal(acks.length, 1);
-  const frames = await broker.api(`/connections/${connection.id}/frames`);
+  const frames = await broker.frames(connection);
   const sent = frames.filter((f) => f.direction === 'in' && f.frame).map((f) => f.frame.command);
   assert.deepEqual(sent, ['CONNECT', 'SUBSCRIBE', 'BEGIN', 'SEND', 'COMMIT', 'ACK', 'DISCONNECT']);
-  assert.equal(await broker.stop(), 0);
-});
+}));
 
-test('stompjs over wss:// trusts the CA the broker made', async () => {
-  const broker = await startStompbox(['--tls-port', '0']);
-  const ca = readFileSync(broker.ca);
-  const port = broker.tls.split(':')[1];
+test('stompjs over wss:// trusts the CA the broker made', withBroker({ tlsPort: 0 }, async (broker) => {
+  const ca = readFileSync(broker.caFile);
+  const port = broker.tlsAddress.split(':')[1];
   const client = new Client({
     webSocketFactory: () => new WebSocket(`wss://localhost:${port}/ws`, ['v12.stomp', 'v11.stomp'], { ca }),
     reconnectDelay: 0,
@@ -107,7 +84,6 @@ test('stompjs over wss:// trusts the CA the broker made', async () => {
   ]);
   assert.equal(message.body, 'over TLS');
   await client.deactivate();
-  const [connection] = await broker.api('/connections');
+  const [connection] = await broker.connections();
   assert.equal(connection.transport, 'wss');
-  assert.equal(await broker.stop(), 0);
-});
+}));

@@ -2,7 +2,7 @@
 // module and CommonJS entry points, the broker's calls with @stomp/stompjs as
 // the client, the test helpers, the `stompbox` command, and no broker left
 // behind. Run with `node --test` from the project that installed it.
-import { test } from 'node:test';
+import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '@stomp/stompjs';
 import { TCPWrapper } from '@stomp/tcp-wrapper';
-import stompbox, { startBroker, withBroker, WaitTimeoutError, StompboxError } from 'stompbox';
+import stompbox, { startBroker, withBroker, useBroker as useGlobalBroker, WaitTimeoutError, StompboxError } from 'stompbox';
 import { useBroker } from 'stompbox/node-test';
 
 const require = createRequire(import.meta.url);
@@ -140,20 +140,39 @@ test('faults, kicks and restarts', withBroker(async (broker) => {
   assert.deepEqual(await broker.connections(), []);
 }));
 
-let firstPid;
-const handle = useBroker({ heartBeat: [0, 0] });
+describe('useBroker from stompbox/node-test', () => {
+  let firstPid;
+  const handle = useBroker({ heartBeat: [0, 0] });
 
-test('useBroker gives each test a broker of its own (1)', async () => {
-  firstPid = handle.broker.pid;
-  assert.ok(handle.broker.args.includes('--heart-beat'));
-  assert.equal((await handle.broker.messages()).length, 0);
-  await handle.broker.publish('/queue/left', 'over');
+  test('gives each test a broker of its own (1)', async () => {
+    firstPid = handle.broker.pid;
+    assert.ok(handle.broker.args.includes('--heart-beat'));
+    assert.equal((await handle.broker.messages()).length, 0);
+    await handle.broker.publish('/queue/left', 'over');
+  });
+
+  test('gives each test a broker of its own (2)', async () => {
+    assert.notEqual(handle.broker.pid, firstPid);
+    assert.ok(gone(firstPid), 'the first test\'s broker was stopped');
+    assert.deepEqual(await handle.broker.messages(), []);
+  });
 });
 
-test('useBroker gives each test a broker of its own (2)', async () => {
-  assert.notEqual(handle.broker.pid, firstPid);
-  assert.ok(gone(firstPid), 'the first test\'s broker was stopped');
-  assert.deepEqual(await handle.broker.messages(), []);
+describe('useBroker with the runner\'s global hooks (as Jest, Vitest and Mocha give them)', () => {
+  globalThis.beforeEach = beforeEach;
+  globalThis.afterEach = afterEach;
+  const handle = useGlobalBroker({}, { profile: 'rabbitmq' });
+  delete globalThis.beforeEach;
+  delete globalThis.afterEach;
+
+  test('starts a broker before the test', async () => {
+    assert.ok(handle.broker.args.includes('rabbitmq'));
+    assert.equal(await handle.broker.publish('/queue/x', 'y'), 'm-1');
+  });
+});
+
+test('useBroker with no hooks to hand says what it needs', () => {
+  assert.throws(() => useGlobalBroker({}), /beforeEach and afterEach/);
 });
 
 test('the stompbox command runs the packaged binary', () => {

@@ -124,6 +124,9 @@ def main():
             ("GET", "/queues?destination=%2Fqueue%2Fwaiting", None),
             ("GET", "/memory", None),
             ("GET", "/report", None),
+            ("GET", "/traffic?after=0&limit=2", None),
+            ("GET", "/traffic?after=0&command=ERROR", None),
+            ("GET", "/info", None),
             ("POST", "/faults", {"kind": "drop", "direction": "out", "command": "RECEIPT", "times": 1}),
             ("GET", "/faults", None),
             ("DELETE", "/faults/1", None),
@@ -131,6 +134,7 @@ def main():
             ("POST", "/pause", None),
             ("POST", "/resume", None),
             ("POST", "/restart?down_ms=10", None),
+            ("DELETE", "/queues", None),
             ("POST", "/reset", None),
         ]
         print("# The HTTP API, endpoint by endpoint\n")

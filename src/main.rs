@@ -19,7 +19,8 @@ use clap::Parser;
 use cli::args::{Args, Colour, LogLevel, Serve};
 use cli::config::Settings;
 use cli::faults::ArmedFaults;
-use cli::http::HttpApi;
+use cli::feed::TrafficFeed;
+use cli::http::{HttpApi, Live};
 use cli::log::TrafficLog;
 
 fn main() -> ExitCode {
@@ -52,8 +53,22 @@ fn run(args: &Serve) -> Result<(), String> {
         },
     };
     let mut builder = settings.builder()?;
-    if log.level != LogLevel::Off {
-        builder = builder.on_traffic(log.start()?);
+    // The web view's frame log, fed only when there is an HTTP API to read it.
+    let feed = settings.http_port.map(|_| Arc::new(TrafficFeed::new()));
+    let printed = match log.level {
+        LogLevel::Off => None,
+        _ => Some(log.start()?),
+    };
+    match (printed, feed.clone()) {
+        (Some(printed), Some(feed)) => {
+            builder = builder.on_traffic(move |t| {
+                printed(t);
+                feed.record(t);
+            });
+        }
+        (Some(printed), None) => builder = builder.on_traffic(printed),
+        (None, Some(feed)) => builder = builder.on_traffic(move |t| feed.record(t)),
+        (None, None) => {}
     }
     let stomp_addr = settings.stomp_addr();
     let broker = builder.start().map_err(|e| match e {
@@ -65,17 +80,27 @@ fn run(args: &Serve) -> Result<(), String> {
     for rule in &settings.faults {
         faults.arm_fault(&broker, rule.0.clone())?;
     }
-    let http = match settings.http_port {
-        Some(port) => {
+    let http = match (settings.http_port, feed) {
+        (Some(port), Some(feed)) => {
             let addr = SocketAddr::new(stomp_addr.ip(), port);
+            let info = serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "stomp": broker.addr().to_string(),
+                "ws": broker.ws_url(),
+                "tls": broker.tls_addr().map(|a| a.to_string()),
+                "loopback": addr.ip().is_loopback(),
+                "token": settings.http_token.is_some(),
+                "dialect": format!("{:?}", broker.dialect()),
+            });
             Some(HttpApi::start(
                 addr,
                 broker.clone(),
                 settings.http_token.clone(),
                 faults.clone(),
+                Live { feed, info },
             )?)
         }
-        None => None,
+        _ => None,
     };
     let ca_file = match broker.tls_ca_pem() {
         Some(pem) => Some(TempFile::write("ca.pem", pem)?),

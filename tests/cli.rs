@@ -1514,6 +1514,143 @@ fn report_is_what_the_broker_saw_as_text_with_every_connections_frames() {
 }
 
 #[test]
+fn traffic_is_a_long_poll_of_frames_after_a_sequence() {
+    let broker = Running::start(&["--port", "0", "--http-port", "0", "--ready-json", "-q"]);
+    let (stomp, http_addr) = ready_json(&broker);
+    let mut client = Client::builder()
+        .header("client-id", "feed")
+        .connect(stomp.as_str())
+        .unwrap();
+    client.send_with_receipt("/queue/a", "one").unwrap();
+    let (status, first) = http(&http_addr, "GET", "/traffic", "");
+    assert_eq!(status, 200);
+    let commands: Vec<&str> = first["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["frame"]["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(commands, ["CONNECT", "CONNECTED", "SEND", "RECEIPT"]);
+    assert_eq!(first["entries"][2]["direction"], "in");
+    assert_eq!(first["entries"][2]["frame"]["body"], "one");
+    assert_eq!(
+        (first["next"].as_u64(), first["missed"].as_u64()),
+        (Some(4), Some(0))
+    );
+
+    // A long-poll after the last answers when the next frame comes.
+    let waiting = {
+        let http_addr = http_addr.clone();
+        std::thread::spawn(move || {
+            http(
+                &http_addr,
+                "GET",
+                "/traffic?after=4&timeout_ms=10000&command=send",
+                "",
+            )
+        })
+    };
+    client.send_with_receipt("/queue/b", "two").unwrap();
+    let (_, later) = waiting.join().unwrap();
+    let entries = later["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{later}");
+    assert_eq!(entries[0]["frame"]["headers"][0][1], "/queue/b");
+    assert_eq!(entries[0]["seq"], 5);
+    client.disconnect().unwrap();
+    // The close comes a moment after DISCONNECT's receipt: long-poll for it.
+    let mut after = 6;
+    let mut closed = None;
+    for _ in 0..10 {
+        let path = format!("/traffic?connection=1&after={after}&timeout_ms=5000");
+        let (_, page) = http(&http_addr, "GET", &path, "");
+        after = page["next"].as_u64().unwrap();
+        closed = page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|e| e.get("closed").cloned());
+        if closed.is_some() {
+            break;
+        }
+    }
+    assert!(closed.is_some(), "no close in the feed");
+    let (status, bad) = http(&http_addr, "GET", "/traffic?connection=x", "");
+    assert_eq!(
+        (status, bad["error"].as_str()),
+        (400, Some("connection must be a number, got \"x\""))
+    );
+}
+
+#[test]
+fn the_web_view_is_served_to_a_browser_with_its_assets() {
+    let broker = Running::start(&[
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--ready-json",
+        "-q",
+        "--http-token",
+        "t0k3n",
+    ]);
+    let (_, http_addr) = ready_json(&broker);
+    let browser = |path: &str| {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&http_addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/html,*/*\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    // No token needed for the page: it holds no data, and asks for the token.
+    let page = browser("/");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("text/html") && page.contains("<script src=\"/assets/page.js\""));
+    for (asset, needle) in [
+        ("/assets/page.js", "/traffic?after="),
+        ("/assets/diagram.js", "StompboxDiagram"),
+        ("/assets/page.css", "#log"),
+    ] {
+        let answer = browser(asset);
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.contains(needle),
+            "{asset}: {answer}"
+        );
+    }
+    // The data still needs it.
+    assert!(browser("/connections").starts_with("HTTP/1.1 401"));
+}
+
+#[test]
+fn info_says_where_it_listens_and_delete_queues_drops_the_messages() {
+    let broker = Running::with_http();
+    let (stomp, http_addr) = ready_json(&broker);
+    let (_, info) = http(&http_addr, "GET", "/info", "");
+    assert_eq!(info["stomp"], stomp.as_str());
+    assert_eq!(info["http"], http_addr.as_str());
+    assert_eq!(info["loopback"], true);
+    assert_eq!(info["token"], false);
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    let (status, _) = http(
+        &http_addr,
+        "POST",
+        "/messages",
+        r#"{"destination": "/queue/full", "body": "x"}"#,
+    );
+    assert_eq!(status, 201);
+    let (_, cleared) = http(&http_addr, "DELETE", "/queues", "");
+    assert_eq!(cleared["cleared"], true);
+    let (_, queues) = http(&http_addr, "GET", "/queues", "");
+    assert_eq!(queues, serde_json::json!([]));
+    let (_, messages) = http(&http_addr, "GET", "/messages", "");
+    assert_eq!(messages.as_array().unwrap().len(), 1, "the journal stays");
+}
+
+#[test]
 fn redelivery_limit_dead_letter_queue_and_vhosts_are_flags() {
     let broker = Running::start(&[
         "--port",

@@ -24,23 +24,35 @@
 //! | `DELETE /faults/ID` | removes one |
 //! | `POST /connections/ID/kick` `[{"error": TEXT}]` | closes it (with an ERROR first) |
 //! | `POST /restart[?wipe_queues=true][&down_ms=N]`, `POST /pause`, `POST /resume` | the broker goes away and comes back on the same ports |
+//! | `GET /traffic[?after=SEQ][&timeout_ms=T][&connection=ID][&destination=D][&command=C][&limit=N]` | frames in and out and closes after `SEQ`, waiting up to T ms for one (a long-poll; see [`feed`](super::feed)) |
+//! | `GET /info` | where the broker listens, and whether the API is on loopback only |
+//! | `DELETE /queues` | drops every queue's waiting messages (the journal stays) |
+//! | `GET /` (a browser), `GET /assets/NAME` | the live web view (see [`web`](super::web)) |
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use stompbox::{Broker, Error};
 
 use super::faults::ArmedFaults;
+use super::feed::{Filter, TrafficFeed};
 use super::json;
 use super::pages::MessagePages;
 use super::server::{Request, Response, Server};
+use super::web;
 
 /// Longest a `/wait` may block.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// Longest a `/traffic` long-poll may block.
+const MAX_TRAFFIC_WAIT: Duration = Duration::from_secs(30);
+
+/// The most entries one `/traffic` answer holds.
+const TRAFFIC_PAGE: usize = 1000;
 
 /// The most `/wait`s blocked at once; one more gets 503 at once, so waits
 /// never take every request slot (each blocked wait holds one thread, and
@@ -49,6 +61,15 @@ const MAX_WAITS: usize = 32;
 
 /// How many `/wait`s are blocked now.
 static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// What the live view needs beside the broker: the traffic feed, and what
+/// `GET /info` says (where the broker listens, filled in by the binary).
+pub(crate) struct Live {
+    pub(crate) feed: Arc<TrafficFeed>,
+    /// `GET /info`'s answer, but for `"http"`, which the API adds once it
+    /// listens.
+    pub(crate) info: Value,
+}
 
 /// A running HTTP API; [`HttpApi::stop`] ends it.
 pub(crate) struct HttpApi {
@@ -62,19 +83,32 @@ impl HttpApi {
         broker: Arc<Broker>,
         token: Option<String>,
         faults: Arc<ArmedFaults>,
+        live: Live,
     ) -> Result<HttpApi, String> {
         let token = token.map(|t| format!("Bearer {t}"));
+        let info = Arc::new(OnceLock::new());
+        let answered_info = info.clone();
+        let Live { feed, info: base } = live;
         let handler = Arc::new(move |request: Request| {
+            // The page and its assets hold no data: a browser gets them
+            // without the token, and the page asks for it.
+            if let Some(page) = web::serve(&request) {
+                return page;
+            }
             if let Some(expected) = &token {
                 if !authorized(&request, expected) {
                     let refused = "this API needs the header Authorization: Bearer TOKEN";
                     return answer((401, json!({ "error": refused })));
                 }
             }
-            serve(request, &broker, &faults)
+            let info = answered_info.get().unwrap_or(&Value::Null);
+            serve(request, &broker, &faults, &feed, info)
         });
         let server = Server::start(addr, handler)
             .map_err(|e| format!("cannot listen for HTTP on {addr}: {e}"))?;
+        let mut base = base;
+        base["http"] = json!(server.addr.to_string());
+        let _ = info.set(base);
         Ok(HttpApi {
             addr: server.addr,
             server,
@@ -103,11 +137,19 @@ fn authorized(request: &Request, expected: &str) -> bool {
             == 0
 }
 
-fn serve(request: Request, broker: &Arc<Broker>, faults: &ArmedFaults) -> Response {
+fn serve(
+    request: Request,
+    broker: &Arc<Broker>,
+    faults: &ArmedFaults,
+    feed: &TrafficFeed,
+    info: &Value,
+) -> Response {
     let (path, query) = split_url(&request.target);
     if request.method == "GET" {
         let answered = match path.as_str() {
             "/wait" => Some(wait(broker, &query).map(answer)),
+            "/traffic" => Some(traffic(feed, &query).map(answer)),
+            "/info" => Some(Ok(answer((200, info.clone())))),
             "/messages" => Some(messages(broker, &query)),
             "/report" => Some(Ok(Response::bytes(
                 200,
@@ -330,6 +372,10 @@ fn lifecycle(
             kick(broker, path, body)
         }
         ("POST", "/restart") => restart(broker, query),
+        ("DELETE", "/queues") => {
+            broker.clear_queues();
+            Ok((200, json!({ "cleared": true })))
+        }
         ("POST", "/pause") => {
             broker.pause_accepting();
             Ok((200, json!({ "accepting": false })))
@@ -402,6 +448,8 @@ fn index() -> Value {
             "POST /faults {kind, ...}", "GET /faults", "DELETE /faults/ID",
             "POST /connections/ID/kick [{error}]",
             "POST /restart[?wipe_queues=true][&down_ms=N]", "POST /pause", "POST /resume",
+            "GET /traffic[?after=SEQ][&timeout_ms=T][&connection=ID][&destination=D][&command=C]",
+            "GET /info", "DELETE /queues", "GET / (the web view, for a browser)",
         ]
     })
 }
@@ -466,6 +514,40 @@ fn frames(broker: &Broker, path: &str) -> Result<Answer, String> {
             json!({ "error": format!("no transcript for connection {id} (unknown, or recording is off)") }),
         ),
     })
+}
+
+/// `GET /traffic`: the feed's entries after `after`, long-polled.
+fn traffic(feed: &TrafficFeed, query: &HashMap<String, String>) -> Result<Answer, String> {
+    let filter = Filter {
+        connection: query
+            .get("connection")
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| format!("connection must be a number, got {c:?}"))
+            })
+            .transpose()?,
+        destination: query.get("destination").cloned(),
+        command: query.get("command").map(|c| c.to_ascii_uppercase()),
+    };
+    let after = number(query, "after", 0)?;
+    let limit = usize::try_from(number(query, "limit", TRAFFIC_PAGE as u64)?)
+        .unwrap_or(TRAFFIC_PAGE)
+        .clamp(1, TRAFFIC_PAGE);
+    let wait = Duration::from_millis(number(query, "timeout_ms", 0)?).min(MAX_TRAFFIC_WAIT);
+    if !wait.is_zero() && WAITING.fetch_add(1, Ordering::SeqCst) >= MAX_WAITS {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+        let busy = format!("{MAX_WAITS} waits are blocked already; try again");
+        return Ok((503, json!({ "error": busy })));
+    }
+    let page = feed.read(after, &filter, limit, wait);
+    if !wait.is_zero() {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+    }
+    let entries: Vec<Value> = page.entries.iter().map(json::feed_entry).collect();
+    Ok((
+        200,
+        json!({ "entries": entries, "next": page.next, "missed": page.missed }),
+    ))
 }
 
 fn wait(broker: &Broker, query: &HashMap<String, String>) -> Result<Answer, String> {

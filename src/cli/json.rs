@@ -155,6 +155,27 @@ pub(crate) fn client(c: &stompbox::journal::ClientRecord) -> Value {
     })
 }
 
+/// An entry of the live traffic feed: `{"seq", "at_ms", "connection",
+/// "direction", "frame": {..}}`, or `"closed": REASON` (and no frame).
+pub(crate) fn feed_entry(e: &super::feed::Entry) -> Value {
+    let mut entry = Map::new();
+    entry.insert("seq".into(), json!(e.seq));
+    entry.insert("at_ms".into(), json!(millis(e.at)));
+    entry.insert("connection".into(), json!(e.connection));
+    entry.insert(
+        "direction".into(),
+        json!(match e.direction {
+            stompbox::journal::Direction::In => "in",
+            _ => "out",
+        }),
+    );
+    match (&e.frame, &e.closed) {
+        (Some(f), _) => entry.insert("frame".into(), frame(f)),
+        (None, reason) => entry.insert("closed".into(), json!(reason)),
+    };
+    Value::Object(entry)
+}
+
 pub(crate) fn frame_record(f: &FrameRecord) -> Value {
     let mut entry = Map::new();
     entry.insert("at_ms".into(), json!(millis(f.at)));

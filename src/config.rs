@@ -33,6 +33,9 @@ pub(crate) struct Config {
     pub(crate) observer: Option<Observer>,
     /// Whether the journal keeps history (messages, frames...).
     pub(crate) recording: bool,
+    /// Where failed waits and unmet expectations also write an HTML report
+    /// (`$STOMPBOX_REPORT_DIR` by default).
+    pub(crate) report_dir: Option<std::path::PathBuf>,
     pub(crate) journal_limits: JournalLimits,
     pub(crate) authenticator: Arc<dyn Authenticator>,
     /// Users known at start (login or AccessKey, passcode or secret).
@@ -87,6 +90,9 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(10),
             observer: None,
             recording: true,
+            report_dir: std::env::var_os("STOMPBOX_REPORT_DIR")
+                .filter(|dir| !dir.is_empty())
+                .map(Into::into),
             journal_limits: JournalLimits::default(),
             authenticator: Arc::new(AllowAll),
             users: Vec::new(),

@@ -316,13 +316,13 @@ class Broker {
 
 /** Starts a broker on free loopback ports and resolves once it is ready. */
 async function startBroker(options = {}) {
-  const { binary: explicit, httpToken, ...flags } = options;
+  const { binary: explicit, httpToken, env, ...flags } = options;
   const binary = findBinary(explicit);
   if (httpToken !== undefined) flags.httpToken = httpToken;
   const args = commandLine(flags);
   // stdin stays a pipe: the broker stops when it closes (--stop-on-stdin-close),
   // which happens when this process ends, however it ends.
-  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   running.add(child);
   child.stdin.on('error', () => {});
   const stderr = [];

@@ -22,6 +22,9 @@ export interface BrokerOptions {
   config?: string;
   /** Required on every HTTP API request when set. */
   httpToken?: string;
+  /** Environment variables for the binary, beside this process's
+   * (STOMPBOX_REPORT_DIR: where failed waits write HTML reports). */
+  env?: { [name: string]: string };
   /** More arguments, as they are. */
   args?: string[];
   /** Any other flag of the binary, camelCase: maxFrameSize: 1024. */

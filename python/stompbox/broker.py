@@ -128,12 +128,16 @@ class Broker:
     'job 1'
 
     Options are those of :func:`command_line` (the binary's flags), plus
-    ``binary`` (see :func:`find_binary`) and ``http_token``.
+    ``binary`` (see :func:`find_binary`), ``http_token``, and ``env``
+    (variables for the binary beside this process's: ``STOMPBOX_REPORT_DIR``
+    makes a failed wait also write an HTML report with the sequence diagram).
     """
 
     def __init__(self, *, binary: Optional[Union[str, os.PathLike]] = None,
-                 http_token: Optional[str] = None, **options: Any) -> None:
+                 http_token: Optional[str] = None, env: Optional[Mapping[str, str]] = None,
+                 **options: Any) -> None:
         self.binary = find_binary(binary)
+        self.env = {**os.environ, **(env or {})}
         self.http_token = http_token
         if http_token is not None:
             options["http_token"] = http_token
@@ -151,7 +155,7 @@ class Broker:
         if self.process is not None:
             raise StompboxError("this broker is started already")
         self.process = subprocess.Popen(
-            [self.binary, *self.arguments], stdin=subprocess.PIPE,
+            [self.binary, *self.arguments], env=self.env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
             errors="replace")
         # The broker stops when the pipe to its stdin closes

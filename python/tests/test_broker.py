@@ -199,3 +199,15 @@ def test_a_bad_option_is_the_binarys_own_message():
     with pytest.raises(StompboxError) as error:
         Broker(max_frame_size="lots").start()
     assert "--max-frame-size" in str(error.value) and "lots" in str(error.value)
+
+
+def test_a_report_dir_gets_the_html_report_of_a_failed_wait(stompbox_factory, tmp_path):
+    broker = stompbox_factory(env={"STOMPBOX_REPORT_DIR": str(tmp_path)})
+    broker.publish("/queue/typo", "misrouted")
+    with pytest.raises(WaitTimeout) as timeout:
+        broker.wait_for_messages("/queue/right", timeout=0.02)
+    [line] = [line for line in str(timeout.value).splitlines() if line.startswith("HTML report: ")]
+    report = Path(line[len("HTML report: "):])
+    assert report.parent == tmp_path
+    html = report.read_text()
+    assert "waiting for 1 message published to /queue/right" in html and "StompboxDiagram" in html

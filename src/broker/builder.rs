@@ -268,6 +268,33 @@ impl BrokerBuilder {
         self
     }
 
+    /// Where a failed wait or an unmet expectation also writes its report as
+    /// a self-contained HTML file (the report's text and the sequence
+    /// diagram of the connections, which opens from disk with no server),
+    /// naming the file in its message. `None` writes none. Default: the
+    /// directory `$STOMPBOX_REPORT_DIR` names, if it is set.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let dir = std::env::temp_dir().join(format!("stompbox-doc-{}", std::process::id()));
+    /// let broker = stompbox::Broker::builder().report_dir(Some(&dir)).start()?;
+    /// broker.publish("/queue/typo", "misrouted");
+    /// let failure = broker
+    ///     .wait_for_messages("/queue/orders", 1, Duration::from_millis(10))
+    ///     .unwrap_err()
+    ///     .to_string();
+    /// let path = failure.rsplit("HTML report: ").next().unwrap().trim();
+    /// let html = std::fs::read_to_string(path).unwrap();
+    /// assert!(html.contains("/queue/typo: 1") && html.contains("StompboxDiagram"));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn report_dir(mut self, dir: Option<impl Into<std::path::PathBuf>>) -> Self {
+        self.config.report_dir = dir.map(Into::into);
+        self
+    }
+
     /// How much history the journal keeps (see [`JournalLimits`]).
     ///
     /// # Examples

@@ -115,6 +115,12 @@ impl Broker {
             if self.state.faults.ever_armed() {
                 report.saw.push_str(&self.state.faults.report());
             }
+            let title = format!(
+                "{} of {} expectations unmet",
+                report.unmet.len(),
+                report.checked
+            );
+            self.state.write_html_report(&title, &mut report.saw);
             report
         })
     }

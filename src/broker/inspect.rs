@@ -660,6 +660,10 @@ pub(super) fn timeout_error(
     if state.faults.ever_armed() {
         saw.push_str(&state.faults.report());
     }
+    state.write_html_report(
+        &format!("timed out after {after:?} waiting for {awaited}"),
+        &mut saw,
+    );
     Error::Timeout(Box::new(Timeout {
         awaited,
         after,

@@ -16,6 +16,7 @@
 mod bounded;
 pub(crate) mod clients;
 pub(crate) mod history;
+mod html_report;
 mod ids;
 mod kept;
 pub(crate) mod live;

@@ -356,7 +356,9 @@ fn queue_throughput_over(count: usize, websocket: bool) -> f64 {
     producer.join().unwrap();
     let rate = count as f64 / elapsed.as_secs_f64();
     let over = if websocket { "WebSocket" } else { "TCP" };
-    println!("queue over {over}, 1 producer -> 1 consumer, 100-byte bodies: {rate:.0} messages/s ({count} in {elapsed:?})");
+    println!(
+        "queue over {over}, 1 producer -> 1 consumer, 100-byte bodies: {rate:.0} messages/s ({count} in {elapsed:?})"
+    );
     rate
 }
 
@@ -448,7 +450,9 @@ fn remote_queue_throughput(addr: SocketAddr, count: usize) -> f64 {
     let elapsed = started.elapsed();
     producer.join().unwrap();
     let rate = count as f64 / elapsed.as_secs_f64();
-    println!("queue at {addr}, 1 producer -> 1 consumer, 100-byte bodies: {rate:.0} messages/s ({count} in {elapsed:?})");
+    println!(
+        "queue at {addr}, 1 producer -> 1 consumer, 100-byte bodies: {rate:.0} messages/s ({count} in {elapsed:?})"
+    );
     rate
 }
 

@@ -44,9 +44,11 @@ fn main() -> Result<(), Error> {
     // At-least-once: the broker did publish the first attempt, so the order
     // went out twice, with one key, which consumers must deduplicate
     // (`Expectation::no_duplicates("order-id")` would flag it).
-    assert!(published
-        .iter()
-        .all(|m| m.headers.get("order-id") == Some("A-1")));
+    assert!(
+        published
+            .iter()
+            .all(|m| m.headers.get("order-id") == Some("A-1"))
+    );
     println!(
         "{attempts} attempts, {} messages published; the fault fired {} time(s) (seed {})",
         published.len(),

@@ -29,9 +29,10 @@ fn main() -> Result<(), stompbox::Error> {
     assert!(broker.published().expect("recording is on").is_empty());
     let held = broker.uncommitted().expect("recording is on");
     assert_eq!(held.len(), 2);
-    assert!(held
-        .iter()
-        .all(|m| m.status == MessageStatus::InTransaction));
+    assert!(
+        held.iter()
+            .all(|m| m.status == MessageStatus::InTransaction)
+    );
 
     // The application crashes before COMMIT: the broker rolls it back.
     drop(app);

@@ -3,8 +3,8 @@
 //!
 //! `cargo run --example rocketmq`
 
-use stompbox::auth::rocketmq_passcode;
 use stompbox::auth::Access;
+use stompbox::auth::rocketmq_passcode;
 use stompbox::{Broker, Client, Error};
 
 /// The application under test: publishes orders; when the gateway refuses,

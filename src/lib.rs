@@ -119,7 +119,7 @@ pub use dialect::Dialect;
 pub use error::Error;
 pub use expect::{Expectation, Times};
 pub use faults::{Fault, FaultHandle, FaultHit};
-pub use protocol::{frame, Version};
+pub use protocol::{Version, frame};
 pub use tls::{ClientCertificate, TlsProblem};
 pub use traffic::Traffic;
 pub use transport::websocket::WebSocketReplies;

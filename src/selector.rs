@@ -402,7 +402,7 @@ fn compare(op: Compare, a: &Value, b: &Value) -> Value {
                 Compare::Eq => Value::Bool(x == y),
                 Compare::Ne => Value::Bool(x != y),
                 _ => Value::Bool(false),
-            }
+            };
         }
         (Value::Long(x), Value::Long(y)) => Some(x.cmp(y)),
         _ => match (a.number(), b.number()) {

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::ServerConfig;
 
 /// Something wrong with a TLS port, on purpose: clients' TLS handling is
 /// where real bugs hide. See
@@ -221,8 +221,10 @@ mod tests {
         let ca = made.ca_pem.unwrap();
         assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(TlsIdentity::from_pem("", "").is_err());
-        assert!(TlsIdentity::from_pem(&ca, "not a key")
-            .unwrap_err()
-            .contains("TLS key"));
+        assert!(
+            TlsIdentity::from_pem(&ca, "not a key")
+                .unwrap_err()
+                .contains("TLS key")
+        );
     }
 }

@@ -5,7 +5,7 @@ mod support;
 use rstest::rstest;
 use stompbox::frame::{Command, Frame};
 use stompbox::{AckMode, Error, Version};
-use support::{server, Server, QUIET, SECOND};
+use support::{QUIET, SECOND, Server, server};
 
 fn bodies(client: &mut stompbox::Client, n: usize) -> Vec<stompbox::Message> {
     (0..n)

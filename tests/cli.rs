@@ -144,10 +144,12 @@ fn quiet_prints_only_the_address() {
         .unwrap()
         .disconnect()
         .unwrap();
-    assert!(broker
-        .lines
-        .recv_timeout(Duration::from_millis(200))
-        .is_err());
+    assert!(
+        broker
+            .lines
+            .recv_timeout(Duration::from_millis(200))
+            .is_err()
+    );
 }
 
 #[test]
@@ -213,10 +215,12 @@ fn the_rocketmq_profile_takes_users_and_grants() {
     let unsigned = Client::builder()
         .login("AK1", "secret")
         .connect(addr.as_str());
-    assert!(unsigned
-        .unwrap_err()
-        .to_string()
-        .contains("missing client-id header"));
+    assert!(
+        unsigned
+            .unwrap_err()
+            .to_string()
+            .contains("missing client-id header")
+    );
 }
 
 #[test]
@@ -550,10 +554,12 @@ fn passcodes_appear_neither_in_the_log_nor_in_the_http_transcripts() {
         .login("alice", "Pa55-cli-41a7")
         .connect(stomp.as_str())
         .unwrap();
-    assert!(Client::builder()
-        .login("alice", "Pa55-guess-02b9")
-        .connect(stomp.as_str())
-        .is_err());
+    assert!(
+        Client::builder()
+            .login("alice", "Pa55-guess-02b9")
+            .connect(stomp.as_str())
+            .is_err()
+    );
     let connected = broker.line_containing("<- CONNECT");
     let refused = broker.line_containing("<- CONNECT");
     let mut seen = format!("{connected}\n{refused}\n");
@@ -1284,10 +1290,12 @@ fn faults_are_armed_listed_and_removed_over_http() {
     assert!(says.starts_with("unknown key \"whenever\""), "{says}");
     let (status, refused) = http(api, "POST", "/faults", r#"{"kind": "teleport"}"#);
     assert_eq!(status, 400);
-    assert!(refused["error"]
-        .as_str()
-        .unwrap()
-        .contains("unknown fault kind \"teleport\""));
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown fault kind \"teleport\"")
+    );
 }
 
 #[test]

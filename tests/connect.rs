@@ -5,7 +5,7 @@ mod support;
 use rstest::rstest;
 use stompbox::frame::Command;
 use stompbox::{Client, Error, Version};
-use support::{server, Server, SECOND};
+use support::{SECOND, Server, server};
 
 #[rstest]
 #[case::only_1_0("1.0", "1.0")]

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rstest::rstest;
 use stompbox::journal::{MessageStatus, Origin};
 use stompbox::{AckMode, Broker, Client};
-use support::{server, Server, PATIENCE, QUIET, SECOND};
+use support::{PATIENCE, QUIET, SECOND, Server, server};
 
 fn now_ms() -> u64 {
     SystemTime::now()

@@ -7,7 +7,7 @@ mod support;
 
 use rstest::rstest;
 use stompbox::{AckMode, Broker, Client};
-use support::{server, Server, QUIET, SECOND};
+use support::{QUIET, SECOND, Server, server};
 
 const DURABLE: (&str, &str) = ("activemq.subscriptionName", "nightly");
 

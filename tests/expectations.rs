@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rstest::rstest;
 use stompbox::fixtures::broker;

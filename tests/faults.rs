@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use stompbox::frame::Command;
 use stompbox::journal::{CloseReason, Direction};
 use stompbox::{AckMode, Broker, Client, Error, Fault};
-use support::{Raw, PATIENCE, QUIET, SECOND};
+use support::{PATIENCE, QUIET, Raw, SECOND};
 
 /// A client with a short patience, for frames that should not come.
 fn impatient(broker: &Broker) -> Client {
@@ -492,9 +492,11 @@ fn a_restart_closes_every_connection_and_listens_again_on_the_same_port() {
     );
     assert_eq!(close_reason(&broker, consumer_id), CloseReason::Restart);
     assert_eq!(broker.inspect(|j| j.restarts().len()), 1);
-    assert!(events
-        .try_iter()
-        .any(|e| e == stompbox::journal::Event::Restarted { queues_kept: true }));
+    assert!(
+        events
+            .try_iter()
+            .any(|e| e == stompbox::journal::Event::Restarted { queues_kept: true })
+    );
 
     let mut again = Client::connect(broker.addr()).unwrap();
     again.subscribe("/queue/r", AckMode::Client).unwrap();

@@ -6,7 +6,7 @@ mod support;
 use rstest::rstest;
 use stompbox::frame::{Command, Limits};
 use stompbox::{Broker, Version};
-use support::{server, Raw, Server, SECOND};
+use support::{Raw, SECOND, Server, server};
 
 fn subscribed(server: &Server, version: Version, destination: &str) -> Raw {
     let mut raw = server.raw();

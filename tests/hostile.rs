@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rstest::rstest;
 use stompbox::frame::Command;
 use stompbox::{AckMode, Broker, Client, Version};
-use support::{Raw, PATIENCE, SECOND};
+use support::{PATIENCE, Raw, SECOND};
 
 /// How long the broker may take to answer and close.
 const BOUND: Duration = Duration::from_secs(2);

@@ -55,9 +55,11 @@ fn a_body_over_the_frame_limit_is_refused() {
         err.to_string(),
         "protocol error: frame exceeds the maximum frame size"
     );
-    assert!(broker
-        .try_publish_with("/queue/big", vec![b'x'; 10], &[])
-        .is_ok());
+    assert!(
+        broker
+            .try_publish_with("/queue/big", vec![b'x'; 10], &[])
+            .is_ok()
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use stompbox::journal::{
     TransactionOutcome,
 };
 use stompbox::{AckMode, Broker, Client, Version};
-use support::{Raw, PATIENCE, SECOND};
+use support::{PATIENCE, Raw, SECOND};
 
 fn status_of(broker: &Broker, seq: u64) -> MessageStatus {
     broker
@@ -113,14 +113,17 @@ fn transactions_mark_their_messages_held_committed_discarded_or_rolled_back(brok
         "nothing published yet"
     );
     let held = broker.uncommitted().unwrap();
-    assert!(held
-        .iter()
-        .all(|m| m.status == MessageStatus::InTransaction));
+    assert!(
+        held.iter()
+            .all(|m| m.status == MessageStatus::InTransaction)
+    );
     assert_eq!(held[0].transaction.as_deref(), Some("keep"));
     // Not yet published as far as a wait is concerned either:
-    assert!(broker
-        .wait_for_messages("/queue/t", 1, Duration::from_millis(1))
-        .is_err());
+    assert!(
+        broker
+            .wait_for_messages("/queue/t", 1, Duration::from_millis(1))
+            .is_err()
+    );
 
     client.commit("keep").unwrap();
     client.abort("drop").unwrap();

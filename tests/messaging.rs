@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use rstest::rstest;
 use stompbox::destination::DestinationKind;
 use stompbox::{AckMode, Broker, Client, Error, Version};
-use support::{server, Server, QUIET, SECOND};
+use support::{QUIET, SECOND, Server, server};
 
 #[rstest]
 #[case::v1_0(Version::V1_0)]

@@ -10,8 +10,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use stompbox::frame::{Decoded, Decoder, Limits};
 use stompbox::Broker;
+use stompbox::frame::{Decoded, Decoder, Limits};
 use support::PATIENCE;
 
 /// Reads until the RECEIPT `id` arrives.

@@ -3,9 +3,9 @@
 mod support;
 
 use rstest::rstest;
-use stompbox::frame::Command;
 use stompbox::Version;
-use support::{server, Server, SECOND};
+use stompbox::frame::Command;
+use support::{SECOND, Server, server};
 
 #[rstest]
 #[case::send(b"SEND\ndestination:/queue/r\nreceipt:R\n\nx\0".as_slice())]

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use stompbox::{AckMode, Broker, Client, Error, Expectation};
-use support::{Raw, PATIENCE};
+use support::{PATIENCE, Raw};
 
 fn app(broker: &Broker, client_id: &str) -> Client {
     Client::builder()

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use rstest::rstest;
 use stompbox::auth::Access;
-use stompbox::auth::{rocketmq_passcode, Passwords};
+use stompbox::auth::{Passwords, rocketmq_passcode};
 use stompbox::frame::{Command, Frame};
 use stompbox::journal::Event;
 use stompbox::{Broker, Client, Version};
-use support::{Raw, PATIENCE, SECOND};
+use support::{PATIENCE, Raw, SECOND};
 
 fn connect_frame(headers: &[(&str, &str)]) -> Vec<u8> {
     let mut frame = Frame::new(Command::Connect)
@@ -448,9 +448,11 @@ fn at_most_three_messages_per_transaction() {
     assert_eq!(broker.published(), Some(Vec::new()));
     let rolled_back = broker.uncommitted().unwrap();
     assert_eq!(rolled_back.len(), 3);
-    assert!(rolled_back
-        .iter()
-        .all(|m| m.status == stompbox::journal::MessageStatus::RolledBack));
+    assert!(
+        rolled_back
+            .iter()
+            .all(|m| m.status == stompbox::journal::MessageStatus::RolledBack)
+    );
 }
 
 #[test]

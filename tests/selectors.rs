@@ -5,7 +5,7 @@ mod support;
 
 use rstest::rstest;
 use stompbox::{AckMode, Broker, Client, Error};
-use support::{server, Server, QUIET, SECOND};
+use support::{QUIET, SECOND, Server, server};
 
 fn bodies(client: &mut Client) -> Vec<String> {
     let mut got = Vec::new();

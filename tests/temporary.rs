@@ -6,7 +6,7 @@ mod support;
 
 use rstest::rstest;
 use stompbox::{AckMode, Broker, Client};
-use support::{server, Server, QUIET, SECOND};
+use support::{QUIET, SECOND, Server, server};
 
 #[rstest]
 fn a_reply_to_a_temporary_queue_comes_back_to_its_owner(server: Server) {

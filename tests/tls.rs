@@ -12,8 +12,8 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use stompbox::frame::{Command, Decoded, Decoder, Frame, Limits};
 use stompbox::{AckMode, Broker, Client, Version};
-use tungstenite::client::IntoClientRequest;
 use tungstenite::Message;
+use tungstenite::client::IntoClientRequest;
 
 type Tls = StreamOwned<ClientConnection, TcpStream>;
 

@@ -6,9 +6,9 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use stompbox::Broker;
 use stompbox::frame::Command;
 use stompbox::journal::Direction;
-use stompbox::Broker;
 use support::Raw;
 
 type Seen = Arc<Mutex<Vec<(Direction, Command, Option<String>)>>>;

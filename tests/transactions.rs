@@ -5,7 +5,7 @@ mod support;
 use rstest::rstest;
 use stompbox::frame::{Command, Frame};
 use stompbox::{AckMode, Error, Version};
-use support::{server, Server, QUIET, SECOND};
+use support::{QUIET, SECOND, Server, server};
 
 fn nothing_arrives(client: &mut stompbox::Client) -> bool {
     matches!(client.recv_timeout(QUIET), Err(Error::Timeout { .. }))

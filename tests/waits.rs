@@ -260,9 +260,11 @@ fn error_and_abort_events(broker: Broker) {
         id: "t".into(),
         rolled_back: false
     }));
-    assert!(seen
-        .iter()
-        .any(|e| matches!(e, Event::ErrorSent(r) if r.message == "missing 'destination' header")));
+    assert!(
+        seen.iter().any(
+            |e| matches!(e, Event::ErrorSent(r) if r.message == "missing 'destination' header")
+        )
+    );
 }
 
 #[test]

@@ -11,8 +11,8 @@ use rstest::rstest;
 use stompbox::journal::CloseReason;
 use stompbox::{AckMode, Broker, Client, WebSocketReplies};
 use tungstenite::client::IntoClientRequest;
-use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::Frame;
+use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::{Message, WebSocket};
 
 type Ws = WebSocket<TcpStream>;
@@ -433,9 +433,11 @@ fn basic_credentials_on_the_upgrade_log_in_a_connect_without_login() {
     assert_eq!(logged_in.login.as_deref(), Some("guest"));
     // The passcode is in no record, the header redacted.
     let handshake = logged_in.websocket.unwrap();
-    assert!(handshake
-        .headers
-        .contains(&("authorization".to_owned(), "(redacted)".to_owned())));
+    assert!(
+        handshake
+            .headers
+            .contains(&("authorization".to_owned(), "(redacted)".to_owned()))
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod support;
 
 use rstest::rstest;
 use stompbox::{AckMode, Broker, Client};
-use support::{server, Server, QUIET};
+use support::{QUIET, Server, server};
 
 fn bodies(client: &mut Client) -> Vec<String> {
     let mut got = Vec::new();

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::Broker;
-use crate::expect::{failures, Expectation, VerificationReport};
+use crate::expect::{Expectation, VerificationReport, failures};
 
 impl Broker {
     /// Registers an expectation, checked when the broker is dropped and by

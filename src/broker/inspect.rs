@@ -16,7 +16,7 @@ use crate::journal::{
 };
 use crate::protocol::frame::escape::check_header;
 use crate::protocol::frame::{FrameError, Headers};
-use crate::protocol::message::{message_id_text, StoredMessage};
+use crate::protocol::message::{StoredMessage, message_id_text};
 use crate::state::{BrokerState, Watch};
 
 impl Broker {

@@ -4,12 +4,12 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use crate::connection::acceptor::{self, Wrapping};
 use crate::connection::Threads;
+use crate::connection::acceptor::{self, Wrapping};
 use crate::state::BrokerState;
 
 /// One listening port and its acceptor, while it runs.

@@ -23,8 +23,8 @@ mod waiting;
 
 use std::fmt;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use builder::BrokerBuilder;
 pub use expectations::ExpectationGuard;
@@ -34,8 +34,8 @@ pub use waiting::WaitFuture;
 use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::connection::acceptor::Wrapping;
 use crate::connection::Threads;
+use crate::connection::acceptor::Wrapping;
 use crate::error::Error;
 use crate::expect::Expectation;
 use crate::state::BrokerState;

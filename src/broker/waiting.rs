@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::inspect::timeout_error;
 use super::Broker;
+use super::inspect::timeout_error;
 use crate::error::{Awaited, Error};
 use crate::journal::{
     AckKind, AckRecord, ConnectionInfo, Journal, PublishedMessage, SubscriptionInfo,

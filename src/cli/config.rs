@@ -78,7 +78,7 @@ use stompbox::frame::Limits;
 use stompbox::journal::JournalLimits;
 use stompbox::{Broker, BrokerBuilder};
 
-use super::args::{parse_access, LogLevel, Profile, Serve};
+use super::args::{LogLevel, Profile, Serve, parse_access};
 
 /// Everything the broker is started with, after merging.
 #[derive(Debug, Default, Deserialize)]

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use stompbox::frame::Command;
 use stompbox::journal::Direction;
 use stompbox::{Broker, Fault, FaultHandle};
@@ -125,7 +125,7 @@ fn kind_of(
             return Err(format!(
                 "unknown fault kind \"{other}\" (known: {})",
                 KINDS.join(", ")
-            ))
+            ));
         }
     })
 }
@@ -138,7 +138,7 @@ fn frames(mut fault: Fault, rule: &Map<String, Value>) -> Result<Fault, String> 
         Some(other) => {
             return Err(format!(
                 "\"direction\" is \"in\" or \"out\", not \"{other}\""
-            ))
+            ));
         }
     };
     let mut commands: Vec<String> = text(rule, "command")?

@@ -10,9 +10,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
+use stompbox::Traffic;
 use stompbox::frame::Frame;
 use stompbox::journal::{ConnectionId, Direction};
-use stompbox::Traffic;
 
 /// Entries the feed keeps; older ones are dropped (and counted).
 pub(crate) const CAPACITY: usize = 10_000;

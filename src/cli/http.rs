@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use stompbox::{Broker, Error};
 
 use super::faults::ArmedFaults;
@@ -230,8 +230,7 @@ fn message_body(broker: &Broker, path: &str) -> Result<Response, String> {
 }
 
 /// The answer for history when the broker does not record it.
-const NOT_RECORDING: &str =
-    "recording is off: this broker keeps no history (the config file's [journal] recording = false)";
+const NOT_RECORDING: &str = "recording is off: this broker keeps no history (the config file's [journal] recording = false)";
 
 fn bad_request(message: String) -> Answer {
     (400, json!({ "error": message }))

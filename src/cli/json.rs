@@ -1,6 +1,6 @@
 //! The journal as JSON, for the HTTP API.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use stompbox::frame::{Frame, Headers};
 use stompbox::journal::{
     AckRecord, AuthFailure, ConnectionInfo, DeliveryRecord, DurableSubscription, ErrorRecord,

@@ -11,13 +11,13 @@
 //! dropped, and the log says how many once it can write again.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use stompbox::Traffic;
 use stompbox::frame::{Command, Frame};
 use stompbox::journal::{CloseReason, ConnectionId, Direction};
-use stompbox::Traffic;
 
 use super::args::LogLevel;
 

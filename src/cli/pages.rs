@@ -6,8 +6,8 @@
 use std::io::{self, Read};
 use std::sync::Arc;
 
-use stompbox::journal::PublishedMessage;
 use stompbox::Broker;
+use stompbox::journal::PublishedMessage;
 
 use super::json;
 

@@ -16,8 +16,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -191,7 +191,9 @@ impl Accepting {
                     // listener stays, and accepting resumes when it can.
                     let pause = backoff.next();
                     if backoff.is_first() {
-                        eprintln!("stompbox: the HTTP API cannot accept a connection ({e}); retrying, backing off up to 1 s");
+                        eprintln!(
+                            "stompbox: the HTTP API cannot accept a connection ({e}); retrying, backing off up to 1 s"
+                        );
                     }
                     if self.stopped.recv_timeout(pause).is_ok() {
                         return;

@@ -2,8 +2,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -14,11 +14,11 @@ use super::writer::Writer;
 use crate::journal::CloseReason;
 use crate::protocol::replies;
 use crate::session::Session;
-use crate::state::outbox::Outbox;
 use crate::state::BrokerState;
+use crate::state::outbox::Outbox;
+use crate::transport::Transport;
 use crate::transport::tcp::TcpTransport;
 use crate::transport::tls::TlsTransport;
-use crate::transport::Transport;
 
 /// The threads of live and finished connections, to be joined.
 #[derive(Clone, Default)]

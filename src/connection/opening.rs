@@ -11,9 +11,9 @@ use crate::journal::{CloseReason, ConnectionId};
 use crate::protocol::Version;
 use crate::session::Session;
 use crate::state::BrokerState;
+use crate::transport::Transport;
 use crate::transport::handshake::{self, Answer, Served};
 use crate::transport::websocket::Framing;
-use crate::transport::Transport;
 
 /// What the first bytes made of the connection.
 pub(super) enum Opening {
@@ -53,7 +53,7 @@ pub(super) fn open(
             Ok(n) => first.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return Opening::Silent
+                return Opening::Silent;
             }
             Err(_) => return Opening::Closed,
         }

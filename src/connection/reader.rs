@@ -11,8 +11,8 @@ use super::writer;
 use crate::journal::{CloseReason, ConnectionId};
 use crate::protocol::frame::Decoder;
 use crate::session::Session;
-use crate::state::outbox::{Backlog, Conduit};
 use crate::state::BrokerState;
+use crate::state::outbox::{Backlog, Conduit};
 use crate::transport::Transport;
 
 /// How long a connection keeps reading (and discarding) after an ERROR, so

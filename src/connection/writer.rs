@@ -16,8 +16,8 @@ use crate::faults::{OutboundVerdict, Rng};
 use crate::journal::{CloseReason, ConnectionId, Direction};
 use crate::protocol::message::Delivery;
 use crate::protocol::replies;
-use crate::state::outbox::{Backlog, Conduit, Outbound, Wire};
 use crate::state::BrokerState;
+use crate::state::outbox::{Backlog, Conduit, Outbound, Wire};
 use crate::transport::Transport;
 
 /// How much the writer gathers before one `write` call.

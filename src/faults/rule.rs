@@ -689,25 +689,37 @@ mod tests {
     fn frames_match_on_direction_command_destination_header_and_body() {
         let frame = send("/queue/a");
         assert!(Fault::drop().matches_frame(Direction::In, &frame));
-        assert!(Fault::drop()
-            .inbound(Command::Send)
-            .matches_frame(Direction::In, &frame));
-        assert!(!Fault::drop()
-            .outbound(Command::Send)
-            .matches_frame(Direction::In, &frame));
-        assert!(!Fault::drop()
-            .inbound(Command::Subscribe)
-            .matches_frame(Direction::In, &frame));
-        assert!(!Fault::drop()
-            .on_destination("/queue/b")
-            .matches_frame(Direction::In, &frame));
-        assert!(Fault::drop()
-            .with_header("type", "order")
-            .body_contains("poison")
-            .matches_frame(Direction::In, &frame));
-        assert!(!Fault::drop()
-            .body_contains("antidote")
-            .matches_frame(Direction::In, &frame));
+        assert!(
+            Fault::drop()
+                .inbound(Command::Send)
+                .matches_frame(Direction::In, &frame)
+        );
+        assert!(
+            !Fault::drop()
+                .outbound(Command::Send)
+                .matches_frame(Direction::In, &frame)
+        );
+        assert!(
+            !Fault::drop()
+                .inbound(Command::Subscribe)
+                .matches_frame(Direction::In, &frame)
+        );
+        assert!(
+            !Fault::drop()
+                .on_destination("/queue/b")
+                .matches_frame(Direction::In, &frame)
+        );
+        assert!(
+            Fault::drop()
+                .with_header("type", "order")
+                .body_contains("poison")
+                .matches_frame(Direction::In, &frame)
+        );
+        assert!(
+            !Fault::drop()
+                .body_contains("antidote")
+                .matches_frame(Direction::In, &frame)
+        );
         assert!(
             !Fault::delay(Duration::ZERO).matches_frame(Direction::In, &frame),
             "a delay acts on outbound frames only"
@@ -747,16 +759,20 @@ mod tests {
     #[test]
     fn kinds_refuse_matchers_they_cannot_act_on() {
         assert!(Fault::drop().inbound(Command::Send).problem().is_none());
-        assert!(Fault::delay(Duration::ZERO)
-            .inbound(Command::Send)
-            .problem()
-            .unwrap()
-            .contains("outbound"));
-        assert!(Fault::black_hole()
-            .on_destination("/q")
-            .problem()
-            .unwrap()
-            .contains("whole connections"));
+        assert!(
+            Fault::delay(Duration::ZERO)
+                .inbound(Command::Send)
+                .problem()
+                .unwrap()
+                .contains("outbound")
+        );
+        assert!(
+            Fault::black_hole()
+                .on_destination("/q")
+                .problem()
+                .unwrap()
+                .contains("whole connections")
+        );
         assert!(Fault::black_hole().login("alice").problem().is_none());
     }
 

@@ -15,8 +15,8 @@ use std::fmt;
 
 // The view is defined with the state it reads (state/view.rs), and so are
 // the records of recovery it derives (state/clients.rs).
-pub use crate::state::clients::{ClientRecord, HeartBeatRecord};
 pub use crate::state::Journal;
+pub use crate::state::clients::{ClientRecord, HeartBeatRecord};
 pub use events::Event;
 pub use records::{
     AckKind, AckRecord, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, DeliveryRecord,

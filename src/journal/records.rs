@@ -10,8 +10,8 @@ use bytes::Bytes;
 use crate::ack::AckMode;
 use crate::journal::Direction;
 use crate::permissions::Access;
-use crate::protocol::frame::{Command, Frame, Headers};
 use crate::protocol::Version;
+use crate::protocol::frame::{Command, Frame, Headers};
 
 /// A connection's number within one broker: 1 for the first, and so on.
 ///

@@ -13,10 +13,10 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
-use crate::protocol::frame::escape::Escaping;
-use crate::protocol::frame::{encode_header, encode_headers, Command, Frame, Headers};
 #[cfg(test)]
 use crate::protocol::Version;
+use crate::protocol::frame::escape::Escaping;
+use crate::protocol::frame::{Command, Frame, Headers, encode_header, encode_headers};
 
 /// Headers of a SEND that are not carried into the MESSAGE: they belong to
 /// the SEND itself, or the broker sets them per delivery.

@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 
-use crate::protocol::frame::{Command, Frame};
 use crate::protocol::Version;
+use crate::protocol::frame::{Command, Frame};
 
 /// A RECEIPT for the frame whose `receipt` header was `id`.
 pub(crate) fn receipt(id: impl AsRef<str>) -> Frame {

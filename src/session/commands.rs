@@ -7,15 +7,15 @@ use std::time::Duration;
 use super::room::message_size;
 use super::{Failure, Session};
 use crate::ack::AckMode;
-use crate::dialect::{self, temp, Dialect, Selectors, TempNames};
+use crate::dialect::{self, Dialect, Selectors, TempNames, temp};
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
 use crate::permissions::Access;
+use crate::protocol::Version;
 use crate::protocol::frame::{Command, Frame};
 use crate::protocol::message::StoredMessage;
-use crate::protocol::Version;
 use crate::selector::Selector;
-use crate::state::live::{AckTarget, RouteError, SubscribeRequest, Transaction, TxOp};
 use crate::state::Journal;
+use crate::state::live::{AckTarget, RouteError, SubscribeRequest, Transaction, TxOp};
 
 impl Session {
     /// SEND: the journal records it (the transcript entry shares the
@@ -159,7 +159,9 @@ impl Session {
             if journal.live.is_closing(owner) {
                 return Err(Failure::new(
                     format!("Cannot publish to a deleted Destination: {destination}"),
-                    format!("The connection that made {shown} has closed, and its temporary destinations with it."),
+                    format!(
+                        "The connection that made {shown} has closed, and its temporary destinations with it."
+                    ),
                 ));
             }
         }

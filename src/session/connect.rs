@@ -4,9 +4,9 @@
 use super::{Failure, Session};
 use crate::auth::ConnectRequest;
 use crate::protocol::frame::Frame;
-use crate::protocol::{heart_beat, replies, Version};
-use crate::state::outbox::Outbound;
+use crate::protocol::{Version, heart_beat, replies};
 use crate::state::Journal;
+use crate::state::outbox::Outbound;
 
 /// The supported versions as a `version` header value.
 const SUPPORTED: &str = "1.0,1.1,1.2";

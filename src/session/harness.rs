@@ -12,13 +12,13 @@ use super::Flow;
 use super::Session;
 use crate::config::Config;
 use crate::journal::{CloseReason, ConnectionId};
+use crate::protocol::Version;
 use crate::protocol::frame::escape::Escaping;
 use crate::protocol::frame::{Command, Decoded, Decoder, Frame, Limits};
-use crate::protocol::Version;
-use crate::state::outbox::{Conduit, Outbound, Outbox};
 use crate::state::BrokerState;
-use crate::transport::detached::Detached;
+use crate::state::outbox::{Conduit, Outbound, Outbox};
 use crate::transport::Transport;
+use crate::transport::detached::Detached;
 
 /// One simulated client connection.
 struct Peer {

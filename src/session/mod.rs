@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use crate::faults::InboundVerdict;
 use crate::journal::{CloseReason, ConnectionId, Direction};
 use crate::protocol::frame::{Command, Decoded, Decoder, Frame, FrameError};
-use crate::protocol::{replies, Version};
+use crate::protocol::{Version, replies};
 use crate::state::{BrokerState, Journal};
 
 /// Why a frame failed: becomes the ERROR frame.
@@ -424,7 +424,7 @@ impl Session {
                 return Err(Failure::new(
                     "unknown command 'NACK'",
                     "NACK is not part of STOMP 1.0; negotiate 1.1 or 1.2 to use it.",
-                ))
+                ));
             }
             Command::Nack => self.acknowledge(journal, frame, AckKind::Nack)?,
             Command::Begin => self.begin(journal, frame)?,
@@ -435,7 +435,7 @@ impl Session {
                 return Err(Failure::new(
                     "already connected",
                     "This connection has already sent CONNECT; a session cannot be opened twice.",
-                ))
+                ));
             }
             other => {
                 return Err(Failure::new(
@@ -444,7 +444,7 @@ impl Session {
                         "'{other}' is not a client frame in STOMP {}.",
                         self.version.map_or("(not negotiated)", Version::as_str)
                     ),
-                ))
+                ));
             }
         }
         Ok(Flow::Continue)

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use super::{Failure, Session};
 use crate::protocol::message::StoredMessage;
-use crate::state::live::TxOp;
 use crate::state::Journal;
+use crate::state::live::TxOp;
 
 impl Session {
     /// Whether a message of `size` bytes to `destination` (in `transaction`

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use rstest::rstest;
 
-use super::harness::{fuzz, Harness};
 use super::Flow;
+use super::harness::{Harness, fuzz};
 use crate::config::Config;
 use crate::journal::{CloseReason, MessageStatus};
 use crate::protocol::frame::{Command, Frame};

@@ -7,8 +7,8 @@ use std::fmt;
 use std::time::Duration;
 
 use super::Journal;
-use crate::journal::{ConnectionId, ConnectionInfo, Direction};
 use crate::AckMode;
+use crate::journal::{ConnectionId, ConnectionInfo, Direction};
 
 /// One client across its connections: those whose CONNECT named the same
 /// `client-id`, or, without one, the same `login` from the same address

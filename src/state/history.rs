@@ -19,7 +19,7 @@ use crossbeam_channel::Sender;
 use super::bounded::Bounded;
 use super::ids::IdMap;
 use super::kept::{
-    KeptAck, KeptDelivery, KeptMessage, Recipients, SentMessage, TranscriptItem, RECORD,
+    KeptAck, KeptDelivery, KeptMessage, RECORD, Recipients, SentMessage, TranscriptItem,
 };
 use super::live::TxOp;
 use super::transcript::Transcript;
@@ -30,10 +30,10 @@ use crate::journal::{
     JournalLimits, MessageStatus, Origin, PermissionDenial, ProtocolWarning, TransactionOutcome,
     TransactionRecord, WebSocketInfo,
 };
+use crate::protocol::Version;
 use crate::protocol::frame::{Frame, Headers};
 use crate::protocol::message::{Delivery, MessageMeter, StoredMessage};
 use crate::protocol::secrets::is_secret;
-use crate::protocol::Version;
 
 /// What the broker has seen, bounded in count per kind of record and in
 /// bytes all told ([`JournalLimits::bytes`]): past the byte bound the

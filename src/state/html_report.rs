@@ -119,7 +119,11 @@ impl Journal {
                 crate::journal::Direction::In => "in",
                 _ => "out",
             };
-            let _ = write!(out, "{{\"connection\":{connection},\"at_ms\":{:.3},\"direction\":\"{direction}\",\"command\":", at.as_secs_f64() * 1000.0);
+            let _ = write!(
+                out,
+                "{{\"connection\":{connection},\"at_ms\":{:.3},\"direction\":\"{direction}\",\"command\":",
+                at.as_secs_f64() * 1000.0
+            );
             json_string(out, frame.command().as_str());
             out.push_str(",\"headers\":[");
             for (j, (name, value)) in frame.headers().iter().enumerate() {

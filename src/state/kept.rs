@@ -10,7 +10,7 @@ use crate::journal::{
     Origin, PermissionDenial, ProtocolWarning, PublishedMessage, Recipient, TransactionRecord,
 };
 use crate::protocol::frame::{Command, Frame, Headers};
-use crate::protocol::message::{message_id_text, Delivery, StoredMessage};
+use crate::protocol::message::{Delivery, StoredMessage, message_id_text};
 
 /// What any record costs besides the bytes it holds alone (its own size and
 /// its place in a list), near enough.

@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::history::History;
@@ -27,7 +27,7 @@ use crate::journal::{
     QueuedMessage, SubscriptionInfo, TransactionInfo,
 };
 use crate::protocol::frame::{Frame, Headers};
-use crate::protocol::message::{parse_message_id, Delivery, SharedTail, StoredMessage};
+use crate::protocol::message::{Delivery, SharedTail, StoredMessage, parse_message_id};
 use crate::selector::Selector;
 use crate::transport::Transport;
 

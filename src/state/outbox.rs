@@ -15,17 +15,17 @@
 //! disconnected with an ERROR.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use crate::protocol::frame::escape::Escaping;
-use crate::protocol::frame::Frame;
-use crate::protocol::message::Delivery;
 use crate::protocol::Version;
+use crate::protocol::frame::Frame;
+use crate::protocol::frame::escape::Escaping;
+use crate::protocol::message::Delivery;
 
 /// Something for a connection's writer to do.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! [`Journal`]: the broker's live state and history as a test reads them.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use bytes::Bytes;
 

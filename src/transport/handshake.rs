@@ -278,9 +278,10 @@ mod tests {
         assert!(response.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
         assert_eq!(info.path, "/ws?x=1");
         assert_eq!(info.subprotocol.as_deref(), Some("v11.stomp"));
-        assert!(info
-            .headers
-            .contains(&("Cookie".to_owned(), "(redacted)".to_owned())));
+        assert!(
+            info.headers
+                .contains(&("Cookie".to_owned(), "(redacted)".to_owned()))
+        );
         assert_eq!(rest, b"\x81", "what followed the head is kept");
     }
 
@@ -291,9 +292,11 @@ mod tests {
         else {
             panic!("an upgrade");
         };
-        assert!(!String::from_utf8(response)
-            .unwrap()
-            .contains("Sec-WebSocket-Protocol"));
+        assert!(
+            !String::from_utf8(response)
+                .unwrap()
+                .contains("Sec-WebSocket-Protocol")
+        );
         assert_eq!(info.subprotocol, None);
     }
 
@@ -354,9 +357,10 @@ mod tests {
             panic!("an upgrade");
         };
         assert_eq!(credentials, Some(("guest".to_owned(), "secret".to_owned())));
-        assert!(info
-            .headers
-            .contains(&("Authorization".to_owned(), "(redacted)".to_owned())));
+        assert!(
+            info.headers
+                .contains(&("Authorization".to_owned(), "(redacted)".to_owned()))
+        );
         assert_eq!(basic("Bearer x"), None);
     }
 

@@ -3,14 +3,14 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::websocket::{self, Framing, RawIo, WebSocketSide};
 use super::Transport;
+use super::websocket::{self, Framing, RawIo, WebSocketSide};
 
 /// How long a blocked write waits before its caller may check whether to
 /// give up.

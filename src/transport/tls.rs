@@ -16,9 +16,9 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rustls::{ServerConfig, ServerConnection};
 
+use super::Transport;
 use super::tcp::{self, ReadTimeout};
 use super::websocket::{self, Framing, RawIo, WebSocketSide};
-use super::Transport;
 
 /// The most plaintext handed to the session at once.
 const PLAINTEXT_CHUNK: usize = 16 * 1024;

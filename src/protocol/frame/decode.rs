@@ -15,7 +15,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::escape::{unescape, Escaping};
+use super::escape::{Escaping, unescape};
 use super::{Command, Frame, FrameError, Headers};
 use crate::protocol::version::Version;
 

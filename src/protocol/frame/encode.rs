@@ -1,7 +1,7 @@
 //! Writing frames to bytes.
 
-use super::escape::{escape_into, Escaping};
 use super::Frame;
+use super::escape::{Escaping, escape_into};
 use crate::protocol::version::Version;
 
 impl Frame {

@@ -6,8 +6,7 @@
 //!
 //! The tests read this process's resident memory, so they run one at a time
 //! (a lock) and in their own test binary. The budget test's scale is
-//! `STOMPBOX_MEMORY_BUDGET_MIB` (default 32; `.ci/run` runs it at 256 in a
-//! release build).
+//! `STOMPBOX_MEMORY_BUDGET_MIB` (default 32; `.ci/run` runs it at 256).
 
 mod support;
 

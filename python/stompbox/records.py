@@ -41,15 +41,12 @@ def build(cls: Type[T], data: Dict[str, Any]) -> T:
     return record
 
 
-@dataclass
-class Frame:
-    """A STOMP frame: command, headers in order (repeats kept), body."""
+class _HeadersAndBody:
+    """What a frame and a message share: headers to look up, a body in bytes."""
 
-    command: str
-    headers: Headers = field(default_factory=list)
-    body: Optional[str] = None
-    body_base64: Optional[str] = None
-    extra: Dict[str, Any] = field(default_factory=dict, repr=False)
+    headers: Headers
+    body: Optional[str]
+    body_base64: Optional[str]
 
     def header(self, name: str) -> Optional[str]:
         """The value of header ``name``, or None."""
@@ -59,6 +56,17 @@ class Frame:
     def body_bytes(self) -> bytes:
         """The body as bytes (text or not)."""
         return _body(self.body, self.body_base64)
+
+
+@dataclass
+class Frame(_HeadersAndBody):
+    """A STOMP frame: command, headers in order (repeats kept), body."""
+
+    command: str
+    headers: Headers = field(default_factory=list)
+    body: Optional[str] = None
+    body_base64: Optional[str] = None
+    extra: Dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -77,7 +85,7 @@ class Delivery:
 
 
 @dataclass
-class Message:
+class Message(_HeadersAndBody):
     """A message published to the broker (by a client, or injected), and what
     became of it: ``status`` is one of queued, unacked, consumed, dropped,
     in-transaction, discarded, rolled-back."""
@@ -97,15 +105,6 @@ class Message:
 
     def __post_init__(self) -> None:
         self.deliveries = [d if isinstance(d, Delivery) else build(Delivery, d) for d in self.deliveries]
-
-    def header(self, name: str) -> Optional[str]:
-        """The value of header ``name``, or None."""
-        return _header(self.headers, name)
-
-    @property
-    def body_bytes(self) -> bytes:
-        """The body as bytes (text or not)."""
-        return _body(self.body, self.body_base64)
 
 
 @dataclass

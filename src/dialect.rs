@@ -105,6 +105,9 @@ pub(crate) struct Semantics {
     pub(crate) vhosts: Option<Vec<String>>,
     /// RabbitMQ: exchanges declared besides the `amq.*` ones.
     pub(crate) exchanges: Vec<String>,
+    /// ActiveMQ's composite destinations: a SEND to `/queue/a,/topic/b`
+    /// goes to each (see [`composite_parts`]).
+    pub(crate) composite_destinations: bool,
 }
 
 impl Semantics {
@@ -125,6 +128,7 @@ impl Semantics {
             rabbitmq_destinations: false,
             vhosts: None,
             exchanges: Vec::new(),
+            composite_destinations: true,
         }
     }
 
@@ -151,6 +155,7 @@ impl Semantics {
             rabbitmq_destinations: true,
             vhosts: Some(vec!["/".to_owned()]),
             exchanges: Vec::new(),
+            composite_destinations: false,
         }
     }
 
@@ -158,6 +163,7 @@ impl Semantics {
         Semantics {
             dialect: Dialect::RocketMq,
             wildcards: Wildcards::Off,
+            composite_destinations: false,
             ..Semantics::default_broker()
         }
     }
@@ -167,6 +173,51 @@ impl Default for Semantics {
     fn default() -> Self {
         Semantics::default_broker()
     }
+}
+
+/// The destinations of an ActiveMQ composite destination, in order:
+/// `/queue/a,/topic/b` is `/queue/a` and `/topic/b`; a part without a
+/// prefix is a queue (`/topic/a,b` is `/topic/a` and `/queue/b`), as
+/// ActiveMQ 5.17 reads it. `None` for a destination with no comma; an
+/// empty part is an error.
+pub(crate) fn composite_parts(destination: &str) -> Option<Result<Vec<String>, String>> {
+    if !destination.contains(',') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for part in destination.split(',') {
+        if part.is_empty() {
+            return Some(Err(format!(
+                "the composite destination '{destination}' has an empty part"
+            )));
+        }
+        let prefixed = ["/queue/", "/topic/", "/temp-queue/", "/temp-topic/"]
+            .iter()
+            .any(|p| part.starts_with(p));
+        parts.push(if prefixed {
+            part.to_owned()
+        } else {
+            format!("/queue/{part}")
+        });
+    }
+    Some(Ok(parts))
+}
+
+/// The `original-destination` ActiveMQ gives the messages of a composite
+/// SEND: the first part as sent, the others in its own notation
+/// (`/queue/a,topic://b,queue://c`).
+pub(crate) fn composite_original(parts: &[String]) -> String {
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            out.push_str(part);
+            continue;
+        }
+        out.push(',');
+        let (kind, name) = part[1..].split_once('/').unwrap_or(("queue", part));
+        out.push_str(&format!("{kind}://{name}"));
+    }
+    out
 }
 
 /// Temporary destinations: `/temp-queue/NAME` and `/temp-topic/NAME` are
@@ -390,6 +441,36 @@ fn words_match(pattern: &[&str], name: &[&str], many: &str, one: &str) -> bool {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[rstest]
+    #[case("/queue/a,/queue/b", &["/queue/a", "/queue/b"])]
+    #[case("/queue/a,/topic/b,c", &["/queue/a", "/topic/b", "/queue/c"])]
+    #[case("/topic/a,b", &["/topic/a", "/queue/b"])]
+    fn composite_destinations_split_with_each_part_its_prefix(
+        #[case] destination: &str,
+        #[case] parts: &[&str],
+    ) {
+        assert_eq!(
+            composite_parts(destination),
+            Some(Ok(parts.iter().map(|p| p.to_string()).collect()))
+        );
+    }
+
+    #[test]
+    fn the_original_destination_is_written_as_activemq_writes_it() {
+        let parts = composite_parts("/queue/a,/topic/b,c").unwrap().unwrap();
+        assert_eq!(composite_original(&parts), "/queue/a,topic://b,queue://c");
+    }
+
+    #[test]
+    fn a_destination_without_a_comma_is_not_composite_and_an_empty_part_is_an_error() {
+        assert_eq!(composite_parts("/queue/a"), None);
+        let error = composite_parts("/queue/a,").unwrap().unwrap_err();
+        assert_eq!(
+            error,
+            "the composite destination '/queue/a,' has an empty part"
+        );
+    }
 
     #[rstest]
     #[case("/topic/a.*", "/topic/a.b", true)]

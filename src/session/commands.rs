@@ -21,6 +21,14 @@ impl Session {
     /// SEND: the journal records it (the transcript entry shares the
     /// message), then it is routed or buffered in its transaction.
     pub(super) fn send(&mut self, journal: &mut Journal, frame: Frame) -> Result<(), Failure> {
+        if self.state.config.semantics.composite_destinations {
+            if let Some(parts) = frame
+                .header("destination")
+                .and_then(dialect::composite_parts)
+            {
+                return self.send_composite(journal, frame, parts);
+            }
+        }
         if let Err(failure) = self.check_send(journal, &frame) {
             journal.history.record_in(self.conn, Some(&frame));
             return Err(failure);
@@ -40,6 +48,62 @@ impl Session {
         match transaction {
             Some(tx) => self.transaction(journal, &tx)?.push(TxOp::Send(message)),
             None => journal.live.publish(message, &mut journal.history),
+        }
+        Ok(())
+    }
+
+    /// ActiveMQ's composite destination: the SEND goes to each part as if
+    /// sent there, its `destination` the part's and `original-destination`
+    /// the composite (in ActiveMQ's notation). Every part is checked (permission, room, ...) before
+    /// any is sent, so a refusal sends none; the transcript holds the SEND
+    /// once.
+    fn send_composite(
+        &mut self,
+        journal: &mut Journal,
+        frame: Frame,
+        parts: Result<Vec<String>, String>,
+    ) -> Result<(), Failure> {
+        let checked = parts
+            .map_err(|message| {
+                Failure::new(
+                    message,
+                    "Each part of a composite destination names a destination.",
+                )
+            })
+            .and_then(|parts| {
+                let composite = dialect::composite_original(&parts);
+                let frames: Vec<Frame> = parts
+                    .iter()
+                    .map(|part| {
+                        let mut one = frame.clone();
+                        one.headers_mut().set("destination", part);
+                        one.headers_mut().set("original-destination", &composite);
+                        one
+                    })
+                    .collect();
+                for part in &frames {
+                    self.check_send(journal, part)?;
+                }
+                Ok(frames)
+            });
+        journal.history.record_in(self.conn, Some(&frame));
+        let transaction = frame.header("transaction").map(str::to_owned);
+        for part in checked? {
+            let (_, headers, body) = part.into_parts();
+            let destination = self.broker_name(headers.get("destination").unwrap_or_default());
+            let id = self.state.next_message_id();
+            let message = journal.history.sent_part(
+                self.conn,
+                id,
+                &destination,
+                headers,
+                body,
+                transaction.as_deref(),
+            );
+            match &transaction {
+                Some(tx) => self.transaction(journal, tx)?.push(TxOp::Send(message)),
+                None => journal.live.publish(message, &mut journal.history),
+            }
         }
         Ok(())
     }
@@ -229,6 +293,14 @@ impl Session {
     ) -> Result<(), Failure> {
         let destination = required(frame, "destination")?;
         self.check_syntax(destination)?;
+        if self.state.config.semantics.composite_destinations && destination.contains(',') {
+            return Err(Failure::new(
+                "composite subscriptions are not supported",
+                format!(
+                    "stompbox sends to a composite destination ('{destination}') but does not consume from one yet: subscribe to each part."
+                ),
+            ));
+        }
         if temp::is_temp(destination)
             && self.state.config.semantics.temp_names == TempNames::RabbitMq
         {

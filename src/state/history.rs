@@ -518,12 +518,38 @@ impl History {
         transaction: Option<&str>,
     ) -> Arc<StoredMessage> {
         let stored = self.make_message(id, destination, headers, body);
-        if !self.recording {
-            return stored;
-        }
-        if let Some(conn) = connection {
+        if let (true, Some(conn)) = (self.recording, connection) {
             let entry = TranscriptItem::Send(SentMessage::send(&stored));
             self.record(conn, Direction::In, entry);
+        }
+        self.kept(stored, connection, transaction)
+    }
+
+    /// The message of one part of a composite SEND (`/queue/a,/queue/b`):
+    /// kept as [`History::sent`] keeps one, but not transcribed (the
+    /// transcript holds the SEND itself, once).
+    pub(crate) fn sent_part(
+        &mut self,
+        connection: ConnectionId,
+        id: u64,
+        destination: &str,
+        headers: Headers,
+        body: Bytes,
+        transaction: Option<&str>,
+    ) -> Arc<StoredMessage> {
+        let stored = self.make_message(id, destination, headers, body);
+        self.kept(stored, Some(connection), transaction)
+    }
+
+    /// `stored`, kept in the journal (when it records) with its origin.
+    fn kept(
+        &mut self,
+        stored: Arc<StoredMessage>,
+        connection: Option<ConnectionId>,
+        transaction: Option<&str>,
+    ) -> Arc<StoredMessage> {
+        if !self.recording {
+            return stored;
         }
         let origin = match connection.and_then(|c| self.origins.get(&c)) {
             Some(origin) => origin.clone(),

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 python=$1
 mode=${2:---check}
 here=tests/real_brokers
-tests=(acks connect frames messaging receipts transactions selectors wildcards dead_letters temporary durable)
+tests=(acks connect frames messaging receipts transactions selectors wildcards dead_letters temporary durable composite)
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -1,6 +1,7 @@
 //! A loopback relay that gives each test its own destinations on a shared
-//! real broker: `destination:/queue/a` (and `/topic/`, in `destination` and
-//! `reply-to` headers) becomes `/queue/<ns>.a` on the way to the broker and
+//! real broker: `destination:/queue/a` (and `/topic/`, in `destination`,
+//! `reply-to` and `original-destination` headers, and the later parts of a
+//! composite destination, `,/queue/b`) becomes `/queue/<ns>.a` on the way to the broker and
 //! back again on the way to the test, so tests that run at once, or reuse a
 //! name, or fail leaving messages behind never meet on ActiveMQ or RabbitMQ.
 //!
@@ -55,17 +56,31 @@ struct Rules {
 impl Rules {
     fn new(ns: &str) -> Rules {
         let mut to_broker = Vec::new();
-        for header in ["destination", "reply-to"] {
-            for prefix in ["/queue/", "/topic/"] {
+        for prefix in ["/queue/", "/topic/"] {
+            for header in ["destination", "reply-to", "original-destination"] {
                 let plain = format!("\n{header}:{prefix}").into_bytes();
                 let spaced = format!("\n{header}:{prefix}{ns}.").into_bytes();
                 to_broker.push((plain, spaced));
             }
+            // The later parts of a composite destination (`/queue/a,/queue/b`).
+            to_broker.push((
+                format!(",{prefix}").into_bytes(),
+                format!(",{prefix}{ns}.").into_bytes(),
+            ));
         }
-        let to_client = to_broker
+        let mut to_client: Replacements = to_broker
             .iter()
             .map(|(a, b)| (b.clone(), a.clone()))
             .collect();
+        // ActiveMQ writes a composite's later parts as `,queue://NAME`
+        // (its colon escaped as `\c` in a STOMP 1.1 or 1.2 header).
+        for kind in ["queue", "topic"] {
+            for colon in [":", "\\c"] {
+                let plain = format!(",{kind}{colon}//").into_bytes();
+                let spaced = format!(",{kind}{colon}//{ns}.").into_bytes();
+                to_client.push((spaced, plain));
+            }
+        }
         Rules {
             to_broker,
             to_client,
@@ -109,7 +124,7 @@ fn rewrite(bytes: &[u8], rules: &Replacements) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     'scan: while i < bytes.len() {
-        if bytes[i] == b'\n' {
+        if bytes[i] == b'\n' || bytes[i] == b',' {
             for (from, to) in rules {
                 if bytes[i..].starts_with(from) {
                     out.extend_from_slice(to);

@@ -285,10 +285,7 @@ impl Decoder {
             unreachable!("scan_head is only called in the Head stage")
         };
         let limits = self.limits;
-        while let Some(offset) = self.buf[*scanned..]
-            .iter()
-            .position(|&b| b == b'\n' || b == 0)
-        {
+        while let Some(offset) = memchr::memchr2(b'\n', 0, &self.buf[*scanned..]) {
             let end = *scanned + offset;
             // The length check comes first so that the error does not depend
             // on how the bytes were split into reads (found by fuzzing).
@@ -335,20 +332,29 @@ impl Decoder {
                 FrameError::Command
             }
         })?;
-        let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let mut lines = Lines { head, at: 0 };
         let command_line = lines.next().unwrap_or_default();
         if command_line.is_empty() {
             return Err(FrameError::Command);
         }
         let command = Command::parse(command_line);
-        let escaping = Escaping::for_frame(self.version, &command);
+        let mut escaping = Escaping::for_frame(self.version, &command);
+        if escaping != Escaping::None && memchr::memchr(b'\\', raw).is_none() {
+            // Nothing to undo: each header is taken as it is.
+            escaping = Escaping::None;
+        }
         let mut headers = Headers::with_capacity(head.len(), 8);
         for line in lines.take_while(|l| !l.is_empty()) {
-            let (name, value) = line.split_once(':').ok_or(FrameError::HeaderLine)?;
+            let colon = memchr::memchr(b':', line.as_bytes()).ok_or(FrameError::HeaderLine)?;
+            let (name, value) = (&line[..colon], &line[colon + 1..]);
             if name.is_empty() {
                 return Err(FrameError::HeaderLine);
             }
-            headers.push(unescape(name, escaping)?, unescape(value, escaping)?);
+            if escaping == Escaping::None {
+                headers.push(name, value);
+            } else {
+                headers.push(unescape(name, escaping)?, unescape(value, escaping)?);
+            }
         }
         let content_length = match headers.get("content-length") {
             Some(text) => Some(self.parse_content_length(text)?),
@@ -458,6 +464,24 @@ const COPIED_BODY: usize = 16 * 1024;
 
 /// The most room made for a frame before its body arrives.
 const UPFRONT: usize = 16 * 1024 * 1024;
+
+/// The lines of a frame's head, each without its EOL.
+struct Lines<'a> {
+    head: &'a str,
+    at: usize,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.head.get(self.at..)?;
+        let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
+        self.at += end + 1;
+        let line = &rest[..end];
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+}
 
 fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)

@@ -52,7 +52,7 @@ impl Escaping {
 
 /// Decodes the escape sequences of one header name or value.
 pub(crate) fn unescape(raw: &str, escaping: Escaping) -> Result<Cow<'_, str>, FrameError> {
-    if escaping == Escaping::None || !raw.contains('\\') {
+    if escaping == Escaping::None || memchr::memchr(b'\\', raw.as_bytes()).is_none() {
         return Ok(Cow::Borrowed(raw));
     }
     let mut out = String::with_capacity(raw.len());

@@ -168,16 +168,6 @@ impl Headers {
         }
     }
 
-    fn entry(&self, index: usize) -> (&str, &str) {
-        let start = if index == 0 {
-            0
-        } else {
-            self.ends[index - 1].1
-        };
-        let (name_end, value_end) = self.ends[index];
-        (&self.text[start..name_end], &self.text[name_end..value_end])
-    }
-
     /// The value of the first header called `name`.
     ///
     /// # Examples
@@ -250,7 +240,12 @@ impl Headers {
     /// assert_eq!(h.iter().collect::<Vec<_>>(), [("a", "1")]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        (0..self.ends.len()).map(|i| self.entry(i))
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, value_end)| {
+            let name = &self.text[start..name_end];
+            start = value_end;
+            (name, &self.text[name_end..value_end])
+        })
     }
 
     /// How many header lines there are.

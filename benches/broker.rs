@@ -1,11 +1,11 @@
-//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal | queue | acked | topic | websocket | tls | remote HOST:PORT]`.
+//! Broker benchmarks: `cargo bench --bench broker [-- quick | journal | queue | acked | topic | topic-off | websocket | tls | remote HOST:PORT]`.
 //!
 //! 1. start + shutdown of a broker (what every test pays);
 //! 2. one client's SEND-with-receipt round trip (median, p99);
 //! 3. one producer to one consumer on a queue, 100-byte bodies, messages/s,
 //!    with the journal recording and without;
 //! 4. the same queue with the consumer ACKing every message, messages/s;
-//! 5. one producer to 10 topic subscribers, deliveries/s;
+//! 5. one producer to 10 topic subscribers, deliveries/s, journal on and off;
 //! 6. the queue of 3 with both clients over WebSocket, against TCP;
 //! 7. TLS: a start with a TLS port (certificate made), a handshake + CONNECT.
 //!
@@ -495,8 +495,8 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-fn topic_fan_out(count: usize, subscribers: usize) {
-    let broker = Broker::start().unwrap();
+fn topic_fan_out(count: usize, subscribers: usize, recording: bool) {
+    let broker = Broker::builder().recording(recording).start().unwrap();
     let addr = broker.addr();
     let mut consumers: Vec<Conn> = (0..subscribers).map(|_| Conn::open(addr)).collect();
     for c in &mut consumers {
@@ -515,7 +515,8 @@ fn topic_fan_out(count: usize, subscribers: usize) {
     producer.join().unwrap();
     let deliveries = count * subscribers;
     println!(
-        "topic, 1 producer -> {subscribers} subscribers, 100-byte bodies: {:.0} deliveries/s ({deliveries} in {elapsed:?})",
+        "topic, 1 producer -> {subscribers} subscribers, 100-byte bodies, journal {}: {:.0} deliveries/s ({deliveries} in {elapsed:?})",
+        if recording { "on" } else { "off" },
         deliveries as f64 / elapsed.as_secs_f64()
     );
 }
@@ -533,7 +534,11 @@ fn main() {
         return;
     }
     if std::env::args().any(|a| a == "topic") {
-        topic_fan_out(200_000, 10);
+        topic_fan_out(200_000, 10, true);
+        return;
+    }
+    if std::env::args().any(|a| a == "topic-off") {
+        topic_fan_out(200_000, 10, false);
         return;
     }
     // `remote HOST:PORT`: the queue workload against a running broker.
@@ -562,7 +567,8 @@ fn main() {
     round_trip(50_000 / scale, true);
     journal_cost(1_000_000 / scale, 3);
     queue_acked_throughput(1_000_000 / scale);
-    topic_fan_out(200_000 / scale, 10);
+    topic_fan_out(200_000 / scale, 10, true);
+    topic_fan_out(200_000 / scale, 10, false);
     websocket_cost(500_000 / scale, 3);
     tls_cost(1000 / scale);
 }

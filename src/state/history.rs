@@ -27,8 +27,8 @@ use super::waits::Changes;
 use crate::destination::DestinationKind;
 use crate::journal::{
     AckKind, AuthFailure, CloseReason, ConnectionId, ConnectionInfo, Direction, ErrorRecord, Event,
-    JournalLimits, MessageStatus, Origin, PermissionDenial, ProtocolWarning, TransactionOutcome,
-    TransactionRecord, WebSocketInfo,
+    FrameRecord, JournalLimits, MessageStatus, Origin, PermissionDenial, ProtocolWarning,
+    TransactionOutcome, TransactionRecord, WebSocketInfo,
 };
 use crate::protocol::Version;
 use crate::protocol::frame::{Frame, Headers};
@@ -249,6 +249,19 @@ impl History {
     /// The time of the current pass.
     pub(crate) fn pass_time(&self) -> Duration {
         self.clock
+    }
+
+    /// The message with journal `seq`, while the journal keeps it.
+    pub(super) fn message(&self, seq: u64) -> Option<Arc<StoredMessage>> {
+        let first = self.published.front()?.seq;
+        let index = usize::try_from(seq.checked_sub(first)?).ok()?;
+        self.published.get(index).map(|kept| kept.stored.clone())
+    }
+
+    /// `conn`'s transcript, oldest first.
+    pub(super) fn frames_of(&self, conn: ConnectionId) -> Option<Vec<FrameRecord>> {
+        let transcript = self.transcripts.get(&conn)?;
+        Some(transcript.render(&|seq| self.message(seq)))
     }
 
     fn tracked(&mut self, seq: u64) -> Option<&mut KeptMessage> {

@@ -103,7 +103,7 @@ impl Journal {
             if let Some(transcript) = self.history.transcripts.get(&c.id) {
                 entries.extend(
                     transcript
-                        .last(FRAMES)
+                        .last(FRAMES, &|seq| self.history.message(seq))
                         .into_iter()
                         .filter(|f| f.frame.is_some())
                         .map(|f| (f.at, c.id, f)),

@@ -1,7 +1,7 @@
 //! What the journal keeps about each message, delivery, ack and transcript
 //! entry; public records are rendered from these only when read.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::bounded::Weigh;
@@ -243,9 +243,14 @@ pub(crate) enum TranscriptItem {
 }
 
 /// A message in a transcript: a SEND received or one MESSAGE delivered.
+///
+/// The message is named by its journal `seq`, not held or counted (a
+/// reference count here would be touched by the reader and by the writer
+/// threads that drop their deliveries, one cache line between cores per
+/// MESSAGE); rendering looks it up among the published records.
 #[derive(Debug)]
 pub(crate) struct SentMessage {
-    message: Weak<StoredMessage>,
+    seq: u64,
     id: u64,
     destination: Arc<str>,
     /// For a MESSAGE: the subscription, the `ack` tag, `redelivered`.
@@ -255,7 +260,7 @@ pub(crate) struct SentMessage {
 impl SentMessage {
     pub(crate) fn send(message: &Arc<StoredMessage>) -> SentMessage {
         SentMessage {
-            message: Arc::downgrade(message),
+            seq: message.journal_seq,
             id: message.id,
             destination: message.destination.clone(),
             delivery: None,
@@ -275,8 +280,8 @@ impl SentMessage {
 
     /// The frame, and whether the message had been let go (then only the
     /// broker's own headers are shown, and no body).
-    fn render(&self) -> (Frame, bool) {
-        let kept = self.message.upgrade();
+    fn render(&self, messages: &dyn Fn(u64) -> Option<Arc<StoredMessage>>) -> (Frame, bool) {
+        let kept = messages(self.seq).filter(|m| m.id == self.id);
         match (&self.delivery, kept) {
             (None, Some(message)) => (message.send_frame(), false),
             (Some((subscription, ack, redelivered)), Some(message)) => {
@@ -320,12 +325,15 @@ impl SentMessage {
 
 impl TranscriptItem {
     /// The frame (`None`: a heart-beat), and whether its message had been
-    /// let go by the journal.
-    pub(super) fn render(&self) -> (Option<Frame>, bool) {
+    /// let go by the journal (`messages` finds a kept one by its seq).
+    pub(super) fn render(
+        &self,
+        messages: &dyn Fn(u64) -> Option<Arc<StoredMessage>>,
+    ) -> (Option<Frame>, bool) {
         match self {
             TranscriptItem::Frame(frame) => (Some(frame.clone()), false),
             TranscriptItem::Send(sent) | TranscriptItem::Delivery(sent) => {
-                let (frame, evicted) = sent.render();
+                let (frame, evicted) = sent.render(messages);
                 (Some(frame), evicted)
             }
             TranscriptItem::HeartBeat | TranscriptItem::Pending => (None, false),

@@ -192,6 +192,10 @@ pub(crate) struct Outbox {
     backlog: Arc<Backlog>,
     /// Queued in the current pass, not yet handed over.
     pending: Vec<Outbound>,
+    /// What `pending` costs, added to the shared count when it is handed
+    /// over (one atomic add per pass, not one per item: the writer's
+    /// subtractions touch the same cache line).
+    pending_cost: usize,
 }
 
 impl Outbox {
@@ -203,6 +207,7 @@ impl Outbox {
             conduit: conduit.clone(),
             backlog: backlog.clone(),
             pending: Vec::new(),
+            pending_cost: 0,
         };
         (outbox, conduit, backlog)
     }
@@ -210,7 +215,7 @@ impl Outbox {
     /// Queues `item` for the end of the pass; true if it is the first this
     /// pass (the caller remembers to flush this outbox).
     pub(crate) fn push(&mut self, item: Outbound) -> bool {
-        self.backlog.bytes.fetch_add(item.cost(), Ordering::SeqCst);
+        self.pending_cost += item.cost();
         self.pending.push(item);
         self.pending.len() == 1
     }
@@ -222,11 +227,14 @@ impl Outbox {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let cost = std::mem::take(&mut self.pending_cost);
+        self.backlog.bytes.fetch_add(cost, Ordering::SeqCst);
         self.conduit.push(&mut self.pending, wake)
     }
 
+    /// The bytes queued and not yet written, this pass's included.
     pub(crate) fn backlog(&self) -> usize {
-        self.backlog.bytes.load(Ordering::SeqCst)
+        self.backlog.bytes.load(Ordering::SeqCst) + self.pending_cost
     }
 
     pub(crate) fn mark_throttled(&self) {

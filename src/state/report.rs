@@ -42,7 +42,7 @@ impl Journal {
             let Some(transcript) = self.history.transcripts.get(&c.id) else {
                 continue;
             };
-            let shown = transcript.last(TRANSCRIPT);
+            let shown = transcript.last(TRANSCRIPT, &|seq| self.history.message(seq));
             let _ = write!(
                 out,
                 "frames of connection {} ({} in all",
@@ -201,7 +201,7 @@ impl Journal {
                 c.id,
                 transcript.len()
             );
-            for f in &transcript.last(FRAMES) {
+            for f in &transcript.last(FRAMES, &|seq| self.history.message(seq)) {
                 let _ = writeln!(out, "  {f}");
             }
         }

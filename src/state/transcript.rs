@@ -5,10 +5,12 @@
 //! outgoing one when it is queued for the connection's writer.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::kept::TranscriptItem;
 use crate::journal::{Direction, FrameRecord};
+use crate::protocol::message::StoredMessage;
 
 #[derive(Debug)]
 struct TranscriptEntry {
@@ -92,20 +94,29 @@ impl Transcript {
         self.bytes
     }
 
-    pub(crate) fn render(&self) -> Vec<FrameRecord> {
-        self.last(self.entries.len())
+    /// Every entry, oldest first; `messages` finds a message the journal
+    /// still keeps by its seq.
+    pub(crate) fn render(
+        &self,
+        messages: &dyn Fn(u64) -> Option<Arc<StoredMessage>>,
+    ) -> Vec<FrameRecord> {
+        self.last(self.entries.len(), messages)
     }
 
     /// The last `count` entries, oldest first (a place still being filled
     /// left out).
-    pub(crate) fn last(&self, count: usize) -> Vec<FrameRecord> {
+    pub(crate) fn last(
+        &self,
+        count: usize,
+        messages: &dyn Fn(u64) -> Option<Arc<StoredMessage>>,
+    ) -> Vec<FrameRecord> {
         let skip = self.entries.len().saturating_sub(count);
         self.entries
             .iter()
             .skip(skip)
             .filter(|e| !matches!(e.item, TranscriptItem::Pending))
             .map(|e| {
-                let (frame, message_evicted) = e.item.render();
+                let (frame, message_evicted) = e.item.render(messages);
                 FrameRecord {
                     at: e.at,
                     direction: e.direction,

@@ -327,10 +327,7 @@ impl Journal {
         if !self.history.recording {
             return None;
         }
-        self.history
-            .transcripts
-            .get(&connection)
-            .map(|t| t.render())
+        self.history.frames_of(connection)
     }
 
     /// The refused CONNECTs, oldest first.

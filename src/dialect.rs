@@ -88,6 +88,9 @@ pub(crate) enum TempNames {
 pub(crate) struct Semantics {
     pub(crate) dialect: Dialect,
     pub(crate) wildcards: Wildcards,
+    /// ActiveMQ: a SUBSCRIBE to `/queue/a.>` consumes from every queue the
+    /// pattern matches (RabbitMQ's queue names are only names).
+    pub(crate) queue_wildcards: bool,
     pub(crate) selectors: Selectors,
     pub(crate) expiry: Expiry,
     pub(crate) nack: Nack,
@@ -118,6 +121,7 @@ impl Semantics {
         Semantics {
             dialect: Dialect::Default,
             wildcards: Wildcards::ActiveMq,
+            queue_wildcards: true,
             selectors: Selectors::Evaluate,
             expiry: Expiry::Expires,
             nack: Nack::Redeliver,
@@ -145,6 +149,7 @@ impl Semantics {
         Semantics {
             dialect: Dialect::RabbitMq,
             wildcards: Wildcards::RabbitMq,
+            queue_wildcards: false,
             selectors: Selectors::Ignore,
             expiry: Expiry::Expiration,
             nack: Nack::Requeue,
@@ -163,9 +168,17 @@ impl Semantics {
         Semantics {
             dialect: Dialect::RocketMq,
             wildcards: Wildcards::Off,
+            queue_wildcards: false,
             composite_destinations: false,
             ..Semantics::default_broker()
         }
+    }
+}
+
+impl Semantics {
+    /// Whether wildcards in a subscription to `topic` are wildcards.
+    pub(crate) fn wildcards_apply_to(&self, _topic: &str) -> bool {
+        self.wildcards != Wildcards::Off
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::room::message_size;
 use super::{Failure, Session};
 use crate::ack::AckMode;
+use crate::destination::DestinationKind;
 use crate::dialect::{self, Dialect, Selectors, TempNames, temp};
 use crate::journal::{AckKind, PermissionDenial, TransactionOutcome};
 use crate::permissions::Access;
@@ -199,7 +200,7 @@ impl Session {
         }
         let request = SubscribeRequest {
             id: reply_to.to_owned(),
-            destination: self.broker_name(reply_to),
+            destinations: vec![self.broker_name(reply_to)],
             named: reply_to.to_owned(),
             ack: AckMode::Auto,
             prefetch: None,
@@ -292,14 +293,9 @@ impl Session {
         frame: &Frame,
     ) -> Result<(), Failure> {
         let destination = required(frame, "destination")?;
-        self.check_syntax(destination)?;
-        if self.state.config.semantics.composite_destinations && destination.contains(',') {
-            return Err(Failure::new(
-                "composite subscriptions are not supported",
-                format!(
-                    "stompbox sends to a composite destination ('{destination}') but does not consume from one yet: subscribe to each part."
-                ),
-            ));
+        let parts = self.subscribed_parts(journal, destination)?;
+        for part in &parts {
+            self.check_syntax(part)?;
         }
         if temp::is_temp(destination)
             && self.state.config.semantics.temp_names == TempNames::RabbitMq
@@ -310,7 +306,9 @@ impl Session {
             ));
         }
         let selector = self.selector(frame)?;
-        self.permit(journal, Command::Subscribe, destination, Access::SUB)?;
+        for part in &parts {
+            self.permit(journal, Command::Subscribe, part, Access::SUB)?;
+        }
         let id = match (frame.header("id"), self.version) {
             (Some(id), _) => id,
             // STOMP 1.0 makes the id optional; the destination stands in for it.
@@ -337,12 +335,15 @@ impl Session {
         }
         let request = SubscribeRequest {
             id: id.to_owned(),
-            destination: self.check_route(journal, destination, true)?,
+            destinations: parts
+                .iter()
+                .map(|part| self.check_route(journal, part, true))
+                .collect::<Result<_, _>>()?,
             named: destination.to_owned(),
             ack,
             prefetch: prefetch(frame)?,
             selector,
-            durable: self.durable_name(journal, frame, id)?,
+            durable: self.durable_name(journal, frame, id, parts.len())?,
             exclusive: frame.header("activemq.exclusive") == Some("true"),
             headers: frame.headers().clone(),
         };
@@ -350,6 +351,48 @@ impl Session {
             .live
             .subscribe(self.conn, request, &mut journal.history)
             .map_err(route_failure)
+    }
+
+    /// The destinations a SUBSCRIBE consumes from: the one it names, or the
+    /// parts of an ActiveMQ composite destination (`/queue/a,/queue/b`). As
+    /// on ActiveMQ, a composite consumer takes from the parts of its first
+    /// part's kind (queue or topic) only; the journal warns of the others.
+    fn subscribed_parts(
+        &self,
+        journal: &mut Journal,
+        destination: &str,
+    ) -> Result<Vec<String>, Failure> {
+        let parts = match self.state.config.semantics.composite_destinations {
+            true => dialect::composite_parts(destination),
+            false => None,
+        };
+        let Some(parts) = parts else {
+            return Ok(vec![destination.to_owned()]);
+        };
+        let parts = parts.map_err(|message| {
+            Failure::new(
+                message,
+                "Each part of a composite destination names a destination.",
+            )
+        })?;
+        let rules = &self.state.config.destinations;
+        let kind = rules.kind_of(&parts[0]);
+        let (taken, ignored): (Vec<String>, Vec<String>) =
+            parts.into_iter().partition(|p| rules.kind_of(p) == kind);
+        if !ignored.is_empty() {
+            journal.history.warn(
+                self.conn,
+                format!(
+                    "SUBSCRIBE to the composite destination '{destination}' consumes from its {} parts only, as ActiveMQ does: not from {}",
+                    match kind {
+                        DestinationKind::Queue => "queue",
+                        DestinationKind::Topic => "topic",
+                    },
+                    ignored.join(", ")
+                ),
+            );
+        }
+        Ok(taken)
     }
 
     /// The name of the durable subscription a SUBSCRIBE (or UNSUBSCRIBE)
@@ -361,6 +404,7 @@ impl Session {
         journal: &Journal,
         frame: &Frame,
         id: &str,
+        parts: usize,
     ) -> Result<Option<String>, Failure> {
         if self.state.config.semantics.dialect == Dialect::RabbitMq {
             let durable = frame.header("durable") == Some("true")
@@ -371,6 +415,12 @@ impl Session {
         let Some(name) = frame.header("activemq.subscriptionName") else {
             return Ok(None);
         };
+        if parts > 1 {
+            return Err(Failure::new(
+                "a durable subscription to a composite destination is not supported",
+                "Make a durable subscription to each topic.",
+            ));
+        }
         let client_id = journal.history.identity(self.conn).client_id;
         match client_id {
             Some(client) => Ok(Some(format!("durable:{client}:{name}"))),
@@ -428,7 +478,7 @@ impl Session {
                 self.permit(journal, Command::Unsubscribe, &destination, Access::SUB)?;
             }
         }
-        let durable = self.durable_name(journal, frame, &id)?;
+        let durable = self.durable_name(journal, frame, &id, 1)?;
         if let Some(name) = &durable {
             // ActiveMQ removes a durable subscription only while nobody
             // consumes it (and keeps the connection after saying so).

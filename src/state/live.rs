@@ -10,7 +10,7 @@
 //! queue, marked redelivered. Every change is recorded in the [`History`] in
 //! the same pass, under the same lock.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,8 +97,9 @@ impl fmt::Display for RouteError {
 #[derive(Clone, Debug)]
 pub(crate) struct SubscribeRequest {
     pub(crate) id: String,
-    /// Where it routes from: the broker's name for what was named.
-    pub(crate) destination: String,
+    /// Where it consumes from: the broker's names for what was named (one,
+    /// or each part of a composite destination).
+    pub(crate) destinations: Vec<String>,
     /// The destination as the client named it.
     pub(crate) named: String,
     pub(crate) ack: AckMode,
@@ -183,15 +184,28 @@ impl Transaction {
     }
 }
 
+/// One destination a subscription consumes from.
+#[derive(Clone, Debug)]
+struct Source {
+    kind: DestinationKind,
+    /// The broker's name for it, or its pattern.
+    name: Arc<str>,
+    /// A name with wildcards: it consumes from every destination of its kind
+    /// the pattern matches, those made later too.
+    pattern: bool,
+}
+
 #[derive(Debug)]
 struct Subscription {
+    /// What it is known by: its one destination (a durable subscription's
+    /// queue), or a composite destination as the client named it.
     destination: Arc<str>,
-    kind: DestinationKind,
+    /// Where its messages come from: one destination, or the parts of a
+    /// composite one.
+    sources: Vec<Source>,
     ack: AckMode,
     prefetch: Option<usize>,
     selector: Option<Arc<Selector>>,
-    /// A topic subscription with wildcards.
-    pattern: bool,
     /// What it subscribed to as the client named it, when that is not its
     /// destination (a durable subscription's topic, a RabbitMQ name).
     shown: Option<Arc<str>>,
@@ -214,6 +228,20 @@ impl Subscription {
         self.selector
             .as_ref()
             .is_none_or(|s| s.matches(|name| message.header(name)))
+    }
+
+    /// The queue a message it holds came from (where the message goes back
+    /// to, or is dead-lettered from), or `None` if it came from a topic.
+    fn queue_of(&self, message: &StoredMessage, rules: &DestinationRules) -> Option<Arc<str>> {
+        match self.sources.as_slice() {
+            [only] if !only.pattern => {
+                (only.kind == DestinationKind::Queue).then(|| only.name.clone())
+            }
+            // Several sources, or a pattern: a message's own destination is
+            // the queue or topic it was routed through.
+            _ => (rules.kind_of(&message.destination) == DestinationKind::Queue)
+                .then(|| message.destination.clone()),
+        }
     }
 
     fn take_pending(&mut self, tag: u64, cumulative: bool) -> Vec<(u64, Arc<StoredMessage>)> {
@@ -287,6 +315,30 @@ struct Queue {
 }
 
 impl Queue {
+    fn add_consumer(&mut self, key: SubKey, selective: bool, exclusive: bool) {
+        self.consumers.push(key);
+        self.selective += usize::from(selective);
+        self.exclusive += usize::from(exclusive);
+    }
+
+    /// Removes the consumers `gone` names (it says whether each had a
+    /// selector and was exclusive); true if there were any.
+    fn remove_consumers(&mut self, gone: impl Fn(&SubKey) -> Option<(bool, bool)>) -> bool {
+        let before = self.consumers.len();
+        let (mut selective, mut exclusive) = (0, 0);
+        self.consumers.retain(|key| match gone(key) {
+            Some((s, e)) => {
+                selective += usize::from(s);
+                exclusive += usize::from(e);
+                false
+            }
+            None => true,
+        });
+        self.selective -= selective;
+        self.exclusive -= exclusive;
+        self.consumers.len() != before
+    }
+
     fn push_back(&mut self, queued: Queued) {
         self.bytes += queued.message.cost();
         self.messages.push_back(queued);
@@ -325,6 +377,9 @@ pub(crate) struct Live {
     topics: HashMap<String, Vec<SubKey>>,
     /// Topic subscriptions with wildcards, and their pattern.
     topic_patterns: Vec<(Arc<str>, SubKey)>,
+    /// Queue subscriptions with wildcards (ActiveMQ's `/queue/a.>`), and
+    /// their pattern: each is a consumer of every queue it matches.
+    queue_patterns: Vec<(Arc<str>, SubKey)>,
     /// Durable topic subscriptions, by the name of their queue.
     durables: BTreeMap<Arc<str>, Durable>,
     /// RabbitMQ: queues declared (by a SEND or SUBSCRIBE), which outlive
@@ -352,6 +407,7 @@ impl Live {
             queues: HashMap::new(),
             topics: HashMap::new(),
             topic_patterns: Vec::new(),
+            queue_patterns: Vec::new(),
             durables: BTreeMap::new(),
             declared: HashSet::new(),
             connections: IdMap::default(),
@@ -442,64 +498,93 @@ impl Live {
                 &transaction.ops,
             );
         }
-        // Detached in one pass per destination, so a connection with many
-        // subscriptions leaves in linear time.
-        let mut by_destination: HashMap<(DestinationKind, String), HashSet<Arc<str>>> =
-            HashMap::new();
-        let mut subscriptions: Vec<_> = subscriptions.into_iter().collect();
-        subscriptions.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut returned: HashMap<String, Vec<Arc<StoredMessage>>> = HashMap::new();
-        let mut selective: HashMap<String, (usize, usize)> = HashMap::new();
-        for (id, subscription) in subscriptions {
+        let subscriptions = subscriptions.into_iter().collect();
+        let touched = self.release(conn, subscriptions, history);
+        self.drop_temporary(conn, history);
+        for queue in touched {
+            self.dispatch_queue(&queue, history);
+        }
+    }
+
+    /// Ends subscriptions of `conn`, already taken out of its connection:
+    /// unhooked from their destinations (in one pass per destination, so a
+    /// connection with many subscriptions leaves in linear time), their
+    /// pending queue messages back on their queues, marked redelivered.
+    /// Returns the queues that lost consumers or got messages back, to be
+    /// offered to their other consumers.
+    fn release(
+        &mut self,
+        conn: ConnectionId,
+        mut ended: Vec<(Arc<str>, Subscription)>,
+        history: &mut History,
+    ) -> Vec<String> {
+        ended.sort_by(|a, b| a.0.cmp(&b.0));
+        // Each leaving consumer: whether it has a selector, is exclusive.
+        let mut leaving: HashMap<Arc<str>, (bool, bool)> = HashMap::new();
+        let mut queues: BTreeSet<String> = BTreeSet::new();
+        let mut topics: HashSet<Arc<str>> = HashSet::new();
+        let (mut queue_pattern, mut topic_pattern) = (false, false);
+        let mut returned: BTreeMap<Arc<str>, Vec<Arc<StoredMessage>>> = BTreeMap::new();
+        for (id, mut subscription) in ended {
             history.unsubscribed(conn, &id, &subscription.destination);
             if subscription.durable {
                 if let Some(durable) = self.durables.get_mut(&subscription.destination) {
                     durable.active = None;
                 }
             }
-            if subscription.kind == DestinationKind::Queue {
-                let counts = selective
-                    .entry(subscription.destination.to_string())
-                    .or_default();
-                counts.0 += usize::from(subscription.selector.is_some());
-                counts.1 += usize::from(subscription.exclusive);
-                let back = returned
-                    .entry(subscription.destination.to_string())
-                    .or_default();
-                for message in subscription.pending.into_values() {
+            for source in &subscription.sources {
+                match (source.kind, source.pattern) {
+                    (DestinationKind::Queue, false) => {
+                        queues.insert(source.name.to_string());
+                    }
+                    (DestinationKind::Queue, true) => queue_pattern = true,
+                    (DestinationKind::Topic, false) => {
+                        topics.insert(source.name.clone());
+                    }
+                    (DestinationKind::Topic, true) => topic_pattern = true,
+                }
+            }
+            for message in std::mem::take(&mut subscription.pending).into_values() {
+                if let Some(queue) = subscription.queue_of(&message, &self.rules) {
                     history.requeued(message.journal_seq, true);
-                    back.push(message);
+                    returned.entry(queue).or_default().push(message);
                 }
             }
-            by_destination
-                .entry((subscription.kind, subscription.destination.to_string()))
-                .or_default()
-                .insert(id);
+            let traits = (subscription.selector.is_some(), subscription.exclusive);
+            leaving.insert(id, traits);
         }
-        self.topic_patterns.retain(|(_, k)| k.conn != conn);
-        let mut touched = Vec::new();
-        for ((kind, destination), ids) in by_destination {
-            let gone = |k: &SubKey| k.conn == conn && ids.contains(&k.id);
-            match kind {
-                DestinationKind::Topic => self.unhook_topic(&destination, gone),
-                DestinationKind::Queue => {
-                    let queue = self.queues.entry(destination.clone()).or_default();
-                    queue.consumers.retain(|k| !gone(k));
-                    let (selectors, exclusives) =
-                        selective.get(&destination).copied().unwrap_or_default();
-                    queue.selective -= selectors;
-                    queue.exclusive -= exclusives;
-                    touched.push(destination);
+        let gone = |k: &SubKey| {
+            if k.conn == conn {
+                leaving.get(&k.id).copied()
+            } else {
+                None
+            }
+        };
+        if topic_pattern {
+            self.topic_patterns.retain(|(_, k)| gone(k).is_none());
+        }
+        for topic in &topics {
+            self.unhook_topic(topic, |k| gone(k).is_some());
+        }
+        if queue_pattern {
+            self.queue_patterns.retain(|(_, k)| gone(k).is_none());
+            for (name, queue) in &mut self.queues {
+                if queue.remove_consumers(gone) {
+                    queues.insert(name.clone());
+                }
+            }
+        } else {
+            for name in &queues {
+                if let Some(queue) = self.queues.get_mut(name) {
+                    queue.remove_consumers(gone);
                 }
             }
         }
-        for (destination, messages) in returned {
-            self.take_back(&destination, messages, history);
+        for (queue, messages) in returned {
+            queues.insert(queue.to_string());
+            self.take_back(&queue, messages, history);
         }
-        self.drop_temporary(conn, history);
-        for queue in touched {
-            self.dispatch_queue(&queue, history);
-        }
+        queues.into_iter().collect()
     }
 
     /// A connection's temporary queues end with it, and what waits on them.
@@ -606,25 +691,37 @@ impl Live {
         request: SubscribeRequest,
         history: &mut History,
     ) -> Result<(), RouteError> {
-        let asked_kind = self.rules.kind_of(&request.destination);
-        let durable = request
-            .durable
-            .clone()
-            .filter(|_| asked_kind == DestinationKind::Topic);
+        let topic = match request.destinations.as_slice() {
+            [one] => (self.rules.kind_of(one) == DestinationKind::Topic).then(|| one.clone()),
+            _ => None,
+        };
+        // A durable subscription consumes its own queue, fed by the topic.
+        let durable = request.durable.clone().filter(|_| topic.is_some());
         if let Some(name) = &durable {
             let active = self.durables.get(name.as_str()).and_then(|d| d.active);
             if active.is_some_and(|c| c != conn) {
                 return Err(RouteError::DurableInUse(name.clone()));
             }
         }
-        let wildcards = self.semantics.wildcards;
+        let sources: Vec<Source> = match &durable {
+            Some(name) => vec![Source {
+                kind: DestinationKind::Queue,
+                name: Arc::from(name.as_str()),
+                pattern: false,
+            }],
+            None => request
+                .destinations
+                .iter()
+                .map(|name| self.source(name))
+                .collect(),
+        };
         let connection = connection_mut(&mut self.connections, conn)?;
         let id: Arc<str> = Arc::from(request.id.as_str());
         if connection.subscriptions.contains_key(&id) {
             return Err(RouteError::DuplicateSubscription(request.id));
         }
         let SubscribeRequest {
-            destination,
+            destinations,
             named,
             ack,
             prefetch,
@@ -633,22 +730,20 @@ impl Live {
             headers,
             ..
         } = request;
-        // A durable subscription consumes its own queue, fed by the topic.
-        let (kind, routed_to) = match &durable {
-            Some(name) => (DestinationKind::Queue, name.clone()),
-            None => (asked_kind, destination.clone()),
+        let destination: Arc<str> = match (&durable, destinations.as_slice()) {
+            (Some(name), _) => Arc::from(name.as_str()),
+            (None, [one]) => Arc::from(one.as_str()),
+            (None, _) => Arc::from(named.as_str()),
         };
-        let shown = (named != routed_to).then(|| Arc::from(named.as_str()));
-        let pattern =
-            kind == DestinationKind::Topic && dialect::is_pattern(wildcards, &destination);
+        let shown = (*named != *destination).then(|| Arc::from(named.as_str()));
         let selective = selector.is_some();
+        let attached = sources.clone();
         let subscription = Subscription {
-            destination: Arc::from(routed_to.as_str()),
-            kind,
+            destination,
+            sources,
             ack,
             prefetch,
             selector: selector.clone(),
-            pattern,
             shown,
             durable: durable.is_some(),
             exclusive,
@@ -661,10 +756,10 @@ impl Live {
         };
         connection.subscriptions.insert(id.clone(), subscription);
         history.subscribed(conn, &id, &named, ack);
-        if let Some(name) = durable {
+        if let (Some(name), Some(topic)) = (durable, topic) {
             let entry = Durable {
-                pattern: dialect::is_pattern(wildcards, &destination),
-                topic: Arc::from(destination.as_str()),
+                pattern: self.source(&topic).pattern,
+                topic: Arc::from(topic),
                 named: Arc::from(named.as_str()),
                 selector,
                 active: Some(conn),
@@ -672,22 +767,99 @@ impl Live {
             self.durables.insert(Arc::from(name.as_str()), entry);
         }
         let key = SubKey { conn, id };
-        match kind {
-            DestinationKind::Queue => {
-                self.declare(&routed_to);
-                let queue = self.queues.entry(routed_to.clone()).or_default();
-                queue.consumers.push(key);
-                queue.selective += usize::from(selective);
-                queue.exclusive += usize::from(exclusive);
-                self.dispatch_queue(&routed_to, history);
-            }
-            DestinationKind::Topic if pattern => {
-                self.topic_patterns
-                    .push((Arc::from(destination.as_str()), key));
-            }
-            DestinationKind::Topic => self.topics.entry(destination).or_default().push(key),
+        for source in &attached {
+            self.attach(&key, source, (selective, exclusive), history);
         }
         Ok(())
+    }
+
+    /// What consuming from `name` means here: a queue or a topic, and
+    /// whether it is a pattern (ActiveMQ's wildcards apply to queues and
+    /// topics, RabbitMQ's to topic exchanges' keys).
+    fn source(&self, name: &str) -> Source {
+        let kind = self.rules.kind_of(name);
+        let wildcards = match kind {
+            DestinationKind::Queue => self.semantics.queue_wildcards,
+            DestinationKind::Topic => self.semantics.wildcards_apply_to(name),
+        };
+        Source {
+            kind,
+            name: Arc::from(name),
+            pattern: wildcards && dialect::is_pattern(self.semantics.wildcards, name),
+        }
+    }
+
+    /// Makes consumer `key` (`traits`: whether it has a selector, is
+    /// exclusive) take messages from `source`: a queue offers it what waits
+    /// there at once, a queue pattern every queue it matches.
+    fn attach(
+        &mut self,
+        key: &SubKey,
+        source: &Source,
+        (selective, exclusive): (bool, bool),
+        history: &mut History,
+    ) {
+        let name = &*source.name;
+        match (source.kind, source.pattern) {
+            (DestinationKind::Queue, false) => {
+                self.declare(name);
+                self.queue_mut(name)
+                    .add_consumer(key.clone(), selective, exclusive);
+                self.dispatch_queue(name, history);
+            }
+            (DestinationKind::Queue, true) => {
+                self.queue_patterns.push((source.name.clone(), key.clone()));
+                let wildcards = self.semantics.wildcards;
+                let mut matching: Vec<String> = Vec::new();
+                for (queue_name, queue) in &mut self.queues {
+                    if dialect::topic_matches(wildcards, name, queue_name) {
+                        queue.add_consumer(key.clone(), selective, exclusive);
+                        matching.push(queue_name.clone());
+                    }
+                }
+                matching.sort();
+                for queue_name in matching {
+                    self.dispatch_queue(&queue_name, history);
+                }
+            }
+            (DestinationKind::Topic, true) => {
+                self.topic_patterns.push((source.name.clone(), key.clone()));
+            }
+            (DestinationKind::Topic, false) => {
+                self.topics
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push(key.clone());
+            }
+        }
+    }
+
+    /// Queue `name`, made if it is new.
+    fn queue_mut(&mut self, name: &str) -> &mut Queue {
+        if !self.queues.contains_key(name) {
+            let queue = self.new_queue(name);
+            self.queues.insert(name.to_owned(), queue);
+        }
+        self.queues.get_mut(name).expect("made above")
+    }
+
+    /// A new queue `name`: the wildcard consumers whose pattern matches it
+    /// consume it too, as on ActiveMQ.
+    fn new_queue(&self, name: &str) -> Queue {
+        let mut queue = Queue::default();
+        for (pattern, key) in &self.queue_patterns {
+            if !dialect::topic_matches(self.semantics.wildcards, pattern, name) {
+                continue;
+            }
+            let subscription = self
+                .connections
+                .get(&key.conn)
+                .and_then(|c| c.subscriptions.get(&key.id));
+            if let Some(s) = subscription {
+                queue.add_consumer(key.clone(), s.selector.is_some(), s.exclusive);
+            }
+        }
+        queue
     }
 
     /// The connection consuming durable subscription `name`, if any.
@@ -758,13 +930,10 @@ impl Live {
             .collect();
         for name in &takers {
             history.requeued(message.journal_seq, false);
-            self.queues
-                .entry(name.to_string())
-                .or_default()
-                .push_back(Queued {
-                    message: message.clone(),
-                    redelivered: false,
-                });
+            self.queue_mut(name).push_back(Queued {
+                message: message.clone(),
+                redelivered: false,
+            });
             self.dispatch_queue(name, history);
         }
         takers.len()
@@ -784,35 +953,8 @@ impl Live {
         for tag in subscription.pending.keys() {
             connection.pending_tags.remove(tag);
         }
-        history.unsubscribed(conn, &id, &subscription.destination);
-        if subscription.durable {
-            if let Some(durable) = self.durables.get_mut(&subscription.destination) {
-                durable.active = None;
-            }
-        }
-        let key = SubKey { conn, id };
-        match subscription.kind {
-            DestinationKind::Topic if subscription.pattern => {
-                self.topic_patterns.retain(|(_, k)| *k != key);
-            }
-            DestinationKind::Topic => {
-                self.unhook_topic(&subscription.destination, |k| *k == key);
-            }
-            DestinationKind::Queue => {
-                for message in subscription.pending.values() {
-                    history.requeued(message.journal_seq, true);
-                }
-                let queue = self
-                    .queues
-                    .entry(subscription.destination.to_string())
-                    .or_default();
-                queue.consumers.retain(|k| *k != key);
-                queue.selective -= usize::from(subscription.selector.is_some());
-                queue.exclusive -= usize::from(subscription.exclusive);
-                let returned = subscription.pending.into_values().collect();
-                self.take_back(&subscription.destination, returned, history);
-                self.dispatch_queue(&subscription.destination, history);
-            }
+        for queue in self.release(conn, vec![(id, subscription)], history) {
+            self.dispatch_queue(&queue, history);
         }
         Ok(())
     }
@@ -854,13 +996,23 @@ impl Live {
 
     /// Whether `destination` has a subscriber.
     pub(crate) fn has_subscriber(&self, destination: &str) -> bool {
-        match self.rules.kind_of(destination) {
-            DestinationKind::Queue => self
-                .queues
-                .get(destination)
-                .is_some_and(|q| !q.consumers.is_empty()),
-            DestinationKind::Topic => self.topics.get(destination).is_some_and(|t| !t.is_empty()),
-        }
+        let wildcards = self.semantics.wildcards;
+        let (exact, patterns) = match self.rules.kind_of(destination) {
+            DestinationKind::Queue => (
+                self.queues
+                    .get(destination)
+                    .is_some_and(|q| !q.consumers.is_empty()),
+                &self.queue_patterns,
+            ),
+            DestinationKind::Topic => (
+                self.topics.get(destination).is_some_and(|t| !t.is_empty()),
+                &self.topic_patterns,
+            ),
+        };
+        exact
+            || patterns
+                .iter()
+                .any(|(pattern, _)| dialect::topic_matches(wildcards, pattern, destination))
     }
 
     /// How many messages wait on `destination`, and what they occupy; a
@@ -899,10 +1051,12 @@ impl Live {
                 }
                 let queue = match self.queues.get_mut(&*message.destination) {
                     Some(queue) => queue,
-                    None => self
-                        .queues
-                        .entry(message.destination.to_string())
-                        .or_default(),
+                    None => {
+                        let queue = self.new_queue(&message.destination);
+                        self.queues
+                            .entry(message.destination.to_string())
+                            .or_insert(queue)
+                    }
                 };
                 // Without selectors, messages wait only while every consumer
                 // is busy, so only the first can move; with selectors, a
@@ -985,8 +1139,7 @@ impl Live {
             }
         }
         if !back.is_empty() {
-            let queue = self.queues.entry(destination.to_owned()).or_default();
-            queue.return_front(back.into_iter());
+            self.queue_mut(destination).return_front(back.into_iter());
         }
         for message in dead {
             let times = message.redeliveries.load(Ordering::Relaxed) - 1;
@@ -1101,7 +1254,7 @@ impl Live {
                 connection,
                 key,
                 message.clone(),
-                false,
+                (false, false),
                 shared.clone(),
                 history,
             ) {
@@ -1142,34 +1295,52 @@ impl Live {
             .get_mut(&id)
             .expect("resolve returns a live subscription");
         let settled = subscription.take_pending(tag, subscription.ack == AckMode::Client);
-        let nack = kind == AckKind::Nack && subscription.kind == DestinationKind::Queue;
-        let requeue = nack
+        let requeue = kind == AckKind::Nack
             && match self.semantics.nack {
                 Nack::Redeliver => true,
                 Nack::Poison => false,
                 Nack::Requeue => requeue,
             };
-        for (tag, message) in &settled {
-            connection.pending_tags.remove(tag);
+        // The queues the settled messages came from, and the NACKed ones.
+        let mut queues: Vec<Arc<str>> = Vec::new();
+        let mut nacked: Vec<(Arc<str>, Arc<StoredMessage>)> = Vec::new();
+        for (tag, message) in settled {
+            connection.pending_tags.remove(&tag);
             match kind {
                 AckKind::Ack => subscription.acked += 1,
                 AckKind::Nack => subscription.nacked += 1,
             }
-            history.settled(conn, &id, message, kind, transaction, requeue);
+            // A topic message settled is only counted.
+            let queue = subscription.queue_of(&message, &self.rules);
+            let requeue = requeue && queue.is_some();
+            history.settled(conn, &id, &message, kind, transaction, requeue);
+            let Some(queue) = queue else {
+                continue;
+            };
+            if !queues.contains(&queue) {
+                queues.push(queue.clone());
+            }
+            if kind == AckKind::Nack {
+                nacked.push((queue, message));
+            }
         }
-        if subscription.kind == DestinationKind::Topic {
-            return Ok(());
-        }
-        let destination = subscription.destination.clone();
         if requeue {
-            let settled = settled.into_iter().map(|(_, m)| m).collect();
-            self.take_back(&destination, settled, history);
-        } else if nack {
-            for (_, message) in &settled {
+            for queue in &queues {
+                let back = nacked
+                    .iter()
+                    .filter(|(q, _)| q == queue)
+                    .map(|(_, m)| m.clone())
+                    .collect();
+                self.take_back(queue, back, history);
+            }
+        } else {
+            for (_, message) in &nacked {
                 self.dead_letter(message, "NACKed", history);
             }
         }
-        self.dispatch_queue(&destination, history);
+        for queue in queues {
+            self.dispatch_queue(&queue, history);
+        }
         Ok(())
     }
 
@@ -1178,12 +1349,26 @@ impl Live {
         let Some(connection) = self.connections.get(&conn) else {
             return;
         };
-        let queues: HashSet<Arc<str>> = connection
-            .subscriptions
-            .values()
-            .filter(|s| s.kind == DestinationKind::Queue)
-            .map(|s| s.destination.clone())
-            .collect();
+        let mut queues: BTreeSet<String> = BTreeSet::new();
+        let mut patterns = false;
+        for source in connection.subscriptions.values().flat_map(|s| &s.sources) {
+            match (source.kind, source.pattern) {
+                (DestinationKind::Queue, false) => {
+                    queues.insert(source.name.to_string());
+                }
+                (DestinationKind::Queue, true) => patterns = true,
+                (DestinationKind::Topic, _) => {}
+            }
+        }
+        if patterns {
+            let consumes = |q: &Queue| q.consumers.iter().any(|k| k.conn == conn);
+            queues.extend(
+                self.queues
+                    .iter()
+                    .filter(|(_, q)| consumes(q))
+                    .map(|(name, _)| name.clone()),
+            );
+        }
         for queue in queues {
             self.dispatch_queue(&queue, history);
         }
@@ -1203,9 +1388,7 @@ impl Live {
                 });
         }
         for (destination, messages) in by_queue {
-            self.queues
-                .entry(destination.clone())
-                .or_default()
+            self.queue_mut(&destination)
                 .return_front(messages.into_iter());
             self.dispatch_queue(&destination, history);
         }
@@ -1334,20 +1517,23 @@ impl Live {
         let mut holders: Vec<(ConnectionId, &Arc<str>, &Subscription)> = Vec::new();
         for (conn, connection) in &self.connections {
             for (id, subscription) in &connection.subscriptions {
-                if subscription.kind == DestinationKind::Queue && &*subscription.destination == name
-                {
-                    holders.push((*conn, id, subscription));
-                }
+                holders.push((*conn, id, subscription));
             }
         }
         holders.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         let mut unacked = Vec::new();
         for (conn, id, subscription) in holders {
             let holder = || Some((conn, id.to_string()));
+            let from_here = |m: &&Arc<StoredMessage>| {
+                subscription
+                    .queue_of(m, &self.rules)
+                    .is_some_and(|q| *q == *name)
+            };
             unacked.extend(
                 subscription
                     .pending
                     .values()
+                    .filter(from_here)
                     .map(|m| queued(m, false, holder())),
             );
         }
@@ -1437,7 +1623,7 @@ fn dispatch(
             connection,
             key,
             queued.message,
-            queued.redelivered,
+            (true, queued.redelivered),
             None,
             history,
         ) {
@@ -1541,7 +1727,7 @@ fn deliver(
     connection: &mut Connection,
     key: &SubKey,
     message: Arc<StoredMessage>,
-    redelivered: bool,
+    (from_queue, redelivered): (bool, bool),
     shared: Option<Arc<SharedTail>>,
     history: &mut History,
 ) -> bool {
@@ -1563,7 +1749,7 @@ fn deliver(
         subscription: key.id.clone(),
         ack: needs_ack.then_some(tag),
         redelivered,
-        requeue_if_unsent: !needs_ack && subscription.kind == DestinationKind::Queue,
+        requeue_if_unsent: !needs_ack && from_queue,
         shared,
     };
     history.delivered(&delivery, key.conn);

@@ -106,8 +106,9 @@ pub(crate) struct Semantics {
     pub(crate) rabbitmq_destinations: bool,
     /// RabbitMQ's virtual hosts: the CONNECT `host` must name one.
     pub(crate) vhosts: Option<Vec<String>>,
-    /// RabbitMQ: exchanges declared besides the `amq.*` ones.
-    pub(crate) exchanges: Vec<String>,
+    /// RabbitMQ: exchanges declared besides the `amq.*` ones, and their
+    /// type.
+    pub(crate) exchanges: Vec<(String, ExchangeType)>,
     /// ActiveMQ's composite destinations: a SEND to `/queue/a,/topic/b`
     /// goes to each (see [`composite_parts`]).
     pub(crate) composite_destinations: bool,
@@ -176,9 +177,45 @@ impl Semantics {
 }
 
 impl Semantics {
-    /// Whether wildcards in a subscription to `topic` are wildcards.
-    pub(crate) fn wildcards_apply_to(&self, _topic: &str) -> bool {
-        self.wildcards != Wildcards::Off
+    /// Whether wildcards in a subscription to `topic` are wildcards: not in
+    /// the key of a RabbitMQ direct exchange.
+    pub(crate) fn wildcards_apply_to(&self, topic: &str) -> bool {
+        if self.wildcards == Wildcards::Off {
+            return false;
+        }
+        let exchange = topic
+            .strip_prefix("/exchange/")
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(exchange, _)| exchange);
+        match exchange {
+            Some(name) if self.rabbitmq_destinations => {
+                exchange_type(name, &self.exchanges) != Some(ExchangeType::Direct)
+            }
+            _ => true,
+        }
+    }
+}
+
+/// How a RabbitMQ exchange routes a message by its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExchangeType {
+    /// To the subscriptions whose key is the message's.
+    Direct,
+    /// To every subscription, whatever the keys.
+    Fanout,
+    /// To the subscriptions whose key pattern (`*`, `#`) matches.
+    Topic,
+}
+
+/// The type of exchange `name`: one of every virtual host's, or one
+/// declared; `None` if there is no such exchange.
+fn exchange_type(name: &str, declared: &[(String, ExchangeType)]) -> Option<ExchangeType> {
+    match name {
+        "amq.direct" => Some(ExchangeType::Direct),
+        "amq.fanout" => Some(ExchangeType::Fanout),
+        // amq.headers and amq.match route by key here, as a topic exchange.
+        "amq.topic" | "amq.headers" | "amq.match" => Some(ExchangeType::Topic),
+        _ => declared.iter().find(|(n, _)| n == name).map(|(_, t)| *t),
     }
 }
 
@@ -304,23 +341,15 @@ pub(crate) mod temp {
     }
 }
 
-/// The exchanges every RabbitMQ virtual host has.
-const RABBITMQ_EXCHANGES: [&str; 5] = [
-    "amq.direct",
-    "amq.topic",
-    "amq.fanout",
-    "amq.headers",
-    "amq.match",
-];
-
 /// RabbitMQ's routing name for `destination`: `/topic/KEY` is the key KEY
-/// on `amq.topic` (so `/exchange/amq.topic/KEY` meets it), a fanout
-/// exchange takes every key, `/amq/queue/NAME` is the queue `/queue/NAME`.
-/// `Err(the ERROR's message and body)` for an exchange that does not exist.
+/// on `amq.topic` (so `/exchange/amq.topic/KEY` meets it), a subscription to
+/// a fanout exchange takes every key, `/amq/queue/NAME` is the queue
+/// `/queue/NAME`. `Err(the ERROR's message and body)` for an exchange that
+/// does not exist.
 pub(crate) fn rabbitmq_route(
     destination: &str,
     subscribing: bool,
-    exchanges: &[String],
+    exchanges: &[(String, ExchangeType)],
     vhost: &str,
 ) -> Result<String, (String, String)> {
     if let Some(key) = destination.strip_prefix("/topic/") {
@@ -333,17 +362,16 @@ pub(crate) fn rabbitmq_route(
         return Ok(destination.to_owned());
     };
     let (exchange, key) = rest.split_once('/').unwrap_or((rest, ""));
-    let known = RABBITMQ_EXCHANGES.contains(&exchange) || exchanges.iter().any(|e| e == exchange);
-    if !known {
+    let Some(kind) = exchange_type(exchange, exchanges) else {
         return Err((
             "not_found".to_owned(),
             format!("NOT_FOUND - no exchange '{exchange}' in vhost '{vhost}'"),
         ));
-    }
-    if exchange == "amq.fanout" {
-        let key = if subscribing { "#" } else { key };
-        return Ok(format!("/exchange/amq.fanout/{key}"));
-    }
+    };
+    let key = match kind {
+        ExchangeType::Fanout if subscribing => "#",
+        _ => key,
+    };
     Ok(format!("/exchange/{exchange}/{key}"))
 }
 

@@ -1705,7 +1705,7 @@ fn redelivery_limit_dead_letter_queue_and_vhosts_are_flags() {
 fn a_config_file_sets_the_dialect_and_its_limits() {
     let path = config_file(
         "dialect.toml",
-        "port = 0\nlog = \"off\"\nprofile = \"rabbitmq\"\nvhosts = [\"shop\"]\nexchanges = [\"orders\"]\nmax_redeliveries = \"none\"\n",
+        "port = 0\nlog = \"off\"\nprofile = \"rabbitmq\"\nvhosts = [\"shop\"]\nexchanges = [\"orders\", \"events:fanout\"]\nmax_redeliveries = \"none\"\n",
     );
     let broker = Running::start(&["--config", path.to_str().unwrap()]);
     let addr = listening_addr(&broker.line());
@@ -1723,6 +1723,26 @@ fn a_config_file_sets_the_dialect_and_its_limits() {
             .unwrap()
             .body_text(),
         "o-1"
+    );
+    client.subscribe("/exchange/events", AckMode::Auto).unwrap();
+    client.send("/exchange/events/any.key", "e-1").unwrap();
+    assert_eq!(
+        client
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .body_text(),
+        "e-1",
+        "events is a fanout exchange"
+    );
+
+    let bad = config_file(
+        "bad-exchange.toml",
+        "port = 0\nexchanges = [\"x:headers\"]\n",
+    );
+    let stderr = config_error(&bad);
+    assert!(
+        stderr.contains("exchanges: 'x:headers' has the type 'headers'"),
+        "{stderr}"
     );
 
     let bad = config_file("bad-limit.toml", "port = 0\nmax_redeliveries = \"often\"\n");

@@ -1,6 +1,7 @@
 //! RabbitMQ's destinations in its profile: `/topic/KEY` is a key on
-//! `amq.topic`, `/exchange/NAME[/KEY]`, `/amq/queue/NAME` (which must
-//! exist), as RabbitMQ 3.10 was seen to route them.
+//! `amq.topic`, `/exchange/NAME[/KEY]` (routed by the exchange's type:
+//! topic, direct or fanout), `/amq/queue/NAME` (which must exist), as
+//! RabbitMQ 3.10 was seen to route them.
 
 use std::time::Duration;
 
@@ -59,6 +60,94 @@ fn a_fanout_exchange_ignores_the_key() {
             .body_text(),
         "fanned"
     );
+}
+
+#[test]
+fn a_direct_exchange_matches_the_key_itself_with_no_wildcards() {
+    let (_broker, connect) = rabbit();
+    let mut exact = connect();
+    exact
+        .subscribe("/exchange/amq.direct/jobs.resize", AckMode::Auto)
+        .unwrap();
+    let mut starred = connect();
+    starred
+        .subscribe("/exchange/amq.direct/jobs.*", AckMode::Auto)
+        .unwrap();
+    let mut producer = connect();
+    producer
+        .send_with_receipt("/exchange/amq.direct/jobs.resize", "resize")
+        .unwrap();
+    producer
+        .send_with_receipt("/exchange/amq.direct/jobs.*", "the key jobs.*")
+        .unwrap();
+    assert_eq!(
+        exact
+            .recv_timeout(Duration::from_secs(1))
+            .unwrap()
+            .body_text(),
+        "resize"
+    );
+    assert!(exact.recv_timeout(QUIET).is_err());
+    assert_eq!(
+        starred
+            .recv_timeout(Duration::from_secs(1))
+            .unwrap()
+            .body_text(),
+        "the key jobs.*",
+        "'*' is a character of the key"
+    );
+    assert!(starred.recv_timeout(QUIET).is_err());
+}
+
+#[test]
+fn declared_exchanges_route_by_their_type() {
+    let broker = Broker::builder()
+        .rabbitmq()
+        .exchange("orders")
+        .direct_exchange("jobs")
+        .fanout_exchange("events")
+        .start()
+        .unwrap();
+    let connect = || Client::builder().host("/").connect(broker.addr()).unwrap();
+    let mut subscriber = connect();
+    for destination in [
+        "/exchange/orders/eu.*",
+        "/exchange/jobs/*",
+        "/exchange/jobs/resize",
+        "/exchange/events/ignored",
+    ] {
+        subscriber
+            .subscribe_with(destination, destination, AckMode::Auto, &[])
+            .unwrap();
+    }
+    let mut producer = connect();
+    for destination in [
+        "/exchange/orders/eu.paris",
+        "/exchange/jobs/resize",
+        "/exchange/events/user.created",
+    ] {
+        producer.send(destination, destination).unwrap();
+    }
+    producer
+        .send_with_receipt("/exchange/orders/us.nyc", "not eu")
+        .unwrap();
+    let mut got: Vec<(String, String)> = std::iter::from_fn(|| subscriber.recv_timeout(QUIET).ok())
+        .map(|m| {
+            let subscription = m.subscription().unwrap_or_default().to_owned();
+            (subscription, m.body_text().into_owned())
+        })
+        .collect();
+    got.sort();
+    let expected = [
+        ("/exchange/events/ignored", "/exchange/events/user.created"),
+        ("/exchange/jobs/resize", "/exchange/jobs/resize"),
+        ("/exchange/orders/eu.*", "/exchange/orders/eu.paris"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(s, b)| (s.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(got, expected);
 }
 
 #[test]

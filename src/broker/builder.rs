@@ -9,7 +9,7 @@ use super::Broker;
 use crate::auth::{Authenticator, Passwords, RocketMqSignature};
 use crate::config::Config;
 use crate::destination::{DestinationKind, DestinationRules};
-use crate::dialect::Semantics;
+use crate::dialect::{ExchangeType, Semantics};
 use crate::error::Error;
 use crate::journal::JournalLimits;
 use crate::permissions::{Access, TopicMapping};
@@ -914,8 +914,56 @@ impl BrokerBuilder {
     /// assert!(client.subscribe("/exchange/nope/x", AckMode::Auto).is_err());
     /// # Ok::<(), stompbox::Error>(())
     /// ```
-    pub fn exchange(mut self, name: impl Into<String>) -> Self {
-        self.config.semantics.exchanges.push(name.into());
+    pub fn exchange(self, name: impl Into<String>) -> Self {
+        self.declare_exchange(name.into(), ExchangeType::Topic)
+    }
+
+    /// Declares a fanout exchange for the `rabbitmq` profile: a message sent
+    /// to `/exchange/NAME/ANY-KEY` reaches every subscription to
+    /// `/exchange/NAME[/KEY]`, whatever the keys (as `amq.fanout`).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{AckMode, Broker, Client};
+    /// let broker = Broker::builder().rabbitmq().fanout_exchange("events").start()?;
+    /// let mut client = Client::builder().host("/").connect(broker.addr())?;
+    /// client.subscribe("/exchange/events", AckMode::Auto)?;
+    /// client.send("/exchange/events/user.created", "e-1")?;
+    /// assert_eq!(client.recv()?.body_text(), "e-1");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn fanout_exchange(self, name: impl Into<String>) -> Self {
+        self.declare_exchange(name.into(), ExchangeType::Fanout)
+    }
+
+    /// Declares a direct exchange for the `rabbitmq` profile: a message sent
+    /// to `/exchange/NAME/KEY` reaches the subscriptions to that very key
+    /// (`*` and `#` are characters like any other, as on `amq.direct`).
+    ///
+    /// # Examples
+    /// ```
+    /// use stompbox::{AckMode, Broker, Client};
+    /// use std::time::Duration;
+    /// let broker = Broker::builder().rabbitmq().direct_exchange("jobs").start()?;
+    /// let mut client = Client::builder().host("/").connect(broker.addr())?;
+    /// client.subscribe("/exchange/jobs/resize", AckMode::Auto)?;
+    /// client.subscribe("/exchange/jobs/*", AckMode::Auto)?;
+    /// client.send("/exchange/jobs/resize", "j-1")?;
+    /// let message = client.recv()?;
+    /// assert_eq!(message.header("destination"), Some("/exchange/jobs/resize"));
+    /// assert!(client.recv_timeout(Duration::from_millis(50)).is_err(), "'*' is no wildcard");
+    /// # Ok::<(), stompbox::Error>(())
+    /// ```
+    pub fn direct_exchange(self, name: impl Into<String>) -> Self {
+        self.declare_exchange(name.into(), ExchangeType::Direct)
+    }
+
+    /// Declares exchange `name` of type `kind` (a later declaration of the
+    /// same name wins).
+    fn declare_exchange(mut self, name: String, kind: ExchangeType) -> Self {
+        let exchanges = &mut self.config.semantics.exchanges;
+        exchanges.retain(|(n, _)| *n != name);
+        exchanges.push((name, kind));
         self
     }
 

@@ -45,9 +45,10 @@ pub(crate) struct Serve {
     /// repeatable. The rabbitmq profile checks `host`; this makes any do.
     #[arg(long = "vhost", value_name = "NAME")]
     pub(crate) vhosts: Vec<String>,
-    /// An exchange for the rabbitmq profile's `/exchange/NAME/KEY`, routed
-    /// as a topic exchange (the amq.* ones are there); repeatable.
-    #[arg(long = "exchange", value_name = "NAME")]
+    /// An exchange for the rabbitmq profile's `/exchange/NAME/KEY`: NAME
+    /// (a topic exchange) or NAME:TYPE, TYPE topic, direct or fanout (the
+    /// amq.* ones are there); repeatable.
+    #[arg(long = "exchange", value_name = "NAME[:TYPE]")]
     pub(crate) exchanges: Vec<String>,
     /// Redeliveries before a message goes to the dead-letter queue, or
     /// `none` for no limit [default: 6, as ActiveMQ; rabbitmq profile: none].

@@ -4,7 +4,7 @@
 //! ```toml
 //! profile = "default"            # or "activemq", "rabbitmq", "rocketmq"
 //! vhosts = ["localhost"]         # hosts a CONNECT may name besides "/" (checked by rabbitmq)
-//! exchanges = ["orders"]         # the rabbitmq profile's /exchange/NAME, besides amq.*
+//! exchanges = ["orders", "events:fanout"]  # the rabbitmq profile's /exchange/NAME, besides amq.*: NAME[:topic|direct|fanout]
 //! max_redeliveries = 6           # then the dead-letter queue; "none": no limit
 //! dead_letter_queue = "/queue/ActiveMQ.DLQ"  # or "none": messages given up on are dropped
 //! bind = "127.0.0.1"
@@ -369,7 +369,7 @@ impl Settings {
             builder = builder.vhost(vhost.clone());
         }
         for exchange in self.exchanges.iter().flatten() {
-            builder = builder.exchange(exchange.clone());
+            builder = declare_exchange(builder, exchange)?;
         }
         if let Some(limit) = &self.max_redeliveries {
             builder = builder.max_redeliveries(limit.count()?);
@@ -504,6 +504,23 @@ fn apply_limits(mut builder: BrokerBuilder, settings: &LimitSettings) -> BrokerB
         builder = builder.connect_timeout(std::time::Duration::from_millis(ms));
     }
     builder
+}
+
+/// Declares exchange `spec`: `NAME` (a topic exchange) or `NAME:TYPE`, TYPE
+/// one of `topic`, `direct`, `fanout`.
+fn declare_exchange(builder: BrokerBuilder, spec: &str) -> Result<BrokerBuilder, String> {
+    let (name, kind) = match spec.rsplit_once(':') {
+        Some((name, kind)) if !name.is_empty() => (name, kind),
+        _ => (spec, "topic"),
+    };
+    match kind {
+        "topic" => Ok(builder.exchange(name)),
+        "direct" => Ok(builder.direct_exchange(name)),
+        "fanout" => Ok(builder.fanout_exchange(name)),
+        other => Err(format!(
+            "exchanges: '{spec}' has the type '{other}': an exchange is NAME or NAME:TYPE, TYPE one of topic, direct, fanout"
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -375,8 +375,8 @@ pub(crate) fn rabbitmq_route(
     Ok(format!("/exchange/{exchange}/{key}"))
 }
 
-/// RabbitMQ's destination prefixes; `Err(the ERROR's message and body)` for
-/// any other.
+/// RabbitMQ's destination prefixes and the names after them;
+/// `Err(the ERROR's message and body)` for any other.
 pub(crate) fn rabbitmq_destination(destination: &str) -> Result<(), (String, String)> {
     const VALID: [&str; 6] = [
         "/temp-queue/",
@@ -387,13 +387,44 @@ pub(crate) fn rabbitmq_destination(destination: &str) -> Result<(), (String, Str
         "/reply-queue/",
     ];
     if VALID.iter().any(|p| destination.starts_with(p)) {
-        return Ok(());
+        return rabbitmq_name(destination);
     }
     Err((
         "Unknown destination".to_owned(),
         format!(
             "'{destination}' is not a valid destination.\nValid destination types are: /temp-queue, /exchange, /topic, /queue, /amq/queue, /reply-queue/.\n"
         ),
+    ))
+}
+
+/// RabbitMQ's names after a prefix: one non-empty element (no further
+/// `/`), an exchange's name and at most one key; `/reply-queue/` takes any.
+/// `Err` as RabbitMQ 3.10 words it: `'/a/b' is not a valid queue
+/// destination`.
+fn rabbitmq_name(destination: &str) -> Result<(), (String, String)> {
+    const KINDS: [(&str, &str); 5] = [
+        ("/queue/", "queue"),
+        ("/topic/", "topic"),
+        ("/amq/queue/", "amqqueue"),
+        ("/temp-queue/", "temp_queue"),
+        ("/exchange/", "exchange"),
+    ];
+    let Some((prefix, kind)) = KINDS.iter().find(|(p, _)| destination.starts_with(p)) else {
+        return Ok(());
+    };
+    let name = &destination[prefix.len()..];
+    let valid = if *kind == "exchange" {
+        let (exchange, key) = name.split_once('/').unwrap_or((name, ""));
+        !exchange.is_empty() && !key.contains('/')
+    } else {
+        !name.is_empty() && !name.contains('/')
+    };
+    if valid {
+        return Ok(());
+    }
+    Err((
+        "Invalid destination".to_owned(),
+        format!("'/{name}' is not a valid {kind} destination\n"),
     ))
 }
 
@@ -538,6 +569,45 @@ mod tests {
     #[case("/topic/a.>", "/topic/a.b", false)]
     fn rabbitmq_wildcards(#[case] pattern: &str, #[case] name: &str, #[case] matches: bool) {
         assert_eq!(topic_matches(Wildcards::RabbitMq, pattern, name), matches);
+    }
+
+    /// As RabbitMQ 3.10 answered each.
+    #[rstest]
+    #[case("/queue/a/b", Some("'/a/b' is not a valid queue destination\n"))]
+    #[case("/queue/", Some("'/' is not a valid queue destination\n"))]
+    #[case(
+        "/queue/a,/queue/b",
+        Some("'/a,/queue/b' is not a valid queue destination\n")
+    )]
+    #[case("/topic/a/b", Some("'/a/b' is not a valid topic destination\n"))]
+    #[case("/amq/queue/a/b", Some("'/a/b' is not a valid amqqueue destination\n"))]
+    #[case(
+        "/temp-queue/a/b",
+        Some("'/a/b' is not a valid temp_queue destination\n")
+    )]
+    #[case("/exchange/", Some("'/' is not a valid exchange destination\n"))]
+    #[case(
+        "/exchange/a/b/c",
+        Some("'/a/b/c' is not a valid exchange destination\n")
+    )]
+    #[case("/queue/a,b", None)]
+    #[case("/exchange/amq.topic", None)]
+    #[case("/exchange/amq.topic/", None)]
+    #[case("/reply-queue/a/b", None)]
+    fn rabbitmq_names_have_one_element_after_their_prefix(
+        #[case] destination: &str,
+        #[case] refused: Option<&str>,
+    ) {
+        let answer = rabbitmq_destination(destination);
+        match refused {
+            None => assert_eq!(answer, Ok(())),
+            Some(body) => {
+                assert_eq!(
+                    answer,
+                    Err(("Invalid destination".to_owned(), body.to_owned()))
+                )
+            }
+        }
     }
 
     #[test]

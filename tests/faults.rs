@@ -262,6 +262,45 @@ fn an_error_instead_of_a_message_returns_it_to_its_queue() {
 }
 
 #[test]
+fn an_error_instead_of_a_durable_subscribers_message_keeps_it_for_the_subscription() {
+    let broker = Broker::start().unwrap();
+    let _error = broker.inject(Fault::error("gateway failure").outbound(Command::Message));
+    let durable = [("activemq.subscriptionName", "nightly")];
+    let connect = || {
+        Client::builder()
+            .header("client-id", "reports")
+            .connect(broker.addr())
+            .unwrap()
+    };
+    let mut first = connect();
+    first
+        .subscribe_with("/topic/d", "s", AckMode::Auto, &durable)
+        .unwrap();
+    broker.publish("/topic/d", "kept");
+    let err = first.recv_timeout(PATIENCE).unwrap_err();
+    assert_eq!(err.to_string(), "broker sent ERROR: gateway failure");
+    broker
+        .wait_until(
+            |j| j.durable_subscriptions().iter().all(|d| d.active.is_none()),
+            PATIENCE,
+        )
+        .unwrap();
+    // Back on the durable subscription's queue, not on one named after the
+    // topic.
+    assert_eq!(broker.durable_subscriptions()[0].waiting, 1);
+    let queues = broker.inspect(|j| j.queues());
+    assert!(
+        !queues.iter().any(|q| q.destination == "/topic/d"),
+        "{queues:?}"
+    );
+    let mut again = connect();
+    again
+        .subscribe_with("/topic/d", "s", AckMode::Auto, &durable)
+        .unwrap();
+    assert_eq!(again.recv_timeout(PATIENCE).unwrap().body_text(), "kept");
+}
+
+#[test]
 fn a_close_after_an_outbound_frame_writes_it_first_then_fins() {
     let broker = Broker::start().unwrap();
     let _close = broker.inject(Fault::close().outbound(Command::Connected));

@@ -63,7 +63,7 @@ fn encode(
                     state.notify(conn, Direction::Out, Some(&frame));
                 }
                 delivery.encode_parts(wire.escaping, &mut batch.bytes, &mut batch.parts);
-                if delivery.requeue_if_unsent {
+                if delivery.returns_if_unsent() {
                     batch.in_flight.push(delivery);
                 }
             }
@@ -311,7 +311,7 @@ impl Writer {
         for item in items.drain(..) {
             batch.cost += item.cost();
             if let Outbound::Delivery(delivery) = item {
-                if delivery.requeue_if_unsent {
+                if delivery.returns_if_unsent() {
                     batch.in_flight.push(delivery);
                 }
             }
@@ -389,7 +389,7 @@ impl Writer {
             queued.items.drain(..).collect()
         };
         unsent.extend(left.into_iter().filter_map(|item| match item {
-            Outbound::Delivery(d) if d.requeue_if_unsent => Some(d),
+            Outbound::Delivery(d) if d.returns_if_unsent() => Some(d),
             _ => None,
         }));
         if !unsent.is_empty() {

@@ -219,12 +219,32 @@ pub(crate) struct Delivery {
     /// The `ack` header (client ack modes): the delivery's tag.
     pub(crate) ack: Option<u64>,
     pub(crate) redelivered: bool,
-    /// Auto-acknowledged queue delivery: if it is never written, it goes back
-    /// to its queue rather than being lost.
-    pub(crate) requeue_if_unsent: bool,
+    /// What becomes of it if it is never written.
+    pub(crate) if_unsent: IfUnsent,
     /// The encoded tail the deliveries of one fan-out share (a topic with
     /// several subscribers); otherwise the tail is written straight out.
     pub(crate) shared: Option<Arc<SharedTail>>,
+}
+
+/// What becomes of a delivery its writer never writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum IfUnsent {
+    /// Nothing: it came from a topic, or it awaits an ACK (its subscription
+    /// returns it to its queue when it ends).
+    Nothing,
+    /// An auto-acknowledged queue delivery goes back to its message's queue
+    /// rather than being lost.
+    BackToItsQueue,
+    /// The same, to this queue: a durable subscription's, which its
+    /// message (published on the topic) does not name.
+    BackTo(Arc<str>),
+}
+
+impl Delivery {
+    /// Whether it goes back to a queue if it is never written.
+    pub(crate) fn returns_if_unsent(&self) -> bool {
+        self.if_unsent != IfUnsent::Nothing
+    }
 }
 
 /// The tail of a MESSAGE frame (see [`StoredMessage::encode_tail`]),
@@ -387,7 +407,7 @@ mod tests {
             subscription: Arc::from("sub:1"),
             ack,
             redelivered,
-            requeue_if_unsent: false,
+            if_unsent: IfUnsent::Nothing,
             shared: redelivered.then(Default::default),
         };
         let frame = delivery.to_frame();
@@ -427,7 +447,7 @@ mod tests {
             subscription: Arc::from("s"),
             ack: Some(3),
             redelivered: false,
-            requeue_if_unsent: false,
+            if_unsent: IfUnsent::Nothing,
             shared: shared.then(Default::default),
         };
         let escaping = Escaping::for_version(Some(Version::V1_2));

@@ -10,7 +10,7 @@ use crate::journal::{
     Origin, PermissionDenial, ProtocolWarning, PublishedMessage, Recipient, TransactionRecord,
 };
 use crate::protocol::frame::{Command, Frame, Headers};
-use crate::protocol::message::{Delivery, StoredMessage, message_id_text};
+use crate::protocol::message::{Delivery, IfUnsent, StoredMessage, message_id_text};
 
 /// What any record costs besides the bytes it holds alone (its own size and
 /// its place in a list), near enough.
@@ -290,7 +290,7 @@ impl SentMessage {
                     subscription: subscription.clone(),
                     ack: *ack,
                     redelivered: *redelivered,
-                    requeue_if_unsent: false,
+                    if_unsent: IfUnsent::Nothing,
                     shared: None,
                 };
                 (delivery.to_frame(), false)

@@ -27,7 +27,7 @@ use crate::journal::{
     QueuedMessage, SubscriptionInfo, TransactionInfo,
 };
 use crate::protocol::frame::{Frame, Headers};
-use crate::protocol::message::{Delivery, SharedTail, StoredMessage, parse_message_id};
+use crate::protocol::message::{Delivery, IfUnsent, SharedTail, StoredMessage, parse_message_id};
 use crate::selector::Selector;
 use crate::transport::Transport;
 
@@ -433,7 +433,7 @@ impl Live {
             let unsent: Vec<Delivery> = items
                 .into_iter()
                 .filter_map(|item| match item {
-                    Outbound::Delivery(d) if d.requeue_if_unsent => Some(d),
+                    Outbound::Delivery(d) if d.returns_if_unsent() => Some(d),
                     _ => None,
                 })
                 .collect();
@@ -1379,13 +1379,14 @@ impl Live {
         let mut by_queue: HashMap<String, Vec<Queued>> = HashMap::new();
         for delivery in unsent {
             history.requeued(delivery.message.journal_seq, false);
-            by_queue
-                .entry(delivery.message.destination.to_string())
-                .or_default()
-                .push(Queued {
-                    message: delivery.message,
-                    redelivered: delivery.redelivered,
-                });
+            let queue = match &delivery.if_unsent {
+                IfUnsent::BackTo(queue) => queue,
+                _ => &delivery.message.destination,
+            };
+            by_queue.entry(queue.to_string()).or_default().push(Queued {
+                message: delivery.message,
+                redelivered: delivery.redelivered,
+            });
         }
         for (destination, messages) in by_queue {
             self.queue_mut(&destination)
@@ -1749,7 +1750,11 @@ fn deliver(
         subscription: key.id.clone(),
         ack: needs_ack.then_some(tag),
         redelivered,
-        requeue_if_unsent: !needs_ack && from_queue,
+        if_unsent: match (from_queue && !needs_ack, subscription.durable) {
+            (false, _) => IfUnsent::Nothing,
+            (true, false) => IfUnsent::BackToItsQueue,
+            (true, true) => IfUnsent::BackTo(subscription.destination.clone()),
+        },
         shared,
     };
     history.delivered(&delivery, key.conn);

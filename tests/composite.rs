@@ -259,6 +259,36 @@ fn the_journal_shows_a_composite_subscription_and_warns_of_the_parts_it_ignores(
 }
 
 #[test]
+fn a_part_named_twice_is_consumed_once_and_a_refused_subscribe_warns_of_nothing() {
+    let broker = Broker::start().unwrap();
+    let mut consumer = Client::connect(broker.addr()).unwrap();
+    consumer
+        .subscribe_with("/queue/t1,/queue/t1,/topic/tt", "s", AckMode::Auto, &[])
+        .unwrap();
+    let mut other = Client::connect(broker.addr()).unwrap();
+    other.subscribe("/queue/t1", AckMode::Auto).unwrap();
+    let mut producer = Client::connect(broker.addr()).unwrap();
+    for body in ["1", "2", "3", "4"] {
+        producer.send_with_receipt("/queue/t1", body).unwrap();
+    }
+    // One place in the round-robin, not two.
+    let bodies = |client: &mut Client| -> Vec<String> {
+        std::iter::from_fn(|| client.recv_timeout(QUIET).ok())
+            .map(|m| m.body_text().into_owned())
+            .collect()
+    };
+    assert_eq!(bodies(&mut consumer), ["1", "3"]);
+    assert_eq!(bodies(&mut other), ["2", "4"]);
+    assert_eq!(broker.protocol_warnings().len(), 1);
+    // The same id again: refused, and no second warning.
+    let refused = consumer
+        .subscribe_with("/queue/t2,/topic/tt", "s", AckMode::Auto, &[])
+        .unwrap_err();
+    assert!(matches!(refused, Error::Refused(_)), "{refused}");
+    assert_eq!(broker.protocol_warnings().len(), 1);
+}
+
+#[test]
 fn a_nack_from_a_composite_subscription_redelivers_from_the_messages_queue() {
     let broker = Broker::start().unwrap();
     let mut consumer = Client::connect(broker.addr()).unwrap();

@@ -293,7 +293,7 @@ impl Session {
         frame: &Frame,
     ) -> Result<(), Failure> {
         let destination = required(frame, "destination")?;
-        let parts = self.subscribed_parts(journal, destination)?;
+        let (parts, warning) = self.subscribed_parts(destination)?;
         for part in &parts {
             self.check_syntax(part)?;
         }
@@ -350,49 +350,52 @@ impl Session {
         journal
             .live
             .subscribe(self.conn, request, &mut journal.history)
-            .map_err(route_failure)
+            .map_err(route_failure)?;
+        if let Some(warning) = warning {
+            journal.history.warn(self.conn, warning);
+        }
+        Ok(())
     }
 
     /// The destinations a SUBSCRIBE consumes from: the one it names, or the
-    /// parts of an ActiveMQ composite destination (`/queue/a,/queue/b`). As
-    /// on ActiveMQ, a composite consumer takes from the parts of its first
-    /// part's kind (queue or topic) only; the journal warns of the others.
+    /// parts of an ActiveMQ composite destination (`/queue/a,/queue/b`),
+    /// each once. As on ActiveMQ, a composite consumer takes from the parts
+    /// of its first part's kind (queue or topic) only; the warning for the
+    /// journal names the others.
     fn subscribed_parts(
         &self,
-        journal: &mut Journal,
         destination: &str,
-    ) -> Result<Vec<String>, Failure> {
+    ) -> Result<(Vec<String>, Option<String>), Failure> {
         let parts = match self.state.config.semantics.composite_destinations {
             true => dialect::composite_parts(destination),
             false => None,
         };
         let Some(parts) = parts else {
-            return Ok(vec![destination.to_owned()]);
+            return Ok((vec![destination.to_owned()], None));
         };
-        let parts = parts.map_err(|message| {
+        let mut parts = parts.map_err(|message| {
             Failure::new(
                 message,
                 "Each part of a composite destination names a destination.",
             )
         })?;
+        let mut seen = std::collections::HashSet::new();
+        parts.retain(|p| seen.insert(p.clone()));
         let rules = &self.state.config.destinations;
         let kind = rules.kind_of(&parts[0]);
         let (taken, ignored): (Vec<String>, Vec<String>) =
             parts.into_iter().partition(|p| rules.kind_of(p) == kind);
-        if !ignored.is_empty() {
-            journal.history.warn(
-                self.conn,
-                format!(
-                    "SUBSCRIBE to the composite destination '{destination}' consumes from its {} parts only, as ActiveMQ does: not from {}",
-                    match kind {
-                        DestinationKind::Queue => "queue",
-                        DestinationKind::Topic => "topic",
-                    },
-                    ignored.join(", ")
-                ),
-            );
-        }
-        Ok(taken)
+        let warning = (!ignored.is_empty()).then(|| {
+            format!(
+                "SUBSCRIBE to the composite destination '{destination}' consumes from its {} parts only, as ActiveMQ does: not from {}",
+                match kind {
+                    DestinationKind::Queue => "queue",
+                    DestinationKind::Topic => "topic",
+                },
+                ignored.join(", ")
+            )
+        });
+        Ok((taken, warning))
     }
 
     /// The name of the durable subscription a SUBSCRIBE (or UNSUBSCRIBE)

@@ -97,7 +97,11 @@ fn binary(bin: &str) -> Target {
             "16",
             "--max-header-line",
             "256",
+            // libFuzzer ends the process with exit(), which runs no
+            // destructor: the broker goes when its stdin pipe closes.
+            "--stop-on-stdin-close",
         ])
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

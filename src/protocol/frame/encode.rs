@@ -146,6 +146,12 @@ mod tests {
             prop_assert_eq!(round_trip(&f, Version::V1_2, chunk), f);
         }
 
+        /// The size a frame is weighed at is its unescaped encoding's.
+        #[test]
+        fn size_is_the_1_0_encoding_length(f in frame(Version::V1_0)) {
+            prop_assert_eq!(f.size(), f.encode(Some(Version::V1_0)).len());
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
             let mut decoder = Decoder::new(Limits { max_frame_size: 64, max_headers: 4, max_header_line: 32 });

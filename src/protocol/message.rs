@@ -116,7 +116,7 @@ impl StoredMessage {
     pub(crate) fn from_send(
         id: u64,
         journal_seq: u64,
-        destination: &str,
+        destination: Arc<str>,
         sent: Headers,
         body: Bytes,
         meter: Option<&Arc<MessageMeter>>,
@@ -128,7 +128,7 @@ impl StoredMessage {
         StoredMessage {
             id,
             journal_seq,
-            destination: Arc::from(destination),
+            destination,
             cost,
             sent,
             body,
@@ -382,7 +382,7 @@ mod tests {
         Arc::new(StoredMessage::from_send(
             42,
             1,
-            "/queue/a",
+            Arc::from("/queue/a"),
             sent,
             Bytes::from(body.to_owned()),
             None,

@@ -1,6 +1,7 @@
 //! The frames of an open session: SEND, SUBSCRIBE, UNSUBSCRIBE, ACK, NACK,
 //! BEGIN, COMMIT and ABORT.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,12 +92,12 @@ impl Session {
         let transaction = frame.header("transaction").map(str::to_owned);
         for part in checked? {
             let (_, headers, body) = part.into_parts();
-            let destination = self.broker_name(headers.get("destination").unwrap_or_default());
+            let destination = self.shared_name(headers.get("destination").unwrap_or_default());
             let id = self.state.next_message_id();
             let message = journal.history.sent_part(
                 self.conn,
                 id,
-                &destination,
+                destination,
                 headers,
                 body,
                 transaction.as_deref(),
@@ -111,52 +112,61 @@ impl Session {
 
     /// Makes the message of a SEND, recorded in the journal.
     fn record_send(
-        &self,
+        &mut self,
         journal: &mut Journal,
         frame: Frame,
         transaction: Option<&str>,
     ) -> Arc<StoredMessage> {
         let (_, headers, body) = frame.into_parts();
-        let destination = headers.get("destination").unwrap_or_default();
-        let destination = self.broker_name(destination);
+        let destination = self.shared_name(headers.get("destination").unwrap_or_default());
         let id = self.state.next_message_id();
-        journal.history.sent(
-            Some(self.conn),
-            id,
-            &destination,
-            headers,
-            body,
-            transaction,
-        )
+        journal
+            .history
+            .sent(Some(self.conn), id, destination, headers, body, transaction)
     }
 
     /// The broker's name for `destination`: a temporary destination's
     /// carries its owner.
-    fn broker_name(&self, destination: &str) -> String {
+    fn broker_name<'d>(&self, destination: &'d str) -> Cow<'d, str> {
         let semantics = &self.state.config.semantics;
         if let Some(name) = temp::resolve(semantics.temp_names, self.conn, destination) {
-            return name;
+            return Cow::Owned(name);
         }
         if semantics.rabbitmq_destinations {
             // Checked (check_route) before any frame gets here.
             if let Ok(route) =
                 dialect::rabbitmq_route(destination, false, &semantics.exchanges, "/")
             {
-                return route;
+                return Cow::Owned(route);
             }
         }
-        destination.to_owned()
+        Cow::Borrowed(destination)
+    }
+
+    /// [`Session::broker_name`] as the name a message holds: the one the
+    /// last SEND's message holds if it is the same (a producer mostly sends
+    /// to one destination), not a copy per message.
+    fn shared_name(&mut self, destination: &str) -> Arc<str> {
+        let name = self.broker_name(destination);
+        match &self.last_destination {
+            Some(last) if **last == *name => last.clone(),
+            _ => {
+                let name: Arc<str> = Arc::from(&*name);
+                self.last_destination = Some(name.clone());
+                name
+            }
+        }
     }
 
     /// RabbitMQ: the exchange a destination names must exist; `/amq/queue/`
     /// names a queue that must exist (declared by a SEND or SUBSCRIBE to
     /// `/queue/`). Returns the routing name.
-    fn check_route(
+    fn check_route<'d>(
         &self,
         journal: &Journal,
-        destination: &str,
+        destination: &'d str,
         subscribing: bool,
-    ) -> Result<String, Failure> {
+    ) -> Result<Cow<'d, str>, Failure> {
         let semantics = &self.state.config.semantics;
         if !semantics.rabbitmq_destinations || temp::is_temp(destination) {
             return Ok(self.broker_name(destination));
@@ -172,7 +182,7 @@ impl Session {
                 ));
             }
         }
-        Ok(route)
+        Ok(Cow::Owned(route))
     }
 
     /// What the receiver of `message` sees in place of temporary names: a
@@ -180,7 +190,10 @@ impl Session {
     fn rewrite_temp_names(&self, message: &StoredMessage) {
         let mut rewritten = Vec::new();
         if let Some(reply_to) = message.header("reply-to").filter(|r| temp::is_temp(r)) {
-            rewritten.push(("reply-to".to_owned(), self.broker_name(reply_to)));
+            rewritten.push((
+                "reply-to".to_owned(),
+                self.broker_name(reply_to).into_owned(),
+            ));
         }
         if let Some((_, shown)) = temp::owner(&message.destination) {
             rewritten.push(("destination".to_owned(), shown));
@@ -200,7 +213,7 @@ impl Session {
         }
         let request = SubscribeRequest {
             id: reply_to.to_owned(),
-            destinations: vec![self.broker_name(reply_to)],
+            destinations: vec![self.broker_name(reply_to).into_owned()],
             named: reply_to.to_owned(),
             ack: AckMode::Auto,
             prefetch: None,
@@ -337,7 +350,7 @@ impl Session {
             id: id.to_owned(),
             destinations: parts
                 .iter()
-                .map(|part| self.check_route(journal, part, true))
+                .map(|part| self.check_route(journal, part, true).map(Cow::into_owned))
                 .collect::<Result<_, _>>()?,
             named: destination.to_owned(),
             ack,

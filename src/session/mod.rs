@@ -119,6 +119,9 @@ pub(crate) struct Session {
     run: Vec<Decoded>,
     /// An injected fault closes the connection with a reset.
     reset: bool,
+    /// The destination of the last message it sent (see
+    /// `Session::shared_name`).
+    last_destination: Option<Arc<str>>,
 }
 
 impl Session {
@@ -138,6 +141,7 @@ impl Session {
             certificate_principal: None,
             run: Vec::new(),
             reset: false,
+            last_destination: None,
         }
     }
 

@@ -525,7 +525,7 @@ impl History {
         &mut self,
         connection: Option<ConnectionId>,
         id: u64,
-        destination: &str,
+        destination: Arc<str>,
         headers: Headers,
         body: Bytes,
         transaction: Option<&str>,
@@ -545,7 +545,7 @@ impl History {
         &mut self,
         connection: ConnectionId,
         id: u64,
-        destination: &str,
+        destination: Arc<str>,
         headers: Headers,
         body: Bytes,
         transaction: Option<&str>,
@@ -577,7 +577,7 @@ impl History {
     fn make_message(
         &self,
         id: u64,
-        destination: &str,
+        destination: Arc<str>,
         headers: Headers,
         body: Bytes,
     ) -> Arc<StoredMessage> {
@@ -622,7 +622,7 @@ impl History {
     pub(crate) fn dead_letter(
         &mut self,
         id: u64,
-        destination: &str,
+        destination: Arc<str>,
         headers: Headers,
         body: Bytes,
         of: u64,

@@ -1194,7 +1194,7 @@ impl Live {
         let id = self.message_ids.fetch_add(1, Ordering::Relaxed);
         let copy = history.dead_letter(
             id,
-            &dlq,
+            dlq.clone(),
             headers,
             message.body.clone(),
             message.journal_seq,

@@ -394,7 +394,7 @@ impl Journal {
     pub(crate) fn inject(&mut self, id: u64, destination: &str, headers: Headers, body: Bytes) {
         let message = self
             .history
-            .sent(None, id, destination, headers, body, None);
+            .sent(None, id, Arc::from(destination), headers, body, None);
         self.live.publish(message, &mut self.history);
     }
 

@@ -18,11 +18,9 @@ use crossbeam_channel::Sender;
 
 use super::bounded::Bounded;
 use super::ids::IdMap;
-use super::kept::{
-    KeptAck, KeptDelivery, KeptMessage, RECORD, Recipients, SentMessage, TranscriptItem,
-};
+use super::kept::{KeptAck, KeptDelivery, KeptMessage, RECORD, Recipients};
 use super::live::TxOp;
-use super::transcript::Transcript;
+use super::transcript::{Transcript, TranscriptItem};
 use super::waits::Changes;
 use crate::destination::DestinationKind;
 use crate::journal::{
@@ -532,7 +530,7 @@ impl History {
     ) -> Arc<StoredMessage> {
         let stored = self.make_message(id, destination, headers, body);
         if let (true, Some(conn)) = (self.recording, connection) {
-            let entry = TranscriptItem::Send(SentMessage::send(&stored));
+            let entry = TranscriptItem::send(&stored);
             self.record(conn, Direction::In, entry);
         }
         self.kept(stored, connection, transaction)
@@ -716,7 +714,7 @@ impl History {
         self.record(
             connection,
             Direction::Out,
-            TranscriptItem::Delivery(SentMessage::delivery(delivery)),
+            TranscriptItem::delivery(delivery),
         );
         let seq = delivery.message.journal_seq;
         let Some(tracked) = self.tracked(seq) else {

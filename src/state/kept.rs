@@ -9,8 +9,8 @@ use crate::journal::{
     AckKind, AckRecord, AuthFailure, ConnectionId, DeliveryRecord, ErrorRecord, MessageStatus,
     Origin, PermissionDenial, ProtocolWarning, PublishedMessage, Recipient, TransactionRecord,
 };
-use crate::protocol::frame::{Command, Frame, Headers};
-use crate::protocol::message::{Delivery, IfUnsent, StoredMessage, message_id_text};
+use crate::protocol::frame::Frame;
+use crate::protocol::message::{StoredMessage, message_id_text};
 
 /// What any record costs besides the bytes it holds alone (its own size and
 /// its place in a list), near enough.
@@ -225,129 +225,5 @@ impl Weigh for AuthFailure {
 impl Weigh for PermissionDenial {
     fn weight(&self) -> usize {
         RECORD + self.principal.len() + self.destination.len() + self.topic.len()
-    }
-}
-
-/// A transcript entry as kept: frames the broker made itself are rendered
-/// only when read, and a message is named, not held (its published record
-/// holds it, bounded): once the journal lets go of it, the entry shows only
-/// what the broker knows without it.
-#[derive(Debug)]
-pub(crate) enum TranscriptItem {
-    Frame(Frame),
-    Send(SentMessage),
-    Delivery(SentMessage),
-    HeartBeat,
-    /// The place of an incoming frame still being handled.
-    Pending,
-}
-
-/// A message in a transcript: a SEND received or one MESSAGE delivered.
-///
-/// The message is named by its journal `seq`, not held or counted (a
-/// reference count here would be touched by the reader and by the writer
-/// threads that drop their deliveries, one cache line between cores per
-/// MESSAGE); rendering looks it up among the published records.
-#[derive(Debug)]
-pub(crate) struct SentMessage {
-    seq: u64,
-    id: u64,
-    destination: Arc<str>,
-    /// For a MESSAGE: the subscription, the `ack` tag, `redelivered`.
-    delivery: Option<(Arc<str>, Option<u64>, bool)>,
-}
-
-impl SentMessage {
-    pub(crate) fn send(message: &Arc<StoredMessage>) -> SentMessage {
-        SentMessage {
-            seq: message.journal_seq,
-            id: message.id,
-            destination: message.destination.clone(),
-            delivery: None,
-        }
-    }
-
-    pub(crate) fn delivery(delivery: &Delivery) -> SentMessage {
-        SentMessage {
-            delivery: Some((
-                delivery.subscription.clone(),
-                delivery.ack,
-                delivery.redelivered,
-            )),
-            ..SentMessage::send(&delivery.message)
-        }
-    }
-
-    /// The frame, and whether the message had been let go (then only the
-    /// broker's own headers are shown, and no body).
-    fn render(&self, messages: &dyn Fn(u64) -> Option<Arc<StoredMessage>>) -> (Frame, bool) {
-        let kept = messages(self.seq).filter(|m| m.id == self.id);
-        match (&self.delivery, kept) {
-            (None, Some(message)) => (message.send_frame(), false),
-            (Some((subscription, ack, redelivered)), Some(message)) => {
-                let delivery = Delivery {
-                    message,
-                    subscription: subscription.clone(),
-                    ack: *ack,
-                    redelivered: *redelivered,
-                    if_unsent: IfUnsent::Nothing,
-                    shared: None,
-                };
-                (delivery.to_frame(), false)
-            }
-            (None, None) => {
-                let mut headers = Headers::new();
-                headers.push("destination", &*self.destination);
-                (
-                    Frame::from_parts(Command::Send, headers, Default::default()),
-                    true,
-                )
-            }
-            (Some((subscription, ack, redelivered)), None) => {
-                let mut headers = Headers::new();
-                headers.push("message-id", message_id_text(self.id));
-                headers.push("subscription", &**subscription);
-                if let Some(tag) = ack {
-                    headers.push("ack", tag.to_string());
-                }
-                if *redelivered {
-                    headers.push("redelivered", "true");
-                }
-                headers.push("destination", &*self.destination);
-                (
-                    Frame::from_parts(Command::Message, headers, Default::default()),
-                    true,
-                )
-            }
-        }
-    }
-}
-
-impl TranscriptItem {
-    /// The frame (`None`: a heart-beat), and whether its message had been
-    /// let go by the journal (`messages` finds a kept one by its seq).
-    pub(super) fn render(
-        &self,
-        messages: &dyn Fn(u64) -> Option<Arc<StoredMessage>>,
-    ) -> (Option<Frame>, bool) {
-        match self {
-            TranscriptItem::Frame(frame) => (Some(frame.clone()), false),
-            TranscriptItem::Send(sent) | TranscriptItem::Delivery(sent) => {
-                let (frame, evicted) = sent.render(messages);
-                (Some(frame), evicted)
-            }
-            TranscriptItem::HeartBeat | TranscriptItem::Pending => (None, false),
-        }
-    }
-
-    /// What the entry holds: a frame's bytes; a message is weighed with its
-    /// published record.
-    pub(super) fn weight(&self) -> usize {
-        let own = match self {
-            TranscriptItem::Frame(frame) => frame.size(),
-            TranscriptItem::Send(_) | TranscriptItem::Delivery(_) => 160,
-            TranscriptItem::HeartBeat | TranscriptItem::Pending => 0,
-        };
-        48 + own
     }
 }

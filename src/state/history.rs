@@ -706,7 +706,15 @@ impl History {
         });
     }
 
-    pub(crate) fn delivered(&mut self, delivery: &Delivery, connection: ConnectionId) {
+    /// `delivery` was queued for `connection`'s writer; `subscription` is
+    /// its subscription's id as the broker's state holds it (the journal
+    /// keeps that one, not the delivery's own: see `Subscription::written_id`).
+    pub(crate) fn delivered(
+        &mut self,
+        delivery: &Delivery,
+        subscription: &Arc<str>,
+        connection: ConnectionId,
+    ) {
         let needs_ack = delivery.ack.is_some();
         if !self.recording {
             return;
@@ -714,17 +722,15 @@ impl History {
         self.record(
             connection,
             Direction::Out,
-            TranscriptItem::delivery(delivery),
+            TranscriptItem::delivery(delivery, subscription),
         );
         let seq = delivery.message.journal_seq;
         let Some(tracked) = self.tracked(seq) else {
             return;
         };
-        tracked.deliveries.push((
-            connection,
-            delivery.subscription.clone(),
-            delivery.redelivered,
-        ));
+        tracked
+            .deliveries
+            .push((connection, subscription.clone(), delivery.redelivered));
         tracked.waiting = false;
         tracked.awaiting_ack += u32::from(needs_ack);
         tracked.refresh_status();
@@ -734,7 +740,7 @@ impl History {
             message_id: delivery.message.id,
             destination: delivery.message.destination.clone(),
             connection,
-            subscription: delivery.subscription.clone(),
+            subscription: subscription.clone(),
             redelivered: delivery.redelivered,
             count,
             at: self.clock,

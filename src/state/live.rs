@@ -213,6 +213,12 @@ struct Subscription {
     durable: bool,
     exclusive: bool,
     headers: Headers,
+    /// Its id as its deliveries carry it to the writer thread: an
+    /// allocation of its own, so that the copies of the id the live state
+    /// and the journal clone under the lock do not share a reference count
+    /// with the writer dropping deliveries (a cache line between two cores,
+    /// several times per MESSAGE).
+    written_id: Arc<str>,
     /// Deliveries awaiting ACK or NACK, by tag (delivery order).
     pending: BTreeMap<u64, Arc<StoredMessage>>,
     /// Message id to tag, for STOMP 1.0 and 1.1 acknowledgements.
@@ -748,6 +754,7 @@ impl Live {
             durable: durable.is_some(),
             exclusive,
             headers,
+            written_id: Arc::from(&*id),
             pending: BTreeMap::new(),
             tags_by_message_id: IdMap::default(),
             delivered: 0,
@@ -1747,7 +1754,7 @@ fn deliver(
     }
     let delivery = Delivery {
         message,
-        subscription: key.id.clone(),
+        subscription: subscription.written_id.clone(),
         ack: needs_ack.then_some(tag),
         redelivered,
         if_unsent: match (from_queue && !needs_ack, subscription.durable) {
@@ -1757,7 +1764,7 @@ fn deliver(
         },
         shared,
     };
-    history.delivered(&delivery, key.conn);
+    history.delivered(&delivery, &key.id, key.conn);
     connection.outbox.push(Outbound::Delivery(delivery))
 }
 

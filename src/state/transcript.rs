@@ -71,7 +71,7 @@ impl DeliveryFacts {
     /// `tag` without the flag when the delivery has no `ack` header.
     const NO_ACK: u64 = Self::REDELIVERED - 1;
 
-    fn new(delivery: &Delivery) -> DeliveryFacts {
+    fn new(delivery: &Delivery, subscription: &Arc<str>) -> DeliveryFacts {
         let ack = delivery
             .ack
             .map_or(Self::NO_ACK, |t| t.min(Self::NO_ACK - 1));
@@ -81,7 +81,7 @@ impl DeliveryFacts {
             0
         };
         DeliveryFacts {
-            subscription: delivery.subscription.clone(),
+            subscription: subscription.clone(),
             tag: ack | flag,
         }
     }
@@ -112,11 +112,12 @@ impl TranscriptItem {
         TranscriptItem::Send(SentMessage::of(message))
     }
 
-    /// A MESSAGE queued for the connection's writer.
-    pub(crate) fn delivery(delivery: &Delivery) -> TranscriptItem {
+    /// A MESSAGE queued for the connection's writer (`subscription`: its
+    /// id as the broker's state holds it).
+    pub(crate) fn delivery(delivery: &Delivery, subscription: &Arc<str>) -> TranscriptItem {
         TranscriptItem::Delivery(
             SentMessage::of(&delivery.message),
-            DeliveryFacts::new(delivery),
+            DeliveryFacts::new(delivery, subscription),
         )
     }
 
@@ -337,7 +338,7 @@ mod tests {
         #[case] redelivered: bool,
     ) {
         let delivery = delivery(ack, redelivered);
-        let item = TranscriptItem::delivery(&delivery);
+        let item = TranscriptItem::delivery(&delivery, &delivery.subscription);
         let kept = delivery.message.clone();
         let (frame, evicted) = item.render(&|seq| (seq == 3).then(|| kept.clone()));
         assert_eq!((frame, evicted), (Some(delivery.to_frame()), false));

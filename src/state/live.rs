@@ -394,6 +394,9 @@ pub(crate) struct Live {
     connections: IdMap<Connection>,
     /// Connections whose outbox has items queued in this pass.
     unflushed: Vec<ConnectionId>,
+    /// The subscribers a topic message goes to: kept (empty) between
+    /// messages, so that a publish allocates no list of its own.
+    fan_out: Vec<SubKey>,
 }
 
 impl Live {
@@ -418,6 +421,7 @@ impl Live {
             declared: HashSet::new(),
             connections: IdMap::default(),
             unflushed: Vec::new(),
+            fan_out: Vec::new(),
         }
     }
 
@@ -1217,7 +1221,7 @@ impl Live {
             self.expire(message, history);
             return;
         }
-        let mut selected: Vec<SubKey> = Vec::new();
+        let mut selected = std::mem::take(&mut self.fan_out);
         let exact = self
             .topics
             .get(&*message.destination)
@@ -1272,6 +1276,8 @@ impl Live {
                 connection.outbox.overflow();
             }
         }
+        selected.clear();
+        self.fan_out = selected;
     }
 
     /// Whether `target` names a delivery pending on `conn`.

@@ -76,7 +76,7 @@
 //! | `journal` | the public records a test reads, [`journal::JournalLimits`], [`journal::Event`] |
 //! | `ack`, `destination`, `rules`, `auth`, `permissions`, `faults`, `traffic`, `config` | ack modes, destination rules, session rules, authentication, grants, armed failures, traffic observers, the settings |
 //! | `transport` | the `Transport` trait (read with a timeout, write, close, abort) and its TCP implementation |
-//! | `state` | the one broker state behind one lock: `live` (connections, subscriptions, queues, pending acks, open transactions; the only copy), `history` (published, deliveries, acks, transcripts, closed connections; `kept` is what it keeps per item), `outbox` (what each connection's writer is handed, once per pass), the [`journal::Journal`] view, waits |
+//! | `state` | the one broker state behind one lock: `live` (connections, subscriptions, queues, pending acks, open transactions; the only copy), `history` (published, deliveries, acks, transcripts, closed connections; `kept` is what it keeps per record, `transcript` a connection's frames in and out), `outbox` (what each connection's writer is handed, once per pass), the [`journal::Journal`] view, waits |
 //! | `session` | one client's STOMP session as a state machine: frames in, state changes and replies out; no socket; `harness` drives sessions in tests and fuzzing |
 //! | `connection` | the threads: acceptor, reader (transport → decoder → session), writer (outbox → transport) |
 //! | `broker` | the [`Broker`] handle and [`BrokerBuilder`]: start/stop, inspection, waits, expectations, users and grants, armed failures |

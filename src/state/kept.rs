@@ -1,5 +1,6 @@
-//! What the journal keeps about each message, delivery, ack and transcript
-//! entry; public records are rendered from these only when read.
+//! What the journal keeps about each message, delivery and ack (transcript
+//! entries are the transcript module's); public records are rendered from
+//! these only when read.
 
 use std::sync::Arc;
 use std::time::Duration;

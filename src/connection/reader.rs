@@ -43,6 +43,10 @@ impl Reader {
         }
         self.state
             .update(|j| j.live.detach_connection(self.conn, &mut j.history));
+        // What the last pass queued for this connection's own writer is
+        // left for the reader to hand over (see `reply_directly`); a
+        // DISCONNECT's RECEIPT and close are queued in that pass.
+        self.conduit.wake();
         if matches!(
             reason,
             CloseReason::ErrorSent(_) | CloseReason::HeartBeatTimeout

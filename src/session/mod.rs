@@ -393,6 +393,15 @@ impl Session {
                         .live
                         .send_frame(self.conn, frame, &mut journal.history);
                 }
+                if flow == Flow::Close(CloseReason::Disconnect) {
+                    // The client has left: its subscriptions end in this
+                    // pass, so that nothing reaches it after its RECEIPT
+                    // (another connection's SEND could route here before
+                    // its reader cleans up), as with ActiveMQ and RabbitMQ.
+                    journal
+                        .live
+                        .detach_connection(self.conn, &mut journal.history);
+                }
                 Ok(flow)
             }
             Err(mut failure) => {

@@ -273,6 +273,32 @@ fn disconnect_closes_after_its_receipt() {
 }
 
 #[test]
+fn a_disconnect_ends_its_subscriptions_before_its_receipt_goes_out() {
+    let mut harness = connected(2);
+    harness.send(0, &subscribe("s", "/queue/q", "client-individual"));
+    harness.send(1, &send("/queue/q", "one"));
+    let bye = frame(Command::Disconnect, &[("receipt", "bye")]);
+    let flow = harness.frame_before_detach(0, bye);
+    assert_eq!(flow, Flow::Close(CloseReason::Disconnect));
+    // Between this pass and its reader's clean-up, a SEND finds no
+    // consumer there; the unacknowledged message is back on its queue.
+    harness.send(1, &send("/queue/q", "two"));
+    let got = harness.received(0);
+    assert_eq!(commands(&got), [Command::Message, Command::Receipt]);
+    assert_eq!(got[0].body(), b"one");
+    let peer = harness.open();
+    harness.send(peer, &connect("1.2"));
+    harness.received(peer);
+    harness.send(peer, &subscribe("s", "/queue/q", "auto"));
+    let bodies: Vec<_> = harness
+        .received(peer)
+        .iter()
+        .map(|f| f.body().to_vec())
+        .collect();
+    assert_eq!(bodies, [b"one".to_vec(), b"two".to_vec()]);
+}
+
+#[test]
 fn bytes_that_are_not_a_frame_get_an_error_saying_so_with_the_limits() {
     let mut harness = connected(1);
     let reason = harness.feed(0, b"SEND\nno colon\n\n\0");

@@ -281,6 +281,9 @@ pub(crate) struct Connection {
     next_tag: u64,
     /// Overflowed or its writer has gone: deliver nothing more.
     closing: bool,
+    /// Its subscriptions and transactions have ended
+    /// ([`Live::detach_connection`]; done once).
+    detached: bool,
     /// A reason that wins over the one the session will give (the writer
     /// knows a client was too slow; the session only sees the socket close).
     close_reason: Option<CloseReason>,
@@ -476,6 +479,7 @@ impl Live {
             transactions: BTreeMap::new(),
             next_tag: 1,
             closing: false,
+            detached: false,
             close_reason: None,
         };
         self.connections.insert(conn, connection);
@@ -490,11 +494,12 @@ impl Live {
     /// are rolled back, its subscriptions end and their pending queue
     /// messages return to their queues, and its writer is told to finish.
     /// The connection stays (closing, so shutdown can still abort it) until
-    /// [`Live::remove_connection`].
+    /// [`Live::remove_connection`]. A second call does nothing.
     pub(crate) fn detach_connection(&mut self, conn: ConnectionId, history: &mut History) {
-        let Some(connection) = self.connections.get_mut(&conn) else {
+        let Some(connection) = self.connections.get_mut(&conn).filter(|c| !c.detached) else {
             return;
         };
+        connection.detached = true;
         connection.closing = true;
         push_to(&mut self.unflushed, conn, connection, Outbound::Close);
         let transactions = std::mem::take(&mut connection.transactions);

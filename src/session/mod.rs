@@ -397,7 +397,7 @@ impl Session {
                     // The client has left: its subscriptions end in this
                     // pass, so that nothing reaches it after its RECEIPT
                     // (another connection's SEND could route here before
-                    // its reader cleans up), as with ActiveMQ and RabbitMQ.
+                    // its reader cleans up).
                     journal
                         .live
                         .detach_connection(self.conn, &mut journal.history);

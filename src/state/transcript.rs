@@ -72,6 +72,7 @@ impl DeliveryFacts {
     const NO_ACK: u64 = Self::REDELIVERED - 1;
 
     fn new(delivery: &Delivery, subscription: &Arc<str>) -> DeliveryFacts {
+        // Tags count up from 1 per connection: they never reach the flag.
         let ack = delivery
             .ack
             .map_or(Self::NO_ACK, |t| t.min(Self::NO_ACK - 1));

@@ -286,7 +286,7 @@ impl History {
         &mut self,
         conn: ConnectionId,
         direction: Direction,
-        entry: TranscriptItem,
+        entry: TranscriptItem<'_>,
     ) -> Option<u64> {
         let at = self.clock;
         let position = self.in_transcript(conn, |t| t.push(at, direction, entry))?;

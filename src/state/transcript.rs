@@ -4,9 +4,12 @@
 //! that handles the frame: an incoming frame when the session takes it, an
 //! outgoing one when it is queued for the connection's writer.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 use std::time::Duration;
+
+use super::ids::IdHasher;
 
 use crate::journal::{Direction, FrameRecord};
 use crate::protocol::frame::{Command, Frame, Headers};
@@ -20,58 +23,89 @@ const ENTRY: usize = 48;
 /// weighed with its published record.
 const MESSAGE_ENTRY: usize = 160;
 
+/// An entry as kept: 48 bytes (checked below), so that the oldest an
+/// entry pushes out, long cold, is one cache line to read, and a message's
+/// entry holds no reference count (a name's slot is counted in
+/// [`Names`], this transcript's own).
 #[derive(Debug)]
 struct TranscriptEntry {
-    at: Duration,
-    direction: Direction,
+    /// Nanoseconds from the broker's start.
+    at: u64,
     /// What the entry holds, kept so that letting the oldest entry go does
-    /// not read its (long cold) frame again.
+    /// not read its frame again.
     weight: u32,
-    item: TranscriptItem,
+    direction: Direction,
+    item: Kept,
 }
 
-/// A transcript entry as kept: frames the broker made itself are rendered
-/// only when read, and a message is named, not held (its published record
-/// holds it, bounded): once the journal lets go of it, the entry shows only
-/// what the broker knows without it.
+const _: () = assert!(std::mem::size_of::<TranscriptEntry>() <= 48);
+
+/// What an entry holds: frames the broker made itself are rendered only
+/// when read, and a message is named by its journal `seq`, not held or
+/// counted (its published record holds it, bounded); once the journal lets
+/// go of it, the entry shows only what the broker knows without it.
 #[derive(Debug)]
-pub(crate) enum TranscriptItem {
+enum Kept {
+    Frame(Box<Frame>),
+    /// A SEND received: `names` is its destination's slot.
+    Send {
+        seq: u64,
+        id: u64,
+        names: u32,
+    },
+    /// A MESSAGE queued for the writer: `names` is its subscription's and
+    /// destination's slot, `tag` its `ack` tag and `redelivered` (see
+    /// [`Tag`]).
+    Delivery {
+        seq: u64,
+        id: u64,
+        tag: u64,
+        names: u32,
+    },
+    HeartBeat,
+    Pending,
+}
+
+/// What is written into a transcript: a frame, or a message named by what
+/// the broker already holds (nothing is cloned unless the transcript keeps
+/// a name it did not have).
+#[derive(Debug)]
+pub(crate) enum TranscriptItem<'a> {
     Frame(Frame),
-    Send(SentMessage),
-    Delivery(SentMessage, DeliveryFacts),
+    Send(&'a StoredMessage),
+    /// A MESSAGE, and its subscription's id as the broker's state holds it.
+    Delivery(&'a Delivery, &'a Arc<str>),
     HeartBeat,
     /// The place of an incoming frame still being handled.
     Pending,
 }
 
-/// A message in a transcript: a SEND received or one MESSAGE delivered.
-///
-/// The message is named by its journal `seq`, not held or counted (a
-/// reference count here would be touched by the reader and by the writer
-/// threads that drop their deliveries, one cache line between cores per
-/// MESSAGE); rendering looks it up among the published records.
-#[derive(Debug)]
-pub(crate) struct SentMessage {
-    seq: u64,
-    id: u64,
-    destination: Arc<str>,
+impl<'a> TranscriptItem<'a> {
+    /// A SEND received.
+    pub(crate) fn send(message: &'a StoredMessage) -> TranscriptItem<'a> {
+        TranscriptItem::Send(message)
+    }
+
+    /// A MESSAGE queued for the connection's writer (`subscription`: its
+    /// id as the broker's state holds it).
+    pub(crate) fn delivery(
+        delivery: &'a Delivery,
+        subscription: &'a Arc<str>,
+    ) -> TranscriptItem<'a> {
+        TranscriptItem::Delivery(delivery, subscription)
+    }
 }
 
-/// A MESSAGE's own headers: its subscription, `ack` tag and
-/// `redelivered`, the tag and the flag in one word.
-#[derive(Debug)]
-pub(crate) struct DeliveryFacts {
-    subscription: Arc<str>,
-    tag: u64,
-}
+/// A MESSAGE's `ack` tag and `redelivered` flag in one word.
+struct Tag;
 
-impl DeliveryFacts {
-    /// The top bit of `tag`: `redelivered`.
+impl Tag {
+    /// The top bit: `redelivered`.
     const REDELIVERED: u64 = 1 << 63;
-    /// `tag` without the flag when the delivery has no `ack` header.
+    /// The tag without the flag when the delivery has no `ack` header.
     const NO_ACK: u64 = Self::REDELIVERED - 1;
 
-    fn new(delivery: &Delivery, subscription: &Arc<str>) -> DeliveryFacts {
+    fn of(delivery: &Delivery) -> u64 {
         // Tags count up from 1 per connection: they never reach the flag.
         let ack = delivery
             .ack
@@ -81,80 +115,216 @@ impl DeliveryFacts {
         } else {
             0
         };
-        DeliveryFacts {
-            subscription: subscription.clone(),
-            tag: ack | flag,
-        }
+        ack | flag
     }
 
-    fn ack(&self) -> Option<u64> {
-        let tag = self.tag & !Self::REDELIVERED;
+    fn ack(tag: u64) -> Option<u64> {
+        let tag = tag & !Self::REDELIVERED;
         (tag != Self::NO_ACK).then_some(tag)
     }
 
-    fn redelivered(&self) -> bool {
-        self.tag & Self::REDELIVERED != 0
+    fn redelivered(tag: u64) -> bool {
+        tag & Self::REDELIVERED != 0
     }
 }
 
-impl SentMessage {
-    fn of(message: &StoredMessage) -> SentMessage {
-        SentMessage {
-            seq: message.journal_seq,
-            id: message.id,
-            destination: message.destination.clone(),
+/// The names a transcript's message entries use, each (subscription,
+/// destination) pair in one counted slot: an entry holds the slot's
+/// number, and letting it go touches this transcript's count, not a
+/// reference count the writer threads share. A slot goes once no entry
+/// uses it, so there are never more slots than entries.
+#[derive(Debug, Default)]
+struct Names {
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    /// Slots by the addresses of their names (the slot holds both, so an
+    /// address cannot be reused while its slot is there).
+    index: HashMap<(u64, u64), u32, BuildHasherDefault<IdHasher>>,
+    /// The slot used last: a connection's messages mostly share one.
+    last: Option<u32>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    subscription: Option<Arc<str>>,
+    destination: Arc<str>,
+    uses: u32,
+}
+
+fn address(name: Option<&Arc<str>>) -> u64 {
+    name.map_or(0, |n| Arc::as_ptr(n).cast::<u8>() as usize as u64)
+}
+
+impl Names {
+    /// The slot for this pair, counted once more.
+    fn take(&mut self, subscription: Option<&Arc<str>>, destination: &Arc<str>) -> u32 {
+        let key = (address(subscription), address(Some(destination)));
+        if let Some(last) = self.last
+            && let Some(slot) = self.slot_mut(last)
+            && slot.key() == key
+        {
+            slot.uses += 1;
+            return last;
+        }
+        let found = self.index.get(&key).copied();
+        let number = match found.and_then(|n| Some((n, self.slot_mut(n)?))) {
+            Some((number, slot)) => {
+                slot.uses += 1;
+                number
+            }
+            None => self.add(key, subscription, destination),
+        };
+        self.last = Some(number);
+        number
+    }
+
+    fn add(
+        &mut self,
+        key: (u64, u64),
+        subscription: Option<&Arc<str>>,
+        destination: &Arc<str>,
+    ) -> u32 {
+        let slot = Slot {
+            subscription: subscription.cloned(),
+            destination: destination.clone(),
+            uses: 1,
+        };
+        let number = match self.free.pop() {
+            Some(number) => {
+                self.slots[number as usize] = Some(slot);
+                number
+            }
+            None => {
+                // Never more slots than entries, whose count is a `usize`
+                // limit far below `u32::MAX` in practice; past it, the
+                // newest slot is shared.
+                let number = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+                self.slots.push(Some(slot));
+                number
+            }
+        };
+        self.index.insert(key, number);
+        number
+    }
+
+    /// One use of slot `number` fewer; the slot goes with its last.
+    fn give_back(&mut self, number: u32) {
+        let Some(slot) = self.slot_mut(number) else {
+            return;
+        };
+        slot.uses -= 1;
+        if slot.uses > 0 {
+            return;
+        }
+        let key = slot.key();
+        self.slots[number as usize] = None;
+        self.index.remove(&key);
+        self.free.push(number);
+        if self.last == Some(number) {
+            self.last = None;
         }
     }
-}
 
-impl TranscriptItem {
-    /// A SEND received.
-    pub(crate) fn send(message: &StoredMessage) -> TranscriptItem {
-        TranscriptItem::Send(SentMessage::of(message))
+    fn get(&self, number: u32) -> Option<&Slot> {
+        self.slots.get(number as usize)?.as_ref()
     }
 
-    /// A MESSAGE queued for the connection's writer (`subscription`: its
-    /// id as the broker's state holds it).
-    pub(crate) fn delivery(delivery: &Delivery, subscription: &Arc<str>) -> TranscriptItem {
-        TranscriptItem::Delivery(
-            SentMessage::of(&delivery.message),
-            DeliveryFacts::new(delivery, subscription),
+    fn slot_mut(&mut self, number: u32) -> Option<&mut Slot> {
+        self.slots.get_mut(number as usize)?.as_mut()
+    }
+
+    fn clear(&mut self) {
+        *self = Names::default();
+    }
+}
+
+impl Slot {
+    fn key(&self) -> (u64, u64) {
+        (
+            address(self.subscription.as_ref()),
+            address(Some(&self.destination)),
         )
+    }
+}
+
+impl Kept {
+    fn of(item: TranscriptItem<'_>, names: &mut Names) -> Kept {
+        match item {
+            TranscriptItem::Frame(frame) => Kept::Frame(Box::new(frame)),
+            TranscriptItem::Send(message) => Kept::Send {
+                seq: message.journal_seq,
+                id: message.id,
+                names: names.take(None, &message.destination),
+            },
+            TranscriptItem::Delivery(delivery, subscription) => Kept::Delivery {
+                seq: delivery.message.journal_seq,
+                id: delivery.message.id,
+                tag: Tag::of(delivery),
+                names: names.take(Some(subscription), &delivery.message.destination),
+            },
+            TranscriptItem::HeartBeat => Kept::HeartBeat,
+            TranscriptItem::Pending => Kept::Pending,
+        }
+    }
+
+    /// The names slot this entry uses, if any.
+    fn names(&self) -> Option<u32> {
+        match self {
+            Kept::Send { names, .. } | Kept::Delivery { names, .. } => Some(*names),
+            _ => None,
+        }
     }
 
     /// The frame (`None`: a heart-beat), and whether its message had been
     /// let go by the journal (`messages` finds a kept one by its seq).
     fn render(
         &self,
+        names: &Names,
         messages: &dyn Fn(u64) -> Option<Arc<StoredMessage>>,
     ) -> (Option<Frame>, bool) {
-        let kept = |sent: &SentMessage| messages(sent.seq).filter(|m| m.id == sent.id);
+        let kept = |seq: u64, id: u64| messages(seq).filter(|m| m.id == id);
         match self {
-            TranscriptItem::Frame(frame) => (Some(frame.clone()), false),
-            TranscriptItem::Send(sent) => match kept(sent) {
+            Kept::Frame(frame) => (Some((**frame).clone()), false),
+            Kept::Send { seq, id, names: n } => match kept(*seq, *id) {
                 Some(message) => (Some(message.send_frame()), false),
                 None => {
                     let mut headers = Headers::new();
-                    headers.push("destination", &*sent.destination);
+                    let destination = names.get(*n).map_or("", |slot| &slot.destination);
+                    headers.push("destination", destination);
                     let frame = Frame::from_parts(Command::Send, headers, Default::default());
                     (Some(frame), true)
                 }
             },
-            TranscriptItem::Delivery(sent, facts) => match kept(sent) {
-                Some(message) => {
-                    let delivery = Delivery {
-                        message,
-                        subscription: facts.subscription.clone(),
-                        ack: facts.ack(),
-                        redelivered: facts.redelivered(),
-                        if_unsent: IfUnsent::Nothing,
-                        shared: None,
-                    };
-                    (Some(delivery.to_frame()), false)
+            Kept::Delivery {
+                seq,
+                id,
+                tag,
+                names: n,
+            } => {
+                let slot = names.get(*n);
+                let subscription = slot
+                    .and_then(|slot| slot.subscription.clone())
+                    .unwrap_or_default();
+                let destination = slot.map_or("", |slot| &slot.destination);
+                match kept(*seq, *id) {
+                    Some(message) => {
+                        let delivery = Delivery {
+                            message,
+                            subscription,
+                            ack: Tag::ack(*tag),
+                            redelivered: Tag::redelivered(*tag),
+                            if_unsent: IfUnsent::Nothing,
+                            shared: None,
+                        };
+                        (Some(delivery.to_frame()), false)
+                    }
+                    None => (
+                        Some(evicted_message_frame(*id, &subscription, *tag, destination)),
+                        true,
+                    ),
                 }
-                None => (Some(evicted_message_frame(sent, facts)), true),
-            },
-            TranscriptItem::HeartBeat | TranscriptItem::Pending => (None, false),
+            }
+            Kept::HeartBeat | Kept::Pending => (None, false),
         }
     }
 
@@ -162,26 +332,26 @@ impl TranscriptItem {
     /// published record.
     fn weight(&self) -> u32 {
         let own = match self {
-            TranscriptItem::Frame(frame) => frame.size(),
-            TranscriptItem::Send(_) | TranscriptItem::Delivery(..) => MESSAGE_ENTRY,
-            TranscriptItem::HeartBeat | TranscriptItem::Pending => 0,
+            Kept::Frame(frame) => frame.size(),
+            Kept::Send { .. } | Kept::Delivery { .. } => MESSAGE_ENTRY,
+            Kept::HeartBeat | Kept::Pending => 0,
         };
         u32::try_from(ENTRY + own).unwrap_or(u32::MAX)
     }
 }
 
 /// A MESSAGE whose message the journal let go: the broker's own headers.
-fn evicted_message_frame(sent: &SentMessage, facts: &DeliveryFacts) -> Frame {
+fn evicted_message_frame(id: u64, subscription: &str, tag: u64, destination: &str) -> Frame {
     let mut headers = Headers::new();
-    headers.push("message-id", message_id_text(sent.id));
-    headers.push("subscription", &*facts.subscription);
-    if let Some(tag) = facts.ack() {
-        headers.push("ack", tag.to_string());
+    headers.push("message-id", message_id_text(id));
+    headers.push("subscription", subscription);
+    if let Some(ack) = Tag::ack(tag) {
+        headers.push("ack", ack.to_string());
     }
-    if facts.redelivered() {
+    if Tag::redelivered(tag) {
         headers.push("redelivered", "true");
     }
-    headers.push("destination", &*sent.destination);
+    headers.push("destination", destination);
     Frame::from_parts(Command::Message, headers, Default::default())
 }
 
@@ -193,8 +363,9 @@ pub(crate) struct Transcript {
     /// How many entries were dropped from the front (so a position stays
     /// valid while newer entries arrive).
     dropped: u64,
-    /// What the entries hold (see [`TranscriptItem::weight`]).
+    /// What the entries hold (see [`Kept::weight`]).
     bytes: usize,
+    names: Names,
 }
 
 impl Transcript {
@@ -204,6 +375,7 @@ impl Transcript {
             limit,
             dropped: 0,
             bytes: 0,
+            names: Names::default(),
         }
     }
 
@@ -215,17 +387,21 @@ impl Transcript {
         direction: Direction,
         entry: TranscriptItem,
     ) -> u64 {
-        if self.entries.len() >= self.limit {
-            self.drop_oldest();
+        if self.entries.len() >= self.limit + self.slack() {
+            // Down to one below the limit at once: the oldest entries are
+            // long out of the cache, and read one after another they are
+            // fetched together instead of one stall per frame.
+            while self.entries.len() >= self.limit && self.drop_oldest() {}
         }
         if self.limit > 0 {
-            let weight = entry.weight();
+            let item = Kept::of(entry, &mut self.names);
+            let weight = item.weight();
             self.bytes += weight as usize;
             self.entries.push_back(TranscriptEntry {
-                at,
+                at: u64::try_from(at.as_nanos()).unwrap_or(u64::MAX),
                 direction,
                 weight,
-                item: entry,
+                item,
             });
         }
         self.dropped + self.entries.len() as u64 - 1
@@ -233,7 +409,7 @@ impl Transcript {
 
     /// Puts `entry` in place of the one at `position` (a placeholder), if it
     /// is still kept.
-    pub(crate) fn fill(&mut self, position: u64, entry: TranscriptItem) {
+    pub(crate) fn fill(&mut self, position: u64, entry: TranscriptItem<'_>) {
         let Some(index) = position.checked_sub(self.dropped) else {
             return;
         };
@@ -241,10 +417,13 @@ impl Transcript {
             .ok()
             .and_then(|i| self.entries.get_mut(i))
         {
-            let weight = entry.weight();
+            let item = Kept::of(entry, &mut self.names);
+            let weight = item.weight();
             self.bytes = self.bytes - kept.weight as usize + weight as usize;
             kept.weight = weight;
-            kept.item = entry;
+            if let Some(names) = std::mem::replace(&mut kept.item, item).names() {
+                self.names.give_back(names);
+            }
         }
     }
 
@@ -256,6 +435,9 @@ impl Transcript {
         };
         self.dropped += 1;
         self.bytes -= oldest.weight as usize;
+        if let Some(names) = oldest.item.names() {
+            self.names.give_back(names);
+        }
         true
     }
 
@@ -270,7 +452,7 @@ impl Transcript {
         &self,
         messages: &dyn Fn(u64) -> Option<Arc<StoredMessage>>,
     ) -> Vec<FrameRecord> {
-        self.last(self.entries.len(), messages)
+        self.last(self.len(), messages)
     }
 
     /// The last `count` entries, oldest first (a place still being filled
@@ -280,15 +462,15 @@ impl Transcript {
         count: usize,
         messages: &dyn Fn(u64) -> Option<Arc<StoredMessage>>,
     ) -> Vec<FrameRecord> {
-        let skip = self.entries.len().saturating_sub(count);
+        let skip = self.entries.len() - self.len().min(count);
         self.entries
             .iter()
             .skip(skip)
-            .filter(|e| !matches!(e.item, TranscriptItem::Pending))
+            .filter(|e| !matches!(e.item, Kept::Pending))
             .map(|e| {
-                let (frame, message_evicted) = e.item.render(messages);
+                let (frame, message_evicted) = e.item.render(&self.names, messages);
                 FrameRecord {
-                    at: e.at,
+                    at: Duration::from_nanos(e.at),
                     direction: e.direction,
                     frame,
                     message_evicted,
@@ -297,14 +479,22 @@ impl Transcript {
             .collect()
     }
 
+    /// The entries shown: the last `limit`.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len().min(self.limit)
+    }
+
+    /// How many entries past the limit are kept, out of sight, before the
+    /// oldest go together.
+    fn slack(&self) -> usize {
+        self.limit / 8
     }
 
     pub(crate) fn clear(&mut self) {
         self.dropped += self.entries.len() as u64;
         self.entries.clear();
         self.bytes = 0;
+        self.names.clear();
     }
 }
 
@@ -339,14 +529,18 @@ mod tests {
         #[case] redelivered: bool,
     ) {
         let delivery = delivery(ack, redelivered);
+        let mut transcript = Transcript::new(4);
         let item = TranscriptItem::delivery(&delivery, &delivery.subscription);
+        transcript.push(Duration::ZERO, Direction::Out, item);
         let kept = delivery.message.clone();
-        let (frame, evicted) = item.render(&|seq| (seq == 3).then(|| kept.clone()));
-        assert_eq!((frame, evicted), (Some(delivery.to_frame()), false));
+        let records = transcript.render(&|seq| (seq == 3).then(|| kept.clone()));
+        let record = &records[0];
+        let expected = Some(delivery.to_frame());
+        assert_eq!((&record.frame, record.message_evicted), (&expected, false));
 
-        let (frame, evicted) = item.render(&|_| None);
-        let frame = frame.expect("a MESSAGE");
-        assert!(evicted);
+        let records = transcript.render(&|_| None);
+        let frame = records[0].frame.clone().expect("a MESSAGE");
+        assert!(records[0].message_evicted);
         assert_eq!(
             frame.headers().get("message-id"),
             Some(&*message_id_text(9))
@@ -358,6 +552,94 @@ mod tests {
         );
         assert_eq!(frame.headers().get("redelivered").is_some(), redelivered);
         assert_eq!(frame.headers().get("destination"), Some("/queue/a"));
+    }
+
+    #[test]
+    fn a_name_is_held_while_an_entry_uses_it_and_let_go_with_the_last() {
+        let mut transcript = Transcript::new(2);
+        let first = delivery(Some(1), false);
+        let destination = first.message.destination.clone();
+        let subscription = first.subscription.clone();
+        let entry = || TranscriptItem::delivery(&first, &subscription);
+        transcript.push(Duration::ZERO, Direction::Out, entry());
+        transcript.push(Duration::ZERO, Direction::Out, entry());
+        // The test's copy, the message's, the delivery's and one slot's.
+        assert_eq!(Arc::strong_count(&destination), 3);
+        assert_eq!(Arc::strong_count(&subscription), 3);
+
+        let mut headers = Headers::new();
+        headers.push("destination", "/queue/b");
+        let other = Arc::new(StoredMessage::from_send(
+            10,
+            4,
+            Arc::from("/queue/b"),
+            headers,
+            Bytes::new(),
+            None,
+        ));
+        transcript.push(Duration::ZERO, Direction::In, TranscriptItem::send(&other));
+        assert_eq!(
+            Arc::strong_count(&destination),
+            3,
+            "one entry still uses it"
+        );
+        transcript.push(Duration::ZERO, Direction::In, TranscriptItem::send(&other));
+        assert_eq!(Arc::strong_count(&destination), 2, "no entry uses it");
+        assert_eq!(Arc::strong_count(&subscription), 2);
+        let records = transcript.render(&|_| None);
+        let destinations: Vec<_> = records
+            .iter()
+            .map(|r| {
+                r.frame
+                    .as_ref()
+                    .and_then(|f| f.headers().get("destination"))
+            })
+            .collect();
+        assert_eq!(destinations, [Some("/queue/b"), Some("/queue/b")]);
+        assert_eq!(transcript.names.slots.len(), 2);
+        let again = Arc::from("s-2");
+        transcript.push(
+            Duration::ZERO,
+            Direction::Out,
+            TranscriptItem::delivery(&first, &again),
+        );
+        assert_eq!(
+            transcript.names.slots.len(),
+            2,
+            "the freed slot is used again"
+        );
+    }
+
+    #[test]
+    fn the_last_limit_entries_show_while_the_oldest_go_in_batches() {
+        let mut transcript = Transcript::new(16);
+        let mut most = 0;
+        for n in 0..100_usize {
+            let mut frame = Frame::new(Command::Send);
+            frame.headers_mut().push("n", n.to_string());
+            transcript.push(Duration::ZERO, Direction::In, TranscriptItem::Frame(frame));
+            most = most.max(transcript.entries.len());
+            let shown: Vec<usize> = transcript
+                .render(&|_| None)
+                .iter()
+                .map(|r| {
+                    r.frame
+                        .as_ref()
+                        .unwrap()
+                        .headers()
+                        .get("n")
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            let first = (n + 1).saturating_sub(16);
+            assert_eq!(shown, (first..=n).collect::<Vec<_>>(), "after frame {n}");
+            assert_eq!(transcript.len(), shown.len());
+        }
+        assert_eq!(most, 16 + 2, "kept out of sight: an eighth of the limit");
+        let weights: usize = transcript.entries.iter().map(|e| e.weight as usize).sum();
+        assert_eq!(transcript.bytes(), weights);
     }
 
     #[test]

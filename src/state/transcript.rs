@@ -195,9 +195,9 @@ impl Names {
                 number
             }
             None => {
-                // Never more slots than entries, whose count is a `usize`
-                // limit far below `u32::MAX` in practice; past it, the
-                // newest slot is shared.
+                // Never more slots than entries: `u32::MAX` of them would
+                // be 192 GB of entries. Past it, entries would show another
+                // slot's names, not panic.
                 let number = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
                 self.slots.push(Some(slot));
                 number

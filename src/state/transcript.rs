@@ -23,10 +23,10 @@ const ENTRY: usize = 48;
 /// weighed with its published record.
 const MESSAGE_ENTRY: usize = 160;
 
-/// An entry as kept: 48 bytes (checked below), so that the oldest an
-/// entry pushes out, long cold, is one cache line to read, and a message's
-/// entry holds no reference count (a name's slot is counted in
-/// [`Names`], this transcript's own).
+/// An entry as kept: 48 bytes (checked below, 128 before), so that the
+/// oldest entries, long out of the cache when they go, are fewer lines to
+/// read, and a message's entry holds no reference count (its names' slot
+/// is counted in [`Names`], this transcript's own).
 #[derive(Debug)]
 struct TranscriptEntry {
     /// Nanoseconds from the broker's start.
@@ -130,9 +130,9 @@ impl Tag {
 
 /// The names a transcript's message entries use, each (subscription,
 /// destination) pair in one counted slot: an entry holds the slot's
-/// number, and letting it go touches this transcript's count, not a
-/// reference count the writer threads share. A slot goes once no entry
-/// uses it, so there are never more slots than entries.
+/// number, and letting it go changes this transcript's count instead of
+/// two atomic reference counts. A slot goes once no entry uses it, so there
+/// are never more slots than entries.
 #[derive(Debug, Default)]
 struct Names {
     slots: Vec<Option<Slot>>,

@@ -642,6 +642,156 @@ mod tests {
         assert_eq!(transcript.bytes(), weights);
     }
 
+    /// What a property test does to a transcript.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Frame,
+        Send {
+            destination: usize,
+        },
+        Delivery {
+            subscription: usize,
+            destination: usize,
+        },
+        HeartBeat,
+        /// A place kept, then filled with a frame.
+        Filled,
+        DropOldest,
+        Clear,
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Step::Frame),
+            (0..3usize).prop_map(|destination| Step::Send { destination }),
+            (0..3usize, 0..3usize).prop_map(|(subscription, destination)| Step::Delivery {
+                subscription,
+                destination
+            }),
+            Just(Step::HeartBeat),
+            Just(Step::Filled),
+            Just(Step::DropOldest),
+            Just(Step::Clear),
+        ]
+    }
+
+    /// What an entry renders as when its message has gone: the command and
+    /// the names it shows (`None`: a heart-beat).
+    type Shown = Option<(Command, Option<String>, Option<String>)>;
+
+    fn shown(record: &FrameRecord) -> Shown {
+        record.frame.as_ref().map(|f| {
+            let header = |name| f.headers().get(name).map(str::to_owned);
+            (
+                f.command().clone(),
+                header("destination"),
+                header("subscription"),
+            )
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever is pushed, let go or cleared, the entries shown name
+        /// what was pushed, each slot is counted once per entry using it,
+        /// and every name is let go once no entry uses it.
+        #[test]
+        fn names_follow_the_entries(
+            limit in 1usize..24,
+            steps in proptest::collection::vec(step(), 0..200),
+        ) {
+            let destinations: Vec<Arc<str>> =
+                ["/queue/a", "/topic/b", "/queue/c"].map(Arc::from).to_vec();
+            let subscriptions: Vec<Arc<str>> = ["s-0", "s-1", "s-2"].map(Arc::from).to_vec();
+            let message = |destination: usize| {
+                Arc::new(StoredMessage::from_send(
+                    7,
+                    1,
+                    destinations[destination].clone(),
+                    Headers::new(),
+                    Bytes::new(),
+                    None,
+                ))
+            };
+            let mut transcript = Transcript::new(limit);
+            // What is held, oldest first, as the transcript holds it.
+            let mut model: VecDeque<(Shown, bool)> = VecDeque::new();
+            for step in steps {
+                let mut push = |item: TranscriptItem<'_>, expected: Shown, named: bool| {
+                    transcript.push(Duration::ZERO, Direction::Out, item);
+                    if model.len() >= limit + limit / 8 {
+                        while model.len() >= limit {
+                            model.pop_front();
+                        }
+                    }
+                    model.push_back((expected, named));
+                };
+                match step {
+                    Step::Frame => push(
+                        TranscriptItem::Frame(Frame::new(Command::Receipt)),
+                        Some((Command::Receipt, None, None)),
+                        false,
+                    ),
+                    Step::Send { destination } => {
+                        let sent = message(destination);
+                        let name = Some(destinations[destination].to_string());
+                        push(TranscriptItem::send(&sent), Some((Command::Send, name, None)), true);
+                    }
+                    Step::Delivery { subscription, destination } => {
+                        let delivery = Delivery {
+                            message: message(destination),
+                            subscription: subscriptions[subscription].clone(),
+                            ack: None,
+                            redelivered: false,
+                            if_unsent: IfUnsent::Nothing,
+                            shared: None,
+                        };
+                        let expected = Some((
+                            Command::Message,
+                            Some(destinations[destination].to_string()),
+                            Some(subscriptions[subscription].to_string()),
+                        ));
+                        let item = TranscriptItem::delivery(&delivery, &subscriptions[subscription]);
+                        push(item, expected, true);
+                    }
+                    Step::HeartBeat => push(TranscriptItem::HeartBeat, None, false),
+                    Step::Filled => {
+                        let place = transcript.push(Duration::ZERO, Direction::In, TranscriptItem::Pending);
+                        if model.len() >= limit + limit / 8 {
+                            while model.len() >= limit {
+                                model.pop_front();
+                            }
+                        }
+                        model.push_back((Some((Command::Disconnect, None, None)), false));
+                        transcript.fill(place, TranscriptItem::Frame(Frame::new(Command::Disconnect)));
+                    }
+                    Step::DropOldest => {
+                        proptest::prop_assert_eq!(transcript.drop_oldest(), model.pop_front().is_some());
+                    }
+                    Step::Clear => {
+                        transcript.clear();
+                        model.clear();
+                    }
+                }
+                let records = transcript.render(&|_| None);
+                let got: Vec<Shown> = records.iter().map(shown).collect();
+                let skip = model.len() - model.len().min(limit);
+                let expected: Vec<Shown> = model.iter().skip(skip).map(|(s, _)| s.clone()).collect();
+                proptest::prop_assert_eq!(got, expected);
+                let named = model.iter().filter(|(_, named)| *named).count();
+                let slots: Vec<&Slot> = transcript.names.slots.iter().flatten().collect();
+                let uses: usize = slots.iter().map(|s| s.uses as usize).sum();
+                proptest::prop_assert_eq!(uses, named);
+                proptest::prop_assert!(slots.len() <= named);
+                proptest::prop_assert_eq!(transcript.names.index.len(), slots.len());
+            }
+            transcript.clear();
+            for name in destinations.iter().chain(&subscriptions) {
+                proptest::prop_assert_eq!(Arc::strong_count(name), 1, "{} still held", name);
+            }
+        }
+    }
+
     #[test]
     fn letting_the_oldest_go_gives_back_its_weight() {
         let mut transcript = Transcript::new(2);

@@ -502,6 +502,27 @@ fn the_journal_keeps_only_the_latest_messages(
     assert_eq!(broker.queue("/queue/many").waiting.len(), 11);
 }
 
+/// The transcript bound at its extremes: none kept, or no bound at all;
+/// either way the broker goes on serving and records the rest.
+#[rstest]
+#[case::none_kept(0, 0)]
+#[case::unbounded(usize::MAX, 4)]
+fn a_transcript_bound_of_zero_or_the_largest_number_works(
+    #[case] frames_per_connection: usize,
+    #[case] frames: usize,
+) {
+    let limits = JournalLimits {
+        frames_per_connection,
+        ..JournalLimits::default()
+    };
+    let broker = Broker::builder().journal_limits(limits).start().unwrap();
+    let mut client = Client::connect(broker.addr()).unwrap();
+    client.send_with_receipt("/queue/bound", "x").unwrap();
+    // CONNECT, CONNECTED, SEND, RECEIPT.
+    assert_eq!(broker.frames(1).unwrap().len(), frames);
+    assert_eq!(broker.published().unwrap().len(), 1);
+}
+
 #[rstest]
 fn with_recording_off_only_the_live_state_is_kept(
     #[with(Broker::builder().recording(false))] broker_with: Broker,

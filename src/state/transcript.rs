@@ -387,12 +387,14 @@ impl Transcript {
         direction: Direction,
         entry: TranscriptItem,
     ) -> u64 {
-        if self.entries.len() >= self.limit + self.slack() {
+        if self.entries.len() >= self.limit.saturating_add(self.slack()) {
             // Down to one below the limit at once: the oldest entries are
             // long out of the cache, and read one after another they are
             // fetched together instead of one stall per frame.
             while self.entries.len() >= self.limit && self.drop_oldest() {}
         }
+        // With a limit of 0 nothing is kept, and the place is never found.
+        let position = self.dropped + self.entries.len() as u64;
         if self.limit > 0 {
             let item = Kept::of(entry, &mut self.names);
             let weight = item.weight();
@@ -404,7 +406,7 @@ impl Transcript {
                 item,
             });
         }
-        self.dropped + self.entries.len() as u64 - 1
+        position
     }
 
     /// Puts `entry` in place of the one at `position` (a placeholder), if it

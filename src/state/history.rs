@@ -530,7 +530,7 @@ impl History {
     ) -> Arc<StoredMessage> {
         let stored = self.make_message(id, destination, headers, body);
         if let (true, Some(conn)) = (self.recording, connection) {
-            let entry = TranscriptItem::send(&stored);
+            let entry = TranscriptItem::Send(&stored);
             self.record(conn, Direction::In, entry);
         }
         self.kept(stored, connection, transaction)
@@ -722,7 +722,7 @@ impl History {
         self.record(
             connection,
             Direction::Out,
-            TranscriptItem::delivery(delivery, subscription),
+            TranscriptItem::Delivery(delivery, subscription),
         );
         let seq = delivery.message.journal_seq;
         let Some(tracked) = self.tracked(seq) else {

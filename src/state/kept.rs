@@ -30,8 +30,7 @@ pub(super) enum Recipients {
 impl Recipients {
     pub(super) fn push(&mut self, recipient: (ConnectionId, Arc<str>, bool)) {
         // Pushed in place: moving the list out and back, once per
-        // subscriber of a topic, stalled on reading it again (4% of the
-        // topic benchmark's profile; 5% more deliveries/s without).
+        // subscriber of a topic, measured 5% fewer topic deliveries/s.
         match self {
             Recipients::Many(all) => all.push(recipient),
             Recipients::None => *self = Recipients::One([recipient]),

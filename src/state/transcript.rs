@@ -54,12 +54,11 @@ enum Kept {
         names: u32,
     },
     /// A MESSAGE queued for the writer: `names` is its subscription's and
-    /// destination's slot, `tag` its `ack` tag and `redelivered` (see
-    /// [`Tag`]).
+    /// destination's slot.
     Delivery {
         seq: u64,
         id: u64,
-        tag: u64,
+        tag: Tag,
         names: u32,
     },
     HeartBeat,
@@ -72,32 +71,19 @@ enum Kept {
 #[derive(Debug)]
 pub(crate) enum TranscriptItem<'a> {
     Frame(Frame),
+    /// A SEND received.
     Send(&'a StoredMessage),
-    /// A MESSAGE, and its subscription's id as the broker's state holds it.
+    /// A MESSAGE queued for the connection's writer, and its
+    /// subscription's id as the broker's state holds it.
     Delivery(&'a Delivery, &'a Arc<str>),
     HeartBeat,
     /// The place of an incoming frame still being handled.
     Pending,
 }
 
-impl<'a> TranscriptItem<'a> {
-    /// A SEND received.
-    pub(crate) fn send(message: &'a StoredMessage) -> TranscriptItem<'a> {
-        TranscriptItem::Send(message)
-    }
-
-    /// A MESSAGE queued for the connection's writer (`subscription`: its
-    /// id as the broker's state holds it).
-    pub(crate) fn delivery(
-        delivery: &'a Delivery,
-        subscription: &'a Arc<str>,
-    ) -> TranscriptItem<'a> {
-        TranscriptItem::Delivery(delivery, subscription)
-    }
-}
-
 /// A MESSAGE's `ack` tag and `redelivered` flag in one word.
-struct Tag;
+#[derive(Clone, Copy, Debug)]
+struct Tag(u64);
 
 impl Tag {
     /// The top bit: `redelivered`.
@@ -105,7 +91,7 @@ impl Tag {
     /// The tag without the flag when the delivery has no `ack` header.
     const NO_ACK: u64 = Self::REDELIVERED - 1;
 
-    fn of(delivery: &Delivery) -> u64 {
+    fn of(delivery: &Delivery) -> Tag {
         // Tags count up from 1 per connection: they never reach the flag.
         let ack = delivery
             .ack
@@ -115,16 +101,16 @@ impl Tag {
         } else {
             0
         };
-        ack | flag
+        Tag(ack | flag)
     }
 
-    fn ack(tag: u64) -> Option<u64> {
-        let tag = tag & !Self::REDELIVERED;
+    fn ack(self) -> Option<u64> {
+        let tag = self.0 & !Self::REDELIVERED;
         (tag != Self::NO_ACK).then_some(tag)
     }
 
-    fn redelivered(tag: u64) -> bool {
-        tag & Self::REDELIVERED != 0
+    fn redelivered(self) -> bool {
+        self.0 & Self::REDELIVERED != 0
     }
 }
 
@@ -311,8 +297,8 @@ impl Kept {
                         let delivery = Delivery {
                             message,
                             subscription,
-                            ack: Tag::ack(*tag),
-                            redelivered: Tag::redelivered(*tag),
+                            ack: tag.ack(),
+                            redelivered: tag.redelivered(),
                             if_unsent: IfUnsent::Nothing,
                             shared: None,
                         };
@@ -341,14 +327,14 @@ impl Kept {
 }
 
 /// A MESSAGE whose message the journal let go: the broker's own headers.
-fn evicted_message_frame(id: u64, subscription: &str, tag: u64, destination: &str) -> Frame {
+fn evicted_message_frame(id: u64, subscription: &str, tag: Tag, destination: &str) -> Frame {
     let mut headers = Headers::new();
     headers.push("message-id", message_id_text(id));
     headers.push("subscription", subscription);
-    if let Some(ack) = Tag::ack(tag) {
+    if let Some(ack) = tag.ack() {
         headers.push("ack", ack.to_string());
     }
-    if Tag::redelivered(tag) {
+    if tag.redelivered() {
         headers.push("redelivered", "true");
     }
     headers.push("destination", destination);
@@ -532,7 +518,7 @@ mod tests {
     ) {
         let delivery = delivery(ack, redelivered);
         let mut transcript = Transcript::new(4);
-        let item = TranscriptItem::delivery(&delivery, &delivery.subscription);
+        let item = TranscriptItem::Delivery(&delivery, &delivery.subscription);
         transcript.push(Duration::ZERO, Direction::Out, item);
         let kept = delivery.message.clone();
         let records = transcript.render(&|seq| (seq == 3).then(|| kept.clone()));
@@ -562,7 +548,7 @@ mod tests {
         let first = delivery(Some(1), false);
         let destination = first.message.destination.clone();
         let subscription = first.subscription.clone();
-        let entry = || TranscriptItem::delivery(&first, &subscription);
+        let entry = || TranscriptItem::Delivery(&first, &subscription);
         transcript.push(Duration::ZERO, Direction::Out, entry());
         transcript.push(Duration::ZERO, Direction::Out, entry());
         // The test's copy, the message's, the delivery's and one slot's.
@@ -579,13 +565,13 @@ mod tests {
             Bytes::new(),
             None,
         ));
-        transcript.push(Duration::ZERO, Direction::In, TranscriptItem::send(&other));
+        transcript.push(Duration::ZERO, Direction::In, TranscriptItem::Send(&other));
         assert_eq!(
             Arc::strong_count(&destination),
             3,
             "one entry still uses it"
         );
-        transcript.push(Duration::ZERO, Direction::In, TranscriptItem::send(&other));
+        transcript.push(Duration::ZERO, Direction::In, TranscriptItem::Send(&other));
         assert_eq!(Arc::strong_count(&destination), 2, "no entry uses it");
         assert_eq!(Arc::strong_count(&subscription), 2);
         let records = transcript.render(&|_| None);
@@ -603,7 +589,7 @@ mod tests {
         transcript.push(
             Duration::ZERO,
             Direction::Out,
-            TranscriptItem::delivery(&first, &again),
+            TranscriptItem::Delivery(&first, &again),
         );
         assert_eq!(
             transcript.names.slots.len(),
@@ -719,25 +705,27 @@ mod tests {
             // What is held, oldest first, as the transcript holds it.
             let mut model: VecDeque<(Shown, bool)> = VecDeque::new();
             for step in steps {
+                // Pushes to both; the model lets its oldest go as the
+                // transcript should: down below the limit an eighth past it.
                 let mut push = |item: TranscriptItem<'_>, expected: Shown, named: bool| {
-                    transcript.push(Duration::ZERO, Direction::Out, item);
+                    let place = transcript.push(Duration::ZERO, Direction::Out, item);
                     if model.len() >= limit + limit / 8 {
                         while model.len() >= limit {
                             model.pop_front();
                         }
                     }
                     model.push_back((expected, named));
+                    place
                 };
                 match step {
-                    Step::Frame => push(
-                        TranscriptItem::Frame(Frame::new(Command::Receipt)),
-                        Some((Command::Receipt, None, None)),
-                        false,
-                    ),
+                    Step::Frame => {
+                        let frame = TranscriptItem::Frame(Frame::new(Command::Receipt));
+                        push(frame, Some((Command::Receipt, None, None)), false);
+                    }
                     Step::Send { destination } => {
                         let sent = message(destination);
                         let name = Some(destinations[destination].to_string());
-                        push(TranscriptItem::send(&sent), Some((Command::Send, name, None)), true);
+                        push(TranscriptItem::Send(&sent), Some((Command::Send, name, None)), true);
                     }
                     Step::Delivery { subscription, destination } => {
                         let delivery = Delivery {
@@ -753,18 +741,15 @@ mod tests {
                             Some(destinations[destination].to_string()),
                             Some(subscriptions[subscription].to_string()),
                         ));
-                        let item = TranscriptItem::delivery(&delivery, &subscriptions[subscription]);
+                        let item = TranscriptItem::Delivery(&delivery, &subscriptions[subscription]);
                         push(item, expected, true);
                     }
-                    Step::HeartBeat => push(TranscriptItem::HeartBeat, None, false),
+                    Step::HeartBeat => {
+                        push(TranscriptItem::HeartBeat, None, false);
+                    }
                     Step::Filled => {
-                        let place = transcript.push(Duration::ZERO, Direction::In, TranscriptItem::Pending);
-                        if model.len() >= limit + limit / 8 {
-                            while model.len() >= limit {
-                                model.pop_front();
-                            }
-                        }
-                        model.push_back((Some((Command::Disconnect, None, None)), false));
+                        let filled = Some((Command::Disconnect, None, None));
+                        let place = push(TranscriptItem::Pending, filled, false);
                         transcript.fill(place, TranscriptItem::Frame(Frame::new(Command::Disconnect)));
                     }
                     Step::DropOldest => {

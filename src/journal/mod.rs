@@ -49,7 +49,10 @@ pub struct JournalLimits {
     /// entry whose message has gone shows only the broker's own headers
     /// ([`FrameRecord::message_evicted`]).
     pub bytes: usize,
-    /// Transcript entries kept per connection (default 10,000).
+    /// Transcript entries kept per connection (default 10,000; 0 keeps
+    /// none). The transcript shows the last this many; up to an eighth more
+    /// are held out of sight, counted in `bytes`, so that the oldest go
+    /// together rather than one per frame.
     pub frames_per_connection: usize,
     /// Closed connections, ended transactions and errors kept (default 10,000).
     pub closed: usize,
